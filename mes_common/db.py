@@ -1,0 +1,226 @@
+"""Per-service database access: engine, unit of work, platform tables.
+
+A unit of work commits the domain rows, their audit rows and their outbox
+rows in one PostgreSQL transaction (ARCHITECTURE.md §4–§5); the outbox relay
+is woken right after the commit.
+"""
+import datetime as dt
+import logging
+import uuid
+
+import psycopg2.extensions
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (BigInteger, DateTime, Index, Integer, String, Text, create_engine,
+                        func, insert, text)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from mes_common import errors, logs
+from mes_common.config import database_url
+from mes_common.events import CloudEvent, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def make_cooperative():
+    """psycopg2 blocks the eventlet hub unless a wait callback is installed.
+    `nameko run` (eventlet.monkey_patch) installs eventlet's; elsewhere we do."""
+    if psycopg2.extensions.get_wait_callback() is None:
+        from psycogreen.eventlet import patch_psycopg
+        patch_psycopg()
+
+
+def make_engine(url, pool_size=10, **kwargs):
+    if not url.startswith("postgresql+psycopg2://"):
+        raise ValueError("database URLs must name the psycopg2 driver: postgresql+psycopg2://...")
+    make_cooperative()
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         pool_recycle=1800, **kwargs)
+
+
+def platform_models(Base):
+    """Define the outbox and inbox tables on a service's own Base.
+
+    Every service database has them; their DDL lives in
+    mes_common.migrations so each service's first migration creates them.
+    """
+
+    class OutboxEvent(Base):
+        __tablename__ = "outbox"
+        __table_args__ = (
+            Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+        )
+        id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+        event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, nullable=False)
+        type: Mapped[str] = mapped_column(String(200), nullable=False)
+        source: Mapped[str] = mapped_column(String(100), nullable=False)
+        subject: Mapped[str | None] = mapped_column(String(200))
+        envelope: Mapped[dict] = mapped_column(JSONB, nullable=False)
+        created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                        server_default=func.now())
+        published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+        attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+        last_error: Mapped[str | None] = mapped_column(Text)
+        next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                             server_default=func.now())
+
+    class InboxEvent(Base):
+        __tablename__ = "inbox"
+        consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+        event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+        event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+        received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                         server_default=func.now())
+
+    return OutboxEvent, InboxEvent
+
+
+class Transaction:
+    """One unit of work of one worker. Re-entrant: nested `with` blocks join
+    the outer transaction, which alone commits."""
+
+    def __init__(self, provider, worker_ctx):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+        self._session = None
+        self._depth = 0
+        self._emitted = 0
+        self.current_event = None   # the CloudEvent being handled, for causation
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._provider.sessionmaker()
+        return self._session
+
+    def __call__(self):
+        return self
+
+    def __enter__(self):
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._depth -= 1
+        if self._depth:
+            return False
+        if exc_type is not None:
+            self.session.rollback()
+            self._emitted = 0
+            return _translate(exc)
+        try:
+            self.session.commit()
+        except Exception as commit_exc:
+            self.session.rollback()
+            self._emitted = 0
+            if _translate(commit_exc) is False:
+                raise
+        if self._emitted:
+            self._emitted = 0
+            self._provider.relay.notify()
+        return False
+
+    def flush(self):
+        """Flush now so constraint violations surface as typed errors here."""
+        try:
+            self.session.flush()
+        except Exception as exc:
+            _translate(exc)
+            raise
+
+    def emit(self, type_, subject, data, actor=None):
+        """Record an event in the outbox, in this transaction."""
+        ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
+        event = CloudEvent.new(
+            type_=type_, source=self._provider.service_name, subject=str(subject), data=data,
+            correlationid=logs.correlation_var.get() or ctx.get("correlation_id"),
+            causationid=self.current_event.id if self.current_event else None,
+            actor=actor or ctx.get("actor") or "system",
+        )
+        self.session.execute(insert(self._provider.Outbox).values(
+            event_id=uuid.UUID(event.id), type=event.type, source=event.source,
+            subject=event.subject, envelope=event.to_dict()))
+        self._emitted += 1
+        return event
+
+    def claim(self, event, consumer):
+        """Record (consumer, event id) in the inbox; False if already applied."""
+        self.current_event = event
+        result = self.session.execute(
+            pg_insert(self._provider.Inbox)
+            .values(consumer=consumer, event_id=uuid.UUID(event.id), event_type=event.type)
+            .on_conflict_do_nothing())
+        return result.rowcount == 1
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _translate(exc):
+    """Raise the typed error a database failure means; False if it is not one."""
+    if isinstance(exc, IntegrityError):
+        pgcode = getattr(exc.orig, "pgcode", None)
+        diag = getattr(exc.orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None)
+        if pgcode == "23505":
+            raise errors.Conflict("a record with the same unique values already exists",
+                                  {"constraint": constraint}) from exc
+        if pgcode == "23503":
+            raise errors.Conflict("a referenced record does not exist or is still referenced",
+                                  {"constraint": constraint}) from exc
+        raise errors.Conflict("the change violates a database constraint",
+                              {"constraint": constraint}) from exc
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        raise errors.Unavailable("the database is unavailable", {"reason": str(exc.orig)[:200]}) from exc
+    return False
+
+
+class UnitOfWork(DependencyProvider):
+    """Injects a per-worker Transaction; owns the engine and the outbox relay.
+
+        with self.uow() as tx:
+            tx.session.add(row)
+            tx.emit("mes.resource.site.created", row.id, payload)
+    """
+
+    relay = OutboxRelay()
+
+    def __init__(self, Base, Outbox, Inbox):
+        self.Base, self.Outbox, self.Inbox = Base, Outbox, Inbox
+        self.engine = None
+        self.sessionmaker = None
+        # not in worker_ctx.data: that dict travels as message headers
+        self._transactions = {}
+
+    @property
+    def service_name(self):
+        return self.container.service_name
+
+    def setup(self):
+        config = self.container.config
+        url = database_url(config, self.service_name)
+        self.engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 10)))
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.relay.attach(self.engine, self.Outbox, self.service_name)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        tx = self._transactions[worker_ctx] = Transaction(self, worker_ctx)
+        return tx
+
+    def worker_teardown(self, worker_ctx):
+        tx = self._transactions.pop(worker_ctx, None)
+        if tx is not None:
+            tx.close()

@@ -1,0 +1,93 @@
+"""Typed errors that survive the RPC hop and map to one HTTP status each.
+
+Every error carries ``(message, details)`` as its args: nameko serializes
+``exc.args`` and, for registered types, rebuilds the exception with them on the
+caller's side, so the gateway sees the same type, message and field details.
+
+Details travel as a JSON string: nameko stringifies every non-string value in
+exception args, which would turn `{"active_children": 1}` into `"1"`.
+"""
+import json
+
+from nameko.exceptions import registry, get_module_path
+
+
+class MesError(Exception):
+    code = "error"
+    http_status = 500
+
+    def __init__(self, message="", details=None):
+        if isinstance(details, str):  # rebuilt on the caller's side of an RPC
+            details = json.loads(details)
+        self.details = details or {}
+        super().__init__(message, json.dumps(self.details, default=str))
+
+    @property
+    def message(self):
+        return self.args[0]
+
+    def to_dict(self):
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+    def __str__(self):
+        return self.message
+
+
+def _register(cls):
+    registry[get_module_path(cls)] = cls
+    return cls
+
+
+@_register
+class ValidationFailed(MesError):
+    """Input is malformed: ``details`` maps each offending field to its messages."""
+    code = "validation_failed"
+    http_status = 400
+
+
+@_register
+class RuleViolated(MesError):
+    """Input is well-formed but breaks a domain rule (e.g. wrong level nesting)."""
+    code = "rule_violated"
+    http_status = 422
+
+
+@_register
+class NotFound(MesError):
+    code = "not_found"
+    http_status = 404
+
+
+@_register
+class Conflict(MesError):
+    """The change collides with the current state (duplicate, stale version, ...)."""
+    code = "conflict"
+    http_status = 409
+
+
+@_register
+class Unauthenticated(MesError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+@_register
+class Forbidden(MesError):
+    code = "forbidden"
+    http_status = 403
+
+
+@_register
+class Unavailable(MesError):
+    """A dependency (service, broker, database) did not answer in time."""
+    code = "unavailable"
+    http_status = 503
+
+
+class PermanentEventError(MesError):
+    """Raised by an event handler for an event it can never apply: no retries,
+    straight to the dead-letter queue."""
+    code = "permanent_event_error"
+
+
+ALL = (ValidationFailed, RuleViolated, NotFound, Conflict, Unauthenticated, Forbidden, Unavailable)

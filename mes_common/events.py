@@ -1,0 +1,500 @@
+"""Events that are never lost and never applied twice (ARCHITECTURE.md §4).
+
+- CloudEvent: the CloudEvents 1.0 structured-JSON envelope of every event.
+- OutboxRelay: publishes a service's outbox rows with publisher confirms and
+  `mandatory`, right after each commit and on a sweep timer; unroutable rows
+  stay in the outbox, are retried with backoff and are reported.
+- event_handler: the consuming entrypoint. Its queue is a durable quorum queue
+  with a delivery limit and a bound dead-letter queue; a failing handler is
+  retried through delay queues with backoff and dead-lettered past the last
+  delay; the handler body runs in one transaction with its inbox row, so a
+  redelivered event has one effect.
+"""
+import datetime as dt
+import functools
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+import eventlet
+from eventlet.event import Event
+from kombu import Connection, Exchange, Queue, binding
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.extensions import SharedExtension
+from nameko.messaging import Consumer
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy import func, select, update
+
+from mes_common import errors, logs
+from mes_common.amqp import ConfirmingPublisher, PublishFailed, Unroutable
+
+log = logging.getLogger(__name__)
+
+SPECVERSION = "1.0"
+ATTEMPT_HEADER = "x-mes-attempt"
+ERROR_HEADER = "x-mes-error"
+
+DLX = Exchange("mes.dlx", type="direct", durable=True)
+DELAY_EXCHANGE = Exchange("mes.delay", type="topic", durable=True)
+RETRY_EXCHANGE = Exchange("mes.retry", type="topic", durable=True)
+
+_QUORUM_DLX_ARGS = {
+    "x-queue-type": "quorum",
+    # dead-letter with confirms between queues, so a dead letter cannot be lost
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish",
+}
+
+
+# --------------------------------------------------------------------- envelope
+
+class InvalidEnvelope(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CloudEvent:
+    id: str
+    source: str
+    type: str
+    time: str
+    subject: str | None = None
+    data: dict = field(default_factory=dict)
+    correlationid: str | None = None
+    causationid: str | None = None
+    actor: str | None = None
+    specversion: str = SPECVERSION
+    datacontenttype: str = "application/json"
+
+    REQUIRED = ("id", "source", "type", "specversion", "time")
+
+    @classmethod
+    def new(cls, type_, source, subject, data, correlationid=None, causationid=None, actor=None):
+        event_id = str(uuid.uuid4())
+        return cls(id=event_id, source=source, type=type_, subject=subject, data=data,
+                   time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+                   correlationid=correlationid or event_id, causationid=causationid, actor=actor)
+
+    @classmethod
+    def from_dict(cls, body):
+        if not isinstance(body, dict):
+            raise InvalidEnvelope(f"event body is {type(body).__name__}, not a CloudEvents object")
+        missing = [k for k in cls.REQUIRED if not body.get(k)]
+        if missing:
+            raise InvalidEnvelope(f"event lacks {', '.join(missing)}")
+        if body["specversion"] != SPECVERSION:
+            raise InvalidEnvelope(f"unsupported specversion {body['specversion']!r}")
+        try:
+            uuid.UUID(str(body["id"]))
+        except ValueError:
+            raise InvalidEnvelope(f"event id {body['id']!r} is not a UUID") from None
+        known = {k: body.get(k) for k in ("id", "source", "type", "time", "subject", "correlationid",
+                                          "causationid", "actor", "datacontenttype")
+                 if body.get(k) is not None}
+        data = body.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise InvalidEnvelope("event data must be an object")
+        return cls(data=data or {}, **known)
+
+    def to_dict(self):
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+# ------------------------------------------------------------------- topology
+
+def handler_queue_name(source_service, event_type, service_name, method_name):
+    # nameko's SERVICE_POOL naming, so tooling that knows nameko reads it
+    return f"evt-{source_service}-{event_type}--{service_name}.{method_name}"
+
+
+def delay_queue(delay_ms):
+    return Queue(f"mes.delay.{delay_ms}ms", exchange=DELAY_EXCHANGE, routing_key=f"{delay_ms}ms.#",
+                 durable=True,
+                 queue_arguments={**_QUORUM_DLX_ARGS, "x-message-ttl": int(delay_ms),
+                                  "x-dead-letter-exchange": RETRY_EXCHANGE.name})
+
+
+def dead_letter_queue(queue_name):
+    return Queue(f"{queue_name}.dlq", exchange=DLX, routing_key=queue_name, durable=True,
+                 queue_arguments={"x-queue-type": "quorum"})
+
+
+def handler_queue(queue_name, source_exchange, event_type, delivery_limit):
+    return Queue(
+        queue_name, durable=True,
+        bindings=[binding(source_exchange, routing_key=event_type),
+                  # retries (after their delay) and DLQ replays come back this way
+                  binding(RETRY_EXCHANGE, routing_key=f"*.{queue_name}")],
+        queue_arguments={**_QUORUM_DLX_ARGS, "x-delivery-limit": int(delivery_limit),
+                         "x-dead-letter-exchange": DLX.name,
+                         "x-dead-letter-routing-key": queue_name})
+
+
+def events_config(config):
+    cfg = dict(config.get("EVENTS") or {})
+    return {
+        "retry_delays_ms": [int(d) for d in cfg.get("RETRY_DELAYS_MS", [1000, 5000, 30000])],
+        "delivery_limit": int(cfg.get("DELIVERY_LIMIT", 10)),
+        "sweep_interval": float(cfg.get("SWEEP_INTERVAL", 1.0)),
+        "publish_backoff": float(cfg.get("PUBLISH_BACKOFF", 1.0)),
+        "publish_backoff_max": float(cfg.get("PUBLISH_BACKOFF_MAX", 60.0)),
+    }
+
+
+# ----------------------------------------------------------------- the relay
+
+class OutboxRelay(SharedExtension):
+    """Publishes the outbox of one service process.
+
+    Woken by every commit that emitted events; also sweeps on a timer so rows
+    left by a crash, a broker outage or another instance are published.
+    `FOR UPDATE SKIP LOCKED` lets several instances relay the same outbox.
+    """
+
+    batch_size = 200
+
+    def __init__(self):
+        super().__init__()
+        self.engine = self.Outbox = None
+        self._wakeup = Event()
+        self._running = False
+        self._broker_down_since = None
+
+    def attach(self, engine, Outbox, service_name):
+        self.engine, self.Outbox, self.service_name = engine, Outbox, service_name
+
+    def setup(self):
+        config = self.container.config
+        self.settings = events_config(config)
+        self.exchange = get_event_exchange(self.container.service_name, config)
+        self.publisher = ConfirmingPublisher(config["AMQP_URI"])
+
+    def start(self):
+        if self.engine is not None and not self._running:
+            self._running = True
+            self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def stop(self):
+        self._running = False
+        self.notify()
+        self.publisher.close()
+
+    kill = stop
+
+    def notify(self):
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _run(self):
+        idle = self.settings["sweep_interval"]
+        while self._running:
+            with eventlet.Timeout(idle, False):
+                self._wakeup.wait()
+            self._wakeup = Event()
+            if not self._running:
+                break
+            try:
+                published, full = self.relay_once()
+                while full and self._running:
+                    published, full = self.relay_once()
+                idle = self.settings["sweep_interval"]
+            except PublishFailed as exc:
+                if self._broker_down_since is None:
+                    self._broker_down_since = eventlet.hubs.get_hub().clock()
+                    log.warning("broker unavailable, outbox events wait: %s", exc)
+                idle = self.settings["sweep_interval"]
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                idle = min(idle * 2, self.settings["publish_backoff_max"])
+
+    def relay_once(self):
+        """Publish one batch of due rows. Returns (published count, batch was full)."""
+        O = self.Outbox
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(O.id, O.event_id, O.type, O.envelope, O.attempts)
+                .where(O.published_at.is_(None), O.next_attempt_at <= func.now())
+                .order_by(O.id).limit(self.batch_size)
+                .with_for_update(skip_locked=True)).all()
+            published, unroutable, broker_error = [], [], None
+            for row in rows:
+                try:
+                    self.publisher.publish(
+                        row.envelope, exchange=self.exchange, routing_key=row.type,
+                        message_id=str(row.event_id), declare=[self.exchange],
+                        headers={"nameko.correlation_id": row.envelope.get("correlationid")})
+                    published.append(row.id)
+                except Unroutable as exc:
+                    unroutable.append((row, str(exc)))
+                except PublishFailed as exc:
+                    broker_error = exc
+                    break
+            if published:
+                conn.execute(update(O).where(O.id.in_(published)).values(
+                    published_at=func.now(), last_error=None))
+            for row, reason in unroutable:
+                attempts = row.attempts + 1
+                delay = min(self.settings["publish_backoff"] * 2 ** (attempts - 1),
+                            self.settings["publish_backoff_max"])
+                conn.execute(update(O).where(O.id == row.id).values(
+                    attempts=attempts, last_error=f"unroutable: {reason}",
+                    next_attempt_at=func.now() + dt.timedelta(seconds=delay)))
+                log.error("event %s (%s) is unroutable, kept in the outbox (attempt %d): %s",
+                          row.event_id, row.type, attempts, reason,
+                          extra={"event_id": str(row.event_id), "event_type": row.type})
+        if published and self._broker_down_since is not None:
+            log.warning("broker back, outbox relay resumed")
+            self._broker_down_since = None
+        if broker_error is not None:
+            raise broker_error
+        return len(published), len(rows) == self.batch_size
+
+
+def outbox_status(engine, Outbox):
+    """Figures for `mes outbox status`: what waits, since when, and why."""
+    O = Outbox
+    with engine.connect() as conn:
+        pending = conn.execute(
+            select(func.count(), func.min(O.created_at))
+            .where(O.published_at.is_(None))).one()
+        by_error = conn.execute(
+            select(O.type, O.last_error, func.count(), func.max(O.attempts))
+            .where(O.published_at.is_(None), O.last_error.is_not(None))
+            .group_by(O.type, O.last_error)).all()
+        published = conn.execute(select(func.count()).where(O.published_at.is_not(None))).scalar()
+    oldest = pending[1]
+    age = (dt.datetime.now(dt.timezone.utc) - oldest).total_seconds() if oldest else 0.0
+    return {
+        "pending": pending[0], "oldest_pending_age_s": round(age, 3), "published": published,
+        "failing": [{"type": t, "error": e, "count": c, "attempts": a} for t, e, c, a in by_error],
+    }
+
+
+# --------------------------------------------------------------- consuming
+
+class RetryPublisher(SharedExtension):
+    """One confirming publisher per container for retries and dead letters."""
+
+    def setup(self):
+        config = self.container.config
+        self.settings = events_config(config)
+        self.publisher = ConfirmingPublisher(config["AMQP_URI"])
+        with Connection(config["AMQP_URI"]) as conn:
+            channel = conn.channel()
+            for entity in (DLX, DELAY_EXCHANGE, RETRY_EXCHANGE,
+                           *[delay_queue(ms) for ms in self.settings["retry_delays_ms"]]):
+                entity.maybe_bind(channel)
+                entity.declare()
+
+    def stop(self):
+        self.publisher.close()
+
+    kill = stop
+
+
+class ReliableEventHandler(EventHandler):
+    retry_publisher = RetryPublisher()
+
+    def __init__(self, source_service, event_type, **kwargs):
+        super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
+                         reliable_delivery=True, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        config = self.container.config
+        settings = events_config(config)
+        self.retry_delays_ms = settings["retry_delays_ms"]
+        self.queue_name = handler_queue_name(self.source_service, self.event_type,
+                                             self.container.service_name, self.method_name)
+        source_exchange = get_event_exchange(self.source_service, config)
+        self.queue = handler_queue(self.queue_name, source_exchange, self.event_type,
+                                   settings["delivery_limit"])
+        with Connection(config["AMQP_URI"]) as conn:
+            channel = conn.channel()
+            dlq = dead_letter_queue(self.queue_name)
+            dlq.maybe_bind(channel)
+            dlq.declare()
+        Consumer.setup(self)  # EventHandler.setup would declare a classic queue
+
+    def handle_message(self, body, message):
+        try:
+            event = CloudEvent.from_dict(body)
+        except InvalidEnvelope as exc:
+            log.error("poison message on %s dead-lettered: %s", self.queue_name, exc)
+            self._dead_letter(message, body, f"invalid envelope: {exc}")
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data["correlation_id"] = event.correlationid or event.id
+        if event.actor:
+            context_data.setdefault("actor", event.actor)
+        try:
+            self.container.spawn_worker(
+                self, (event,), {}, context_data=context_data,
+                handle_result=functools.partial(self.handle_result, message))
+        except Exception:  # ContainerBeingKilled: give it back, another instance takes it
+            self.queue_consumer.requeue_message(message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        permanent = isinstance(exc, (errors.PermanentEventError, errors.ValidationFailed,
+                                     errors.RuleViolated))
+        if not permanent and attempt < len(self.retry_delays_ms):
+            delay = self.retry_delays_ms[attempt]
+            try:
+                self._republish(message, DELAY_EXCHANGE, f"{delay}ms.{self.queue_name}",
+                                attempt + 1, reason)
+            except (PublishFailed, Unroutable):
+                self.queue_consumer.requeue_message(message)  # the delivery limit still bounds it
+                return
+            log.warning("handler %s failed (attempt %d), retry in %d ms: %s",
+                        self.queue_name, attempt + 1, delay, reason)
+            self.queue_consumer.ack_message(message)
+            return
+        log.error("handler %s gave up on event %s after %d attempts: %s",
+                  self.queue_name, message.properties.get("message_id"), attempt + 1, reason)
+        self._dead_letter(message, message.payload, reason, attempt + 1)
+
+    def _republish(self, message, exchange, routing_key, attempt, reason):
+        headers = dict(message.headers or {})
+        headers.update({ATTEMPT_HEADER: attempt, ERROR_HEADER: reason})
+        self.retry_publisher.publisher.publish(
+            message.payload, exchange=exchange, routing_key=routing_key,
+            message_id=message.properties.get("message_id") or str(uuid.uuid4()), headers=headers)
+
+    def _dead_letter(self, message, payload, reason, attempts=None):
+        try:
+            headers = dict(message.headers or {})
+            headers.update({ERROR_HEADER: reason, ATTEMPT_HEADER: attempts or 0})
+            self.retry_publisher.publisher.publish(
+                payload, exchange=DLX, routing_key=self.queue_name,
+                message_id=message.properties.get("message_id") or str(uuid.uuid4()),
+                headers=headers)
+        except (PublishFailed, Unroutable):
+            # the broker dead-letters it itself (reason "rejected")
+            message.reject(requeue=False)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+def _transaction_of(service):
+    from mes_common.db import UnitOfWork
+    cls = type(service)
+    name = cls.__dict__.get("_mes_uow_attr")
+    if name is None:
+        names = [n for k in cls.__mro__ for n, v in vars(k).items() if isinstance(v, UnitOfWork)]
+        if len(names) != 1:
+            raise TypeError(f"{cls.__name__} needs exactly one UnitOfWork for its event inbox")
+        name = names[0]
+        cls._mes_uow_attr = name
+    return getattr(service, name)
+
+
+def event_handler(source_service, event_type, inbox=True):
+    """Decorate a service method as a reliable handler of one event type.
+
+    The method receives a CloudEvent. With `inbox` (the default), it runs in
+    the service's unit of work together with the inbox row of the event, so a
+    duplicate delivery is skipped and the effect commits once; without it the
+    handler must be naturally idempotent (e.g. a cache refresh).
+    """
+    def decorator(fn):
+        target = fn
+        if inbox:
+            @functools.wraps(fn)
+            def apply_once(service, event):
+                tx = _transaction_of(service)
+                consumer = f"{service.name}.{fn.__name__}"
+                with tx:
+                    if not tx.claim(event, consumer):
+                        log.info("duplicate event %s skipped by %s", event.id, consumer)
+                        return None
+                    return fn(service, event)
+            target = apply_once
+        return ReliableEventHandler.decorator(source_service, event_type)(target)
+    return decorator
+
+
+# ------------------------------------------------------------ dead letters
+
+def _dlq_channel(conn, queue_name):
+    channel = conn.channel()
+    dlq = dead_letter_queue(queue_name)(channel)
+    return channel, dlq
+
+
+def dead_letter_count(amqp_uri, queue_name):
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        try:
+            _, count, _ = channel.queue_declare(f"{queue_name}.dlq", passive=True)
+        except Exception:
+            return None
+        return count
+
+
+def list_dead_letters(amqp_uri, queue_name, limit=50):
+    """Peek at a handler's dead letters without removing them."""
+    with Connection(amqp_uri) as conn:
+        channel, dlq = _dlq_channel(conn, queue_name)
+        seen = []
+        for _ in range(limit):
+            message = dlq.get(no_ack=False)
+            if message is None:
+                break
+            body = message.payload
+            seen.append({
+                "event_id": message.properties.get("message_id") or (body or {}).get("id"),
+                "type": (body or {}).get("type") if isinstance(body, dict) else None,
+                "subject": (body or {}).get("subject") if isinstance(body, dict) else None,
+                "attempts": (message.headers or {}).get(ATTEMPT_HEADER),
+                "error": (message.headers or {}).get(ERROR_HEADER)
+                or _death_reason(message.headers),
+            })
+        channel.close()  # unacked messages go back to the DLQ
+        return seen
+
+
+def _death_reason(headers):
+    deaths = (headers or {}).get("x-death") or []
+    return f"broker: {deaths[0].get('reason')}" if deaths else None
+
+
+def replay_dead_letters(amqp_uri, queue_name, event_id=None, limit=None):
+    """Send dead letters back to their handler queue, attempt count reset.
+
+    Each message is acked in the DLQ only after the broker confirmed its
+    copy on the handler queue. Returns the number replayed.
+    """
+    publisher = ConfirmingPublisher(amqp_uri)
+    replayed = 0
+    try:
+        with Connection(amqp_uri) as conn:
+            channel, dlq = _dlq_channel(conn, queue_name)
+            skipped = []
+            while limit is None or replayed < limit:
+                message = dlq.get(no_ack=False)
+                if message is None:
+                    break
+                message_id = message.properties.get("message_id")
+                if event_id is not None and message_id != event_id:
+                    skipped.append(message)
+                    continue
+                headers = {k: v for k, v in (message.headers or {}).items()
+                           if k not in (ATTEMPT_HEADER, ERROR_HEADER, "x-death",
+                                        "x-first-death-exchange", "x-first-death-queue",
+                                        "x-first-death-reason", "x-delivery-count")}
+                publisher.publish(message.payload, exchange=RETRY_EXCHANGE,
+                                  routing_key=f"replay.{queue_name}",
+                                  message_id=message_id or str(uuid.uuid4()), headers=headers)
+                message.ack()
+                replayed += 1
+                if event_id is not None:
+                    break
+            channel.close()
+    finally:
+        publisher.close()
+    return replayed

@@ -1,0 +1,95 @@
+"""One Alembic environment per service database, built here once.
+
+A service's `migrations/env.py` is two lines (`run_env(Base.metadata)`); its
+first revision calls `create_platform_tables(op)` for the outbox and inbox.
+"""
+import importlib
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql
+
+from mes_common.db import make_engine
+
+
+def alembic_config(service_name, url):
+    module = importlib.import_module(service_name)
+    cfg = Config()
+    cfg.set_main_option("script_location", f"{module.__name__}:migrations")
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["service_name"] = service_name
+    return cfg
+
+
+def upgrade(service_name, url, revision="head"):
+    command.upgrade(alembic_config(service_name, url), revision)
+
+
+def downgrade(service_name, url, revision):
+    command.downgrade(alembic_config(service_name, url), revision)
+
+
+def current(service_name, url):
+    from alembic.runtime.migration import MigrationContext
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def run_env(target_metadata):
+    """Body of every service's migrations/env.py (online mode only: the
+    databases are always reachable when we migrate)."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    connectable = context.config.attributes.get("connection")
+    if connectable is not None:
+        _run(connectable, target_metadata)
+        return
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            _run(connection, target_metadata)
+    finally:
+        engine.dispose()
+
+
+def _run(connection, target_metadata):
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      compare_type=True, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def create_platform_tables(op):
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("event_id", postgresql.UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("type", sa.String(200), nullable=False),
+        sa.Column("source", sa.String(100), nullable=False),
+        sa.Column("subject", sa.String(200)),
+        sa.Column("envelope", postgresql.JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+    )
+    op.create_index("ix_outbox_pending", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(200), primary_key=True),
+        sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+def drop_platform_tables(op):
+    op.drop_table("inbox")
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.drop_table("outbox")

@@ -1,0 +1,34 @@
+"""The processes that make up the MES.
+
+Adding a service is one entry here (plus its package, its database URL in
+config.yml and .env.example): `mes migrate`, `mes db create`, `mes run`, the
+gateway's /ready and the container stack all read this table.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str              # nameko service name, RPC target, event source
+    module: str            # what `nameko run` loads
+    database: str | None   # database name (and role) of the service, None if it has none
+    database_env: str | None
+
+
+SERVICES = [
+    ServiceSpec("resource_service", "resource_service.service", "mes_resource", "RESOURCE_DATABASE_URL"),
+]
+
+GATEWAY = ServiceSpec("gateway", "gateway.service", None, None)
+
+
+def service(name):
+    for spec in SERVICES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown service {name!r}; known: {', '.join(s.name for s in SERVICES)}")
+
+
+def processes():
+    """Every process `mes run` supervises, services first."""
+    return [*SERVICES, GATEWAY]

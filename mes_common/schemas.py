@@ -1,0 +1,59 @@
+"""Contract helpers: validation with field-level errors, cursor pagination."""
+import base64
+import binascii
+import json
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from mes_common import errors
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+
+def load(schema, data, **kwargs):
+    """Validate `data` with a marshmallow schema; ValidationFailed names each
+    offending field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) and not kwargs.get("many"):
+        raise errors.ValidationFailed("the body must be a JSON object",
+                                      {"_schema": ["expected an object"]})
+    try:
+        return schema.load(data, **kwargs)
+    except ValidationError as exc:
+        fields_ = ", ".join(sorted(map(str, exc.messages))) if isinstance(exc.messages, dict) else ""
+        raise errors.ValidationFailed(f"invalid input: {fields_}" if fields_ else "invalid input",
+                                      exc.messages if isinstance(exc.messages, dict)
+                                      else {"_schema": exc.messages}) from None
+
+
+def encode_cursor(values):
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]}) from None
+    if not isinstance(values, list):
+        raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]})
+    return values
+
+
+class PageQuery(Schema):
+    limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE,
+                           validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=512))
+
+
+def page_schema(item_schema, name):
+    """A `{items, next_cursor}` page of `item_schema`."""
+    return type(name, (Schema,), {
+        "items": fields.List(fields.Nested(item_schema), required=True),
+        "next_cursor": fields.String(allow_none=True, metadata={
+            "description": "pass as `cursor` to get the next page; null on the last page"}),
+    })

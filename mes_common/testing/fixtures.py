@@ -1,0 +1,165 @@
+"""pytest fixtures for MES tests against the real servers, isolated per run.
+
+Each test session gets its own PostgreSQL databases (built by the services'
+migrations), each test its own RabbitMQ vhost, and the session its own Redis
+key prefix; all are removed at the end. Replaces nameko's fixtures that need
+the management plugin (rabbit_config) or old Werkzeug (web_session).
+"""
+import copy
+import secrets
+import socket
+import time
+
+import pytest
+import redis
+import requests
+from sqlalchemy import text
+
+from mes_common import infra, migrations, registry
+from mes_common.config import load_config
+from mes_common.db import make_engine
+
+RUN_ID = secrets.token_hex(4)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def base_config():
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    return infra.pg_admin_url()
+
+
+@pytest.fixture(scope="session")
+def service_databases(pg_admin_url):
+    """{service name: URL} of migrated throwaway databases, one per service."""
+    urls = {}
+    try:
+        for spec in registry.SERVICES:
+            if spec.database is None:
+                continue
+            name = f"{spec.database}_test_{RUN_ID}"
+            infra.create_database(pg_admin_url, name)
+            url = infra.with_database(pg_admin_url, name)
+            migrations.upgrade(spec.name, url)
+            urls[spec.name] = url
+        yield urls
+    finally:
+        for url in urls.values():
+            infra.drop_database(pg_admin_url, url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="session")
+def _engines(service_databases):
+    engines = {name: make_engine(url, pool_size=2) for name, url in service_databases.items()}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+@pytest.fixture
+def clean_databases(_engines):
+    """Empty every table (migrations stay) so each test starts from nothing."""
+    for engine in _engines.values():
+        with engine.begin() as conn:
+            tables = conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'")).scalars().all()
+            if tables:
+                conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
+                    ", ".join(f'"{t}"' for t in tables))))
+    return _engines
+
+
+@pytest.fixture
+def db_engines(clean_databases):
+    return clean_databases
+
+
+@pytest.fixture
+def rabbit_vhost():
+    vhost = f"mes_test_{RUN_ID}_{secrets.token_hex(3)}"
+    infra.create_vhost(vhost)
+    yield vhost
+    _close_pooled_connections(vhost)
+    infra.delete_vhost(vhost)
+
+
+def _close_pooled_connections(vhost):
+    from kombu.pools import connections
+    for key, pool in list(connections.items()):
+        if isinstance(key, tuple) and len(key) > 4 and key[4] == vhost:
+            pool.force_close_all()
+
+
+@pytest.fixture
+def rabbit_config(rabbit_vhost):
+    """Overrides nameko's fixture (which needs the management API)."""
+    return {"AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{rabbit_vhost}", "vhost": rabbit_vhost}
+
+
+@pytest.fixture(scope="session")
+def cache_prefix(base_config):
+    prefix = f"mes_test_{RUN_ID}"
+    yield prefix
+    client = redis.Redis.from_url(base_config["REDIS_URL"])
+    batch = []
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            client.delete(*batch)
+            batch.clear()
+    if batch:
+        client.delete(*batch)
+    client.close()
+
+
+@pytest.fixture
+def mes_config(base_config, rabbit_config, service_databases, db_engines, cache_prefix):
+    """config.yml as a test process sees it: own vhost, databases, cache prefix,
+    short retry delays and timeouts, a free gateway port."""
+    config = copy.deepcopy(base_config)
+    config["AMQP_URI"] = rabbit_config["AMQP_URI"]
+    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], **service_databases}
+    config["CACHE_PREFIX"] = cache_prefix
+    config["RPC_TIMEOUT"] = 5
+    config["READY_TIMEOUT"] = 0.5
+    config["EVENTS"] = {**config.get("EVENTS", {}), "RETRY_DELAYS_MS": [100, 200],
+                        "SWEEP_INTERVAL": 0.2, "PUBLISH_BACKOFF": 0.2, "PUBLISH_BACKOFF_MAX": 1.0}
+    config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    config.pop("LOGGING", None)
+    return config
+
+
+@pytest.fixture
+def web_session(mes_config):
+    """requests session on the gateway under test (nameko's needs Werkzeug < 3)."""
+    base = f"http://{mes_config['WEB_SERVER_ADDRESS']}"
+
+    class Session(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            kwargs.setdefault("timeout", 15)
+            return super().request(method, base + url, *args, **kwargs)
+
+    with Session() as session:
+        yield session
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
+    """Poll `predicate` until truthy; return its value or fail with `message`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
