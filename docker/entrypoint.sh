@@ -113,12 +113,19 @@ running_service() {
     fi
     local arg
     while IFS= read -r -d '' arg; do
-        if [[ "$arg" =~ ^([a-z][a-z0-9_]*)\.service$ ]]; then
+        if [[ "$arg" =~ ^([a-z][a-z0-9_]*)\.service(:[A-Za-z_][A-Za-z0-9_]*)?$ ]]; then
             printf '%s\n' "${BASH_REMATCH[1]}"
             return 0
         fi
     done </proc/1/cmdline
     return 1
+}
+
+# What `nameko run` loads for a process, from mes_common/registry.py.
+module_of() {
+    python -W ignore -c 'import sys; from mes_common import registry
+spec = {p.name: p for p in registry.processes()}.get(sys.argv[1])
+sys.exit(f"unknown process {sys.argv[1]!r}") if spec is None else print(spec.module)' "$1"
 }
 
 healthcheck() {
@@ -155,7 +162,7 @@ case "$1" in
         shift
         wait_for_dependencies gateway
         log "starting gateway"
-        exec nameko run --config "$CONFIG" "$@" gateway.service
+        exec nameko run --config "$CONFIG" "$@" "$(module_of gateway)"
         ;;
     *_service)
         service="$1"
@@ -170,7 +177,7 @@ case "$1" in
             mes migrate "$service"
         fi
         log "starting $service"
-        exec nameko run --config "$CONFIG" "$@" "$service.service"
+        exec nameko run --config "$CONFIG" "$@" "$(module_of "$service")"
         ;;
     *)
         exec "$@"

@@ -62,8 +62,7 @@ class ConfirmingPublisher:
                 producer = self._ensure()
                 to_declare = [e for e in declare if e.name not in self._declared]
                 for entity in to_declare:
-                    entity.maybe_bind(producer.channel)
-                    entity.declare()
+                    entity(producer.channel).declare()
                     self._declared.add(entity.name)
                 self._returned.discard(message_id)
                 producer.publish(

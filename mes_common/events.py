@@ -283,8 +283,7 @@ class RetryPublisher(SharedExtension):
             channel = conn.channel()
             for entity in (DLX, DELAY_EXCHANGE, RETRY_EXCHANGE,
                            *[delay_queue(ms) for ms in self.settings["retry_delays_ms"]]):
-                entity.maybe_bind(channel)
-                entity.declare()
+                entity(channel).declare()  # a bound copy: module-level entities stay unbound
 
     def stop(self):
         self.publisher.close()
@@ -310,9 +309,7 @@ class ReliableEventHandler(EventHandler):
                                    settings["delivery_limit"])
         with Connection(config["AMQP_URI"]) as conn:
             channel = conn.channel()
-            dlq = dead_letter_queue(self.queue_name)
-            dlq.maybe_bind(channel)
-            dlq.declare()
+            dead_letter_queue(self.queue_name)(channel).declare()
         Consumer.setup(self)  # EventHandler.setup would declare a classic queue
 
     def handle_message(self, body, message):

@@ -16,10 +16,10 @@ class ServiceSpec:
 
 
 SERVICES = [
-    ServiceSpec("resource_service", "resource_service.service", "mes_resource", "RESOURCE_DATABASE_URL"),
+    ServiceSpec("resource_service", "resource_service.service:ResourceService", "mes_resource", "RESOURCE_DATABASE_URL"),
 ]
 
-GATEWAY = ServiceSpec("gateway", "gateway.service", None, None)
+GATEWAY = ServiceSpec("gateway", "gateway.service:Gateway", None, None)
 
 
 def service(name):

@@ -1,0 +1,73 @@
+# The MES on one machine (ARCHITECTURE.md §8). `make help` lists the targets.
+#
+#   make run     virtualenv, backing servers, databases + migrations, every process
+#   make test    virtualenv, backing servers, the whole test suite (PYTEST_ARGS=...)
+#
+# Backing servers (PostgreSQL, RabbitMQ, Redis) are found, or started when they
+# are installed locally (as root) or through docker-compose.yml when Docker
+# works; otherwise `mes infra check` says what is missing and how to get it.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3.11
+VENV        := .venv
+BIN         := $(VENV)/bin
+STAMP       := $(VENV)/.installed
+MES         := $(BIN)/mes
+PYTEST_ARGS ?=
+APT_ENV     := DEBIAN_FRONTEND=noninteractive
+
+.PHONY: help venv infra db run test compose-tool bench clean distclean
+
+help: ## this list
+	@echo "usage: make TARGET   (variables: PYTHON=$(PYTHON), PYTEST_ARGS='...')"
+	@echo
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(STAMP) ## create .venv (python3.11) and install the project with its test extras
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (e.g. apt-get install python3.11 python3.11-venv, or pyenv), or make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# editable_mode=compat puts the repository on sys.path (a .pth file), so a service
+# package added later is importable without reinstalling.
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+	@touch $@
+
+infra: venv ## find or start PostgreSQL, RabbitMQ and Redis (else say what is missing)
+	$(MES) infra check --start
+
+db: venv infra ## create the service roles/databases and run the migrations
+	$(MES) db create
+	$(MES) migrate
+
+run: venv infra db ## start every service and the gateway under the supervisor
+	$(MES) run
+
+compose-tool: ## (used by test) Debian's docker-compose, when missing and root
+	@if ! command -v docker-compose >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing docker-compose (apt-get)"; \
+	  $(APT_ENV) apt-get install -y -q docker-compose >/dev/null \
+	  || { apt-get update -q >/dev/null && $(APT_ENV) apt-get install -y -q docker-compose >/dev/null; } \
+	  || echo "warning: could not install docker-compose; tests that need it will say so" >&2; \
+	fi
+
+test: venv compose-tool infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: venv infra ## run every bench/*.py script in turn (they print figures)
+	@set -e; found=0; for script in bench/*.py; do \
+	  [ -e "$$script" ] || continue; \
+	  case "$$(basename "$$script")" in _*) continue;; esac; \
+	  found=1; echo "=== $$script"; $(BIN)/python "$$script"; \
+	done; [ $$found = 1 ] || echo "no benchmark in bench/ yet"
+
+clean: ## remove caches and build output (keeps .venv)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+	rm -rf .pytest_cache .hypothesis build dist *.egg-info
+
+distclean: clean ## also remove .venv
+	rm -rf $(VENV)

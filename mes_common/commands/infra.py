@@ -1,0 +1,92 @@
+"""`mes infra check` and `mes db create`: the backing servers and the service databases."""
+import sys
+
+import click
+
+from mes_common.cli import main
+
+
+@main.group()
+def infra():
+    """Backing servers: PostgreSQL, RabbitMQ, Redis."""
+
+
+@infra.command("check")
+@click.option("--start/--no-start", default=None,
+              help="Start what is not answering (default: yes for servers on 127.0.0.1/localhost).")
+@click.option("--wait", "wait_timeout", default=120, show_default=True,
+              help="Seconds to wait for a server after starting it.")
+@click.pass_context
+def infra_check(ctx, start, wait_timeout):
+    """Report PostgreSQL, RabbitMQ and Redis as ok/missing; start missing local ones.
+
+    A server that is not answering is started locally (as root, with the
+    distribution's tools) when installed here, else from docker-compose.yml when
+    Docker works; otherwise this says what is missing and how to get it, and
+    exits with status 1.
+    """
+    from mes_common import infra as infra_mod
+
+    config = ctx.obj["config"]
+    try:
+        eps, advice = infra_mod.check(config, start=start, wait_timeout=wait_timeout,
+                                      log=lambda msg: click.echo(msg, err=True))
+    except Exception as exc:  # never a bare traceback
+        click.echo(f"infra check failed: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+    for ep in eps:
+        status = "ok" if ep.ok else "MISSING"
+        click.echo(f"{ep.title:<11} {ep.address:<21} {ep.label:<20} {status:<8} {ep.detail}")
+    if advice:
+        click.echo("", err=True)
+        for line in advice:
+            click.echo(line, err=True)
+        sys.exit(1)
+
+
+@main.group()
+def db():
+    """Service databases and roles."""
+
+
+@db.command("create")
+@click.argument("services", nargs=-1)
+@click.pass_context
+def db_create(ctx, services):
+    """Create each service's role and database if missing (default: every service).
+
+    Connects with $MES_PG_ADMIN_URL (default
+    postgresql+psycopg2://postgres@127.0.0.1:5432/postgres). The role is the user
+    of the service's DATABASE_URL (LOGIN, with the URL's password if any), the
+    database is owned by it. Idempotent.
+    """
+    from mes_common import infra as infra_mod
+    from mes_common import registry
+    from mes_common.config import database_url
+
+    config = ctx.obj["config"]
+    try:
+        specs = [registry.service(name) for name in services] if services else list(registry.SERVICES)
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="SERVICE") from None
+    admin_url = infra_mod.pg_admin_url()
+    failed = False
+    for spec in specs:
+        if not spec.database:
+            click.echo(f"{spec.name}: has no database")
+            continue
+        try:
+            url = database_url(config, spec.name)
+            result = infra_mod.ensure_service_database(admin_url, url, spec.name)
+        except Exception as exc:
+            click.echo(f"{spec.name}: FAILED: {type(exc).__name__}: {exc}", err=True)
+            failed = True
+            continue
+        if result.error:
+            click.echo(f"{spec.name}: FAILED: {result.error}", err=True)
+            failed = True
+        else:
+            click.echo(f"{spec.name}: " + "; ".join(result.actions))
+    if failed:
+        click.echo("\nIs PostgreSQL running? `mes infra check --start` finds or starts it.", err=True)
+        sys.exit(1)

@@ -1,0 +1,125 @@
+"""`mes run` and `mes health`: the processes of the MES (ARCHITECTURE.md §7–§8)."""
+import json
+import sys
+
+import click
+
+from mes_common.cli import main
+from mes_common import registry
+from mes_common.config import DEFAULT_CONFIG, ROOT
+
+
+def _config_path(ctx):
+    return ctx.obj.get("config_path") or str(DEFAULT_CONFIG)
+
+
+def _gateway_address(config):
+    return str(config.get("WEB_SERVER_ADDRESS") or "127.0.0.1:8000")
+
+
+@main.command("run")
+@click.argument("names", nargs=-1)
+@click.option("--stop-timeout", type=float, default=10.0, show_default=True,
+              help="seconds to wait after SIGTERM before SIGKILLing a process")
+@click.option("--log-dir", type=click.Path(file_okay=False),
+              help="also write each process's output to <log-dir>/<name>.log")
+@click.pass_context
+def run(ctx, names, stop_timeout, log_dir):
+    """Run every service and the gateway (or only NAMES) under a supervisor.
+
+    A process that dies is restarted; Ctrl-C / SIGTERM stops them all.
+    """
+    from mes_common.supervisor import Supervisor
+
+    specs = registry.processes()
+    if names:
+        known = {s.name: s for s in specs}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise click.BadParameter(f"unknown process {', '.join(unknown)}; known: {', '.join(known)}",
+                                     param_hint="NAME")
+        specs = [known[n] for n in dict.fromkeys(names)]
+
+    config_path = _config_path(ctx)
+    supervisor = Supervisor(specs, config_path, log_dir=log_dir, stop_timeout=stop_timeout, cwd=str(ROOT))
+    supervisor.start()
+
+    address = _gateway_address(ctx.obj["config"])
+    lines = [f"supervising {', '.join(s.name for s in specs)} (config {config_path})"]
+    if any(s.name == registry.GATEWAY.name for s in specs):
+        lines += [
+            f"  API docs:  http://{address}/docs",
+            f"  OpenAPI:   http://{address}/openapi.json",
+            f"  health:    http://{address}/health",
+            f"  ready:     http://{address}/ready",
+        ]
+    lines += [f"  operator shell: nameko shell --config {config_path if ctx.obj.get('config_path') else 'config.yml'}",
+              "  Ctrl-C stops everything"]
+    for line in lines:
+        supervisor.log(line)
+    sys.exit(supervisor.run_forever())
+
+
+@main.command("health")
+@click.argument("name")
+@click.option("--timeout", type=float, default=2.0, show_default=True, help="seconds to wait for the answer")
+@click.pass_context
+def health(ctx, name, timeout):
+    """Ping one process: a service over RPC (`<name>.ping()`), the gateway over HTTP (/health)."""
+    config = ctx.obj["config"]
+    if name == registry.GATEWAY.name:
+        ok, message = _gateway_health(config, timeout)
+    else:
+        ok, message = _service_health(config, name, timeout)
+    click.echo(message, err=not ok)
+    sys.exit(0 if ok else 1)
+
+
+def _gateway_health(config, timeout):
+    import requests
+
+    url = f"http://{_gateway_address(config)}/health"
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        return False, f"gateway: no answer from {url} ({type(exc).__name__})"
+    body = response.text.strip()
+    if response.status_code != 200:
+        return False, f"gateway: {url} answered {response.status_code}: {body[:200]}"
+    return True, body
+
+
+def _service_health(config, name, timeout):
+    import logging
+    import warnings
+
+    with warnings.catch_warnings():  # eventlet's deprecation notice is noise here
+        warnings.simplefilter("ignore")
+        from nameko.exceptions import RpcTimeout, UnknownService, RemoteError
+        from nameko.standalone.rpc import ClusterRpcProxy
+    # keep the answer to one line (py-amqp warns about channel-close races)
+    for logger in ("amqp", "kombu", "nameko"):
+        logging.getLogger(logger).setLevel(logging.CRITICAL)
+
+    try:
+        with ClusterRpcProxy(config, timeout=timeout) as proxy:
+            reply = getattr(proxy, name).ping()
+    except RpcTimeout:
+        return False, f"{name}: no answer within {timeout:g}s"
+    except UnknownService:
+        return False, f"{name}: unknown service (no RPC queue for it on the broker)"
+    except RemoteError as exc:
+        return False, f"{name}: ping failed: {exc.exc_type}: {exc.value}"
+    except (OSError, ConnectionError) as exc:
+        return False, f"{name}: cannot reach the broker at {_safe_uri(config)} ({exc})"
+    except Exception as exc:  # kombu/amqp errors and anything else: one line, no traceback
+        return False, f"{name}: {type(exc).__name__}: {exc}"
+    return True, json.dumps(reply, default=str)
+
+
+def _safe_uri(config):
+    uri = str(config.get("AMQP_URI", ""))
+    if "@" in uri:
+        scheme, _, rest = uri.partition("://")
+        uri = f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri

@@ -1,0 +1,39 @@
+"""Stand-in services that exercise the platform: an emitter and a consumer."""
+from mes_common.db import UnitOfWork
+from mes_common.errors import PermanentEventError
+from mes_common.events import event_handler
+from mes_common.rpc import rpc
+from mes_common.service import ServiceBase
+from mes_common.tests.probe.models import Base, Effect, InboxEvent, OutboxEvent
+
+HAPPENED = "mes.probe.thing.happened"
+UNHEARD = "mes.probe.thing.unheard"
+
+# tests flip these to make the consumer fail and then heal
+behaviour = {"fail_subjects": set(), "permanent_subjects": set()}
+
+
+class ProbeEmitter(ServiceBase):
+    name = "probe_emitter"
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent)
+
+    @rpc
+    def emit(self, subjects, type_=HAPPENED):
+        """One transaction emitting one event per subject."""
+        with self.uow() as tx:
+            ids = [tx.emit(type_, subject, {"subject": subject}).id for subject in subjects]
+        return ids
+
+
+class ProbeConsumer(ServiceBase):
+    name = "probe_consumer"
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent)
+
+    @event_handler("probe_emitter", HAPPENED)
+    def on_happened(self, event):
+        subject = event.data["subject"]
+        if subject in behaviour["permanent_subjects"]:
+            raise PermanentEventError(f"cannot apply {subject}")
+        if subject in behaviour["fail_subjects"]:
+            raise RuntimeError(f"handler bug on {subject}")
+        self.uow.session.add(Effect(event_id=event.id, consumer="on_happened", subject=subject))
