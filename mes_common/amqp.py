@@ -85,3 +85,13 @@ class ConfirmingPublisher:
                 conn.release()
             except Exception:  # a dead connection has nothing left to release
                 pass
+
+
+def broker_status(amqp_uri, timeout=1.0):
+    """'ok', or why the broker cannot be reached (a login, not just a port)."""
+    try:
+        with Connection(amqp_uri, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+        return "ok"
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}: {exc}"[:200]

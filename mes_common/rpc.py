@@ -6,10 +6,14 @@ gives up after RPC_TIMEOUT seconds with a typed Unavailable error, and its
 request message expires at the same moment so a late service never runs it.
 """
 import logging
+import time
 
 import eventlet
+import eventlet.semaphore
+from kombu import Connection
 from nameko.exceptions import UnknownService
-from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+from nameko.extensions import SharedExtension
+from nameko.rpc import RPC_QUEUE_TEMPLATE, MethodProxy, RpcProxy, ServiceProxy
 from nameko.rpc import rpc as nameko_rpc
 
 from mes_common import errors
@@ -27,14 +31,69 @@ def rpc(fn=None, **kwargs):
     return decorator(fn) if fn is not None else decorator
 
 
+class ConsumerProbe(SharedExtension):
+    """Whether a service has any instance consuming its RPC queue, checked at
+    most once a second per service (a passive queue declare), so calls to a
+    stopped service fail at once instead of after the whole timeout."""
+
+    ttl = 1.0
+
+    def setup(self):
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        self._known = {}
+        self._conn = None
+        self._lock = eventlet.semaphore.Semaphore()
+
+    def stop(self):
+        self._close()
+
+    kill = stop
+
+    def is_down(self, service_name):
+        now = time.monotonic()
+        checked = self._known.get(service_name)
+        if checked is None or now - checked[0] > self.ttl:
+            checked = self._known[service_name] = (now, self._consumers(service_name))
+        return checked[1] == 0
+
+    def _consumers(self, service_name):
+        with self._lock:  # one AMQP connection: one operation at a time
+            try:
+                if self._conn is None:
+                    self._conn = Connection(self.amqp_uri, connect_timeout=1)
+                channel = self._conn.channel()
+                try:
+                    return channel.queue_declare(RPC_QUEUE_TEMPLATE.format(service_name), passive=True)[2]
+                finally:
+                    if channel.is_open:
+                        channel.close()
+            except Exception:
+                # no queue (never started: the call's mandatory publish says so)
+                # or no broker: unknown, let the call itself find out
+                self._close()
+                return None
+
+    def _close(self):
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # already dead
+                pass
+
+
 class DeadlineMethodProxy(MethodProxy):
-    def __init__(self, worker_ctx, service_name, method_name, reply_listener, timeout, **options):
+    def __init__(self, worker_ctx, service_name, method_name, reply_listener, timeout, probe=None,
+                 **options):
         self.timeout = timeout
+        self.probe = probe
         super().__init__(worker_ctx, service_name, method_name, reply_listener,
                          expiration=timeout, **options)
 
     def __call__(self, *args, **kwargs):
         target = f"{self.service_name}.{self.method_name}"
+        if self.probe is not None and self.probe.is_down(self.service_name):
+            raise errors.Unavailable(f"{self.service_name} is not running", {"service": self.service_name})
         timer = eventlet.Timeout(self.timeout)
         reply = None
         try:
@@ -60,20 +119,23 @@ class DeadlineMethodProxy(MethodProxy):
 
 
 class DeadlineServiceProxy(ServiceProxy):
-    def __init__(self, worker_ctx, service_name, reply_listener, timeout, **options):
+    def __init__(self, worker_ctx, service_name, reply_listener, timeout, probe=None, **options):
         super().__init__(worker_ctx, service_name, reply_listener, **options)
         self.timeout = timeout
+        self.probe = probe
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
         return DeadlineMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener,
-                                   self.timeout, **self.options)
+                                   self.timeout, self.probe, **self.options)
 
 
 class RpcClient(RpcProxy):
     """`billing = RpcClient("billing_service")`; calls raise Unavailable after
     `timeout` seconds (default: config RPC_TIMEOUT)."""
+
+    consumer_probe = ConsumerProbe()
 
     def __init__(self, target_service, timeout=None, **options):
         super().__init__(target_service, **options)
@@ -84,12 +146,14 @@ class RpcClient(RpcProxy):
 
     def get_dependency(self, worker_ctx):
         return DeadlineServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                    self._timeout, **self.options)
+                                    self._timeout, self.consumer_probe, **self.options)
 
 
 class ServiceClients(RpcProxy):
     """Calls to any service by name (`self.services["resource_service"].ping()`),
     for fan-out such as the gateway's /ready: `self.services.get(name, timeout=1)`."""
+
+    consumer_probe = ConsumerProbe()
 
     def __init__(self, timeout=None):
         super().__init__("*")
@@ -99,11 +163,11 @@ class ServiceClients(RpcProxy):
         self._timeout = float(self.timeout or self.container.config.get("RPC_TIMEOUT", DEFAULT_TIMEOUT))
 
     def get_dependency(self, worker_ctx):
-        listener = self.rpc_reply_listener
+        listener, probe = self.rpc_reply_listener, self.consumer_probe
 
         class Services:
             def get(self, service_name, timeout=None):
-                return DeadlineServiceProxy(worker_ctx, service_name, listener, timeout or default)
+                return DeadlineServiceProxy(worker_ctx, service_name, listener, timeout or default, probe)
 
         default = self._timeout
         return Services()

@@ -1,0 +1,186 @@
+"""The gateway's HTTP entrypoint: JSON in and out, typed errors mapped to one
+status each, X-Request-ID in and out, and route metadata for OpenAPI.
+
+    @route("GET", "/api/v1/resource/nodes/<node_id>", response=NodeOut,
+           summary="Get one node", permission="resource:read", tags=["resource"])
+    def get_node(self, request, node_id): ...
+"""
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+
+from eventlet.event import Event
+from nameko.exceptions import BadRequest
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from gateway import auth
+from mes_common import errors
+from mes_common.schemas import load
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = "X-Request-ID"
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+MAX_BODY = 1024 * 1024
+
+
+def json_response(payload, status=200, headers=None):
+    return Response(json.dumps(payload, separators=(",", ":"), default=str), status=status,
+                    headers=headers, mimetype="application/json")
+
+
+def error_response(exc):
+    return json_response(exc.to_dict(), status=exc.http_status)
+
+
+@dataclass
+class RouteSpec:
+    """What OpenAPI says about a route; also drives the handler's parsing."""
+    method: str
+    path: str
+    summary: str
+    tags: list = field(default_factory=list)
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    status: int = 200
+    permission: str | None = None
+    public: bool = False
+    errors: tuple = (400, 404, 409, 422, 503)
+    description: str | None = None
+    include_in_schema: bool = True
+    operation_id: str | None = None
+
+
+ROUTES = []
+
+
+class JsonApp(WsgiApp):
+    """Unknown paths and wrong methods answer JSON too."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            code = "not_found" if exc.code == 404 else "method_not_allowed" if exc.code == 405 else "http_error"
+            response = json_response({"error": code, "message": exc.description, "details": {}},
+                                     status=exc.code)
+            if exc.code == 405:
+                response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        return response(environ, start_response)
+
+
+class ApiServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonApp(self)
+
+
+class ApiRoute(HttpRequestHandler):
+    server = ApiServer()
+
+    def __init__(self, method, url, spec=None, **kwargs):
+        self.spec = spec
+        super().__init__(method, url, **kwargs)
+
+    def get_url_rule(self):
+        return Rule(self.url, methods=self.method.split(","), strict_slashes=False)
+
+    def handle_request(self, request):
+        request.shallow = False
+        supplied = request.headers.get(REQUEST_ID, "")
+        request_id = supplied if _REQUEST_ID_OK.match(supplied) else str(uuid.uuid4())
+        try:
+            if request.content_length and request.content_length > MAX_BODY:
+                raise errors.ValidationFailed("the body is too large", {"body": [f"at most {MAX_BODY} bytes"]})
+            principal = auth.authenticate(request, self.spec)
+            context_data = {"correlation_id": request_id, "actor": principal.actor}
+            args, kwargs = self.get_entrypoint_parameters(request)
+            event = Event()
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=partial(self.handle_result, event))
+            response = self.response_from_result(event.wait())
+        except Exception as exc:
+            response = self.response_from_exception(exc)
+        response.headers[REQUEST_ID] = request_id
+        return response
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        status = self.spec.status if self.spec else 200
+        if isinstance(result, tuple):
+            status, result = result
+        if status == 204:
+            return Response(status=204)
+        return json_response(result, status=status)
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, errors.MesError):
+            if exc.http_status >= 500:
+                log.warning("%s %s answered %d: %s", self.method, self.url, exc.http_status, exc)
+            return error_response(exc)
+        if isinstance(exc, BadRequest):  # nameko: wrong arguments for the handler
+            return error_response(errors.ValidationFailed(str(exc)))
+        log.error("unexpected error on %s %s", self.method, self.url, exc_info=exc)
+        return json_response({"error": "internal_error", "message": "an unexpected error occurred",
+                              "details": {}}, status=500)
+
+
+def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
+          permission=None, public=False, errors=(400, 404, 409, 422, 503), description=None,
+          include_in_schema=True):
+    spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
+                     public, errors, description, include_in_schema)
+    ROUTES.append(spec)
+
+    def decorator(fn):
+        spec.operation_id = fn.__name__
+        if description is None and fn.__doc__:
+            spec.description = fn.__doc__.strip()
+        return ApiRoute.decorator(method, path, spec=spec)(fn)
+    return decorator
+
+
+# ------------------------------------------------------------ request parsing
+
+def json_body(request, schema=None):
+    """The request's JSON object, validated by `schema` when given (the raw
+    dict is returned: it is what the RPC takes)."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        data = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.ValidationFailed("the body is not valid JSON", {"body": [f"invalid JSON: {exc}"]}) from None
+    if not isinstance(data, dict):
+        raise errors.ValidationFailed("the body must be a JSON object", {"body": ["expected an object"]})
+    if schema is not None:
+        load(schema(), data)
+    return data
+
+
+def query_args(request, schema):
+    """Query parameters validated by `schema`; returns them as JSON-able values."""
+    raw = {key: values[-1] for key, values in request.args.lists()}
+    loaded = load(schema(), raw)
+    return schema().dump(loaded)
+
+
+def path_id(name, value):
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise errors.ValidationFailed(f"{name} is not a valid id", {name: ["Not a valid UUID."]}) from None

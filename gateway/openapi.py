@@ -1,0 +1,72 @@
+"""OpenAPI 3 document generated from the route specs and marshmallow schemas."""
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from gateway.http import ROUTES
+
+_PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+ERROR_TEXT = {
+    400: "Invalid input; `details` names each offending field",
+    401: "Missing or invalid credentials",
+    403: "The credentials lack the route's permission",
+    404: "No such resource",
+    409: "Conflicts with the current state (duplicate, stale version, active children)",
+    422: "Well-formed but breaks a rule (e.g. level nesting)",
+    503: "The backing service or the broker is unavailable",
+}
+
+
+class Error(Schema):
+    error = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "field name -> messages, or context"})
+
+
+def build_spec(title="MES API", version="1.0.0"):
+    spec = APISpec(title=title, version=version, openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Manufacturing Execution System gateway. Every call carries "
+                                        "an `X-Request-ID` (yours or a new one) as its correlation id."})
+    spec.components.schema("Error", schema=Error)
+    spec.components.response("Error", {"description": "error",
+                                       "content": {"application/json": {"schema": "Error"}}})
+    by_path = {}
+    for route in ROUTES:
+        if not route.include_in_schema:
+            continue
+        path = _PARAM.sub(r"{\1}", route.path)
+        by_path.setdefault(path, {})[route.method.lower()] = _operation(route)
+    for path, operations in sorted(by_path.items()):
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _operation(route):
+    op = {"summary": route.summary, "tags": route.tags, "operationId": route.operation_id}
+    if route.description:
+        op["description"] = route.description
+    params = [{"in": "path", "name": name, "required": True,
+               "schema": {"type": "string", "format": "uuid"} if name.endswith("id") else {"type": "string"}}
+              for name in _PARAM.findall(route.path)]
+    if route.query is not None:
+        params.append({"in": "query", "schema": route.query})
+    params.append({"in": "header", "name": "X-Request-ID", "required": False,
+                   "schema": {"type": "string", "maxLength": 128, "pattern": r"^[A-Za-z0-9._:\-]+$"},
+                   "description": "correlation id; echoed back"})
+    op["parameters"] = params
+    if route.body is not None:
+        required = any(f.required for f in route.body().fields.values())
+        op["requestBody"] = {"required": required, "content": {"application/json": {"schema": route.body}}}
+    ok = {"description": "OK"}
+    if route.response is not None:
+        ok["content"] = {"application/json": {"schema": route.response}}
+    responses = {str(route.status): ok if route.status != 204 else {"description": "No content"}}
+    for code in route.errors:
+        responses[str(code)] = {"description": ERROR_TEXT.get(code, "error"),
+                                "content": {"application/json": {"schema": "Error"}}}
+    op["responses"] = responses
+    return op

@@ -1,0 +1,1 @@
+"""One module of routes per backing service; the Gateway class mixes them in."""

@@ -1,0 +1,88 @@
+"""The HTTP gateway: /api/v1 routes (one module per backing service), OpenAPI,
+Swagger UI, /health and /ready."""
+import json
+import mimetypes
+from pathlib import Path
+
+import eventlet
+import swagger_ui_bundle
+from nameko.dependency_providers import Config
+from werkzeug.wrappers import Response
+
+from gateway.http import json_response, route
+from gateway.openapi import build_spec
+from gateway.routes.resource import ResourceRoutes
+from mes_common import registry
+from mes_common.amqp import broker_status
+from mes_common.cache import ReferenceDataCache
+from mes_common.errors import Unavailable
+from mes_common.rpc import ServiceClients
+from mes_common.service import WorkerContext
+
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>MES API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  displayRequestDuration: true});</script>
+</body></html>"""
+
+
+class Gateway(ResourceRoutes):
+    name = "gateway"
+
+    context = WorkerContext()
+    config = Config()
+    cache = ReferenceDataCache()
+    services = ServiceClients()
+
+    _openapi = None
+
+    @route("GET", "/health", summary="The gateway process is up", tags=["system"], public=True, errors=())
+    def health(self, request):
+        return {"status": "ok"}
+
+    @route("GET", "/ready", summary="Broker reachable and every service answering", tags=["system"],
+           public=True, errors=(503,))
+    def ready(self, request):
+        """200 when every MES service answers a ping within READY_TIMEOUT; 503 naming the ones that don't."""
+        timeout = float(self.config.get("READY_TIMEOUT", 1.0))
+        names = [spec.name for spec in registry.SERVICES]
+        pool = eventlet.GreenPool()
+        broker = pool.spawn(broker_status, self.config["AMQP_URI"], timeout)
+        answers = dict(zip(names, pool.imap(lambda name: self._ping(name, timeout), names)))
+        cache = self.cache.health()
+        ready = broker.wait() == "ok" and all(state == "ok" for state in answers.values())
+        body = {"status": "ready" if ready else "not_ready", "broker": broker.wait(), "services": answers,
+                "cache": "ok" if cache["ok"] else f"unavailable: {cache['error']}"}
+        return (200 if ready else 503), body
+
+    def _ping(self, name, timeout):
+        try:
+            self.services.get(name, timeout=timeout).ping()
+            return "ok"
+        except Unavailable as exc:
+            return f"unavailable: {exc.message}"
+
+    @route("GET", "/openapi.json", summary="This document", tags=["system"], public=True, errors=(),
+           include_in_schema=False)
+    def openapi(self, request):
+        if Gateway._openapi is None:
+            Gateway._openapi = json.dumps(build_spec())
+        return Response(Gateway._openapi, mimetype="application/json")
+
+    @route("GET", "/docs", summary="Swagger UI", tags=["system"], public=True, errors=(),
+           include_in_schema=False)
+    def docs(self, request):
+        return Response(DOCS_PAGE, mimetype="text/html")
+
+    @route("GET", "/docs/<path:asset>", summary="Swagger UI assets", tags=["system"], public=True,
+           errors=(404,), include_in_schema=False)
+    def docs_asset(self, request, asset):
+        path = (SWAGGER_DIR / asset).resolve()
+        if SWAGGER_DIR.resolve() not in path.parents or not path.is_file():
+            return json_response({"error": "not_found", "message": f"no asset {asset}", "details": {}}, 404)
+        return Response(path.read_bytes(), mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=86400"})
