@@ -162,7 +162,7 @@ case "$1" in
         shift
         wait_for_dependencies gateway
         log "starting gateway"
-        exec nameko run --config "$CONFIG" "$@" "$(module_of gateway)"
+        exec python -m mes_common.nameko_cli run --config "$CONFIG" "$@" "$(module_of gateway)"
         ;;
     *_service)
         service="$1"
@@ -177,7 +177,7 @@ case "$1" in
             mes migrate "$service"
         fi
         log "starting $service"
-        exec nameko run --config "$CONFIG" "$@" "$(module_of "$service")"
+        exec python -m mes_common.nameko_cli run --config "$CONFIG" "$@" "$(module_of "$service")"
         ;;
     *)
         exec "$@"

@@ -8,6 +8,7 @@ status each, X-Request-ID in and out, and route metadata for OpenAPI.
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,6 +26,7 @@ from mes_common import errors
 from mes_common.schemas import load
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("gateway.access")
 
 REQUEST_ID = "X-Request-ID"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -53,7 +55,7 @@ class RouteSpec:
     status: int = 200
     permission: str | None = None
     public: bool = False
-    errors: tuple = (400, 404, 409, 422, 503)
+    error_codes: tuple = (400, 404, 409, 422, 503)
     description: str | None = None
     include_in_schema: bool = True
     operation_id: str | None = None
@@ -98,6 +100,7 @@ class ApiRoute(HttpRequestHandler):
 
     def handle_request(self, request):
         request.shallow = False
+        started = time.perf_counter()
         supplied = request.headers.get(REQUEST_ID, "")
         request_id = supplied if _REQUEST_ID_OK.match(supplied) else str(uuid.uuid4())
         try:
@@ -113,6 +116,9 @@ class ApiRoute(HttpRequestHandler):
         except Exception as exc:
             response = self.response_from_exception(exc)
         response.headers[REQUEST_ID] = request_id
+        access_log.info("%s %s %d", request.method, request.path, response.status_code, extra={
+            "correlation_id": request_id, "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
         return response
 
     def response_from_result(self, result):
@@ -138,17 +144,17 @@ class ApiRoute(HttpRequestHandler):
 
 
 def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
-          permission=None, public=False, errors=(400, 404, 409, 422, 503), description=None,
+          permission=None, public=False, error_codes=(400, 404, 409, 422, 503), description=None,
           include_in_schema=True):
     spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
-                     public, errors, description, include_in_schema)
+                     public, error_codes, description, include_in_schema)
     ROUTES.append(spec)
 
     def decorator(fn):
         spec.operation_id = fn.__name__
         if description is None and fn.__doc__:
             spec.description = fn.__doc__.strip()
-        return ApiRoute.decorator(method, path, spec=spec)(fn)
+        return ApiRoute.decorator(method, path, spec=spec, expected_exceptions=errors.ALL)(fn)
     return decorator
 
 

@@ -65,7 +65,7 @@ def _operation(route):
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": route.response}}
     responses = {str(route.status): ok if route.status != 204 else {"description": "No content"}}
-    for code in route.errors:
+    for code in route.error_codes:
         responses[str(code)] = {"description": ERROR_TEXT.get(code, "error"),
                                 "content": {"application/json": {"schema": "Error"}}}
     op["responses"] = responses

@@ -40,12 +40,12 @@ class Gateway(ResourceRoutes):
 
     _openapi = None
 
-    @route("GET", "/health", summary="The gateway process is up", tags=["system"], public=True, errors=())
+    @route("GET", "/health", summary="The gateway process is up", tags=["system"], public=True, error_codes=())
     def health(self, request):
         return {"status": "ok"}
 
     @route("GET", "/ready", summary="Broker reachable and every service answering", tags=["system"],
-           public=True, errors=(503,))
+           public=True, error_codes=(503,))
     def ready(self, request):
         """200 when every MES service answers a ping within READY_TIMEOUT; 503 naming the ones that don't."""
         timeout = float(self.config.get("READY_TIMEOUT", 1.0))
@@ -66,20 +66,20 @@ class Gateway(ResourceRoutes):
         except Unavailable as exc:
             return f"unavailable: {exc.message}"
 
-    @route("GET", "/openapi.json", summary="This document", tags=["system"], public=True, errors=(),
+    @route("GET", "/openapi.json", summary="This document", tags=["system"], public=True, error_codes=(),
            include_in_schema=False)
     def openapi(self, request):
         if Gateway._openapi is None:
             Gateway._openapi = json.dumps(build_spec())
         return Response(Gateway._openapi, mimetype="application/json")
 
-    @route("GET", "/docs", summary="Swagger UI", tags=["system"], public=True, errors=(),
+    @route("GET", "/docs", summary="Swagger UI", tags=["system"], public=True, error_codes=(),
            include_in_schema=False)
     def docs(self, request):
         return Response(DOCS_PAGE, mimetype="text/html")
 
     @route("GET", "/docs/<path:asset>", summary="Swagger UI assets", tags=["system"], public=True,
-           errors=(404,), include_in_schema=False)
+           error_codes=(404,), include_in_schema=False)
     def docs_asset(self, request, asset):
         path = (SWAGGER_DIR / asset).resolve()
         if SWAGGER_DIR.resolve() not in path.parents or not path.is_file():

@@ -27,9 +27,11 @@ def bind(service=None, entrypoint=None, correlation_id=None):
 
 class ContextFilter(logging.Filter):
     def filter(self, record):
-        record.service = service_var.get()
-        record.entrypoint = entrypoint_var.get()
-        record.correlation_id = correlation_var.get()
+        # values given with `extra=` win over the greenthread's context
+        for attr, var in (("service", service_var), ("entrypoint", entrypoint_var),
+                          ("correlation_id", correlation_var)):
+            if getattr(record, attr, None) is None:
+                setattr(record, attr, var.get())
         return True
 
 

@@ -60,7 +60,7 @@ def _die_with_parent(parent_pid):
 
 def nameko_command(config_path, module):
     """The command line that runs one nameko process."""
-    return [sys.executable, "-m", "nameko", "run", "--config", str(config_path), module]
+    return [sys.executable, "-m", "mes_common.nameko_cli", "run", "--config", str(config_path), module]
 
 
 def describe_exit(returncode):

@@ -20,18 +20,18 @@ class ResourceRoutes:
         return self.resource.create_node(json_body(request, schemas.NodeCreate))
 
     @route("GET", NODES, summary="List equipment nodes", tags=TAGS, query=schemas.NodeListQuery,
-           response=schemas.NodePage, permission="resource:read", errors=(400, 503))
+           response=schemas.NodePage, permission="resource:read", error_codes=(400, 503))
     def list_nodes(self, request):
         """Ordered by code; filter by level, parent and active; page with `limit` and `cursor`."""
         return self.resource.list_nodes(query_args(request, schemas.NodeListQuery))
 
     @route("GET", NODES + "/<node_id>", summary="Get an equipment node", tags=TAGS,
-           response=schemas.NodeOut, permission="resource:read", errors=(400, 404, 503))
+           response=schemas.NodeOut, permission="resource:read", error_codes=(400, 404, 503))
     def get_node(self, request, node_id):
         return self.resource.get_node(path_id("node_id", node_id))
 
     @route("GET", NODES + "/<node_id>/summary", summary="Display fields of a node (cached)", tags=TAGS,
-           response=schemas.NodeSummary, permission="resource:read", errors=(400, 404, 503))
+           response=schemas.NodeSummary, permission="resource:read", error_codes=(400, 404, 503))
     def get_node_summary(self, request, node_id):
         """Served from the reference-data cache, loaded from the resource service on a miss."""
         node_id = path_id("node_id", node_id)
@@ -68,12 +68,12 @@ class ResourceRoutes:
 
     @route("GET", NODES + "/<node_id>/tree", summary="The subtree of a node", tags=TAGS,
            query=schemas.TreeQuery, response=schemas.TreeNode, permission="resource:read",
-           errors=(400, 404, 503))
+           error_codes=(400, 404, 503))
     def get_tree(self, request, node_id):
         return self.resource.get_tree(path_id("node_id", node_id), query_args(request, schemas.TreeQuery))
 
     @route("GET", NODES + "/<node_id>/ancestors", summary="The chain from the enterprise down to the "
            "node's parent", tags=TAGS, response=schemas.NodeOut(many=True), permission="resource:read",
-           errors=(400, 404, 503))
+           error_codes=(400, 404, 503))
     def get_ancestors(self, request, node_id):
         return self.resource.get_ancestors(path_id("node_id", node_id))

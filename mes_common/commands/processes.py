@@ -123,3 +123,19 @@ def _safe_uri(config):
         scheme, _, rest = uri.partition("://")
         uri = f"{scheme}://***@{rest.split('@', 1)[1]}"
     return uri
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("nameko_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def shell(ctx, nameko_args):
+    """`nameko shell` on this config, with typed MES errors (extra args go to nameko)."""
+    import os
+    from pathlib import Path
+
+    from mes_common import shell_startup
+    from mes_common.config import DEFAULT_CONFIG
+    os.environ["PYTHONSTARTUP"] = shell_startup.__file__
+    config_path = ctx.obj["config_path"] or str(DEFAULT_CONFIG)
+    nameko = Path(sys.executable).with_name("nameko")
+    os.execv(str(nameko), [str(nameko), "shell", "--config", config_path, *nameko_args])
