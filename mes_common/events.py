@@ -13,12 +13,14 @@
 import datetime as dt
 import functools
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
 import eventlet
 from eventlet.event import Event
 from kombu import Connection, Exchange, Queue, binding
+from kombu.transport.pyamqp import Transport as _AmqpTransport
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
@@ -37,6 +39,9 @@ ERROR_HEADER = "x-mes-error"
 DLX = Exchange("mes.dlx", type="direct", durable=True)
 DELAY_EXCHANGE = Exchange("mes.delay", type="topic", durable=True)
 RETRY_EXCHANGE = Exchange("mes.retry", type="topic", durable=True)
+
+# what settling (ack/requeue/reject) a delivery raises when its connection is gone
+_SETTLE_ERRORS = _AmqpTransport.connection_errors + _AmqpTransport.channel_errors
 
 _QUORUM_DLX_ARGS = {
     "x-queue-type": "quorum",
@@ -328,11 +333,26 @@ class ReliableEventHandler(EventHandler):
                 self, (event,), {}, context_data=context_data,
                 handle_result=functools.partial(self.handle_result, message))
         except Exception:  # ContainerBeingKilled: give it back, another instance takes it
-            self.queue_consumer.requeue_message(message)
+            self._settle(self.queue_consumer.requeue_message, message)
+
+    def _settle(self, settle, message):
+        """Ack, requeue or reject a delivery, surviving a connection that just died.
+
+        nameko's ack_message/requeue_message only catch amqp's ConnectionError;
+        a socket error (broker restarted or killed while a worker ran) escaped
+        into the worker's handle_result and killed the whole container. A
+        delivery left unsettled on a dead connection goes back to the queue and
+        is redelivered after the reconnect; the inbox skips the repeat.
+        """
+        try:
+            settle(message)
+        except _SETTLE_ERRORS as exc:
+            log.warning("could not settle a delivery on %s (connection lost: %s); "
+                        "the broker redelivers it", self.queue_name, exc)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
-            self.queue_consumer.ack_message(message)
+            self._settle(self.queue_consumer.ack_message, message)
             return
         exc = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
@@ -345,11 +365,12 @@ class ReliableEventHandler(EventHandler):
                 self._republish(message, DELAY_EXCHANGE, f"{delay}ms.{self.queue_name}",
                                 attempt + 1, reason)
             except (PublishFailed, Unroutable):
-                self.queue_consumer.requeue_message(message)  # the delivery limit still bounds it
+                # the delivery limit still bounds it
+                self._settle(self.queue_consumer.requeue_message, message)
                 return
             log.warning("handler %s failed (attempt %d), retry in %d ms: %s",
                         self.queue_name, attempt + 1, delay, reason)
-            self.queue_consumer.ack_message(message)
+            self._settle(self.queue_consumer.ack_message, message)
             return
         log.error("handler %s gave up on event %s after %d attempts: %s",
                   self.queue_name, message.properties.get("message_id"), attempt + 1, reason)
@@ -372,9 +393,9 @@ class ReliableEventHandler(EventHandler):
                 headers=headers)
         except (PublishFailed, Unroutable):
             # the broker dead-letters it itself (reason "rejected")
-            message.reject(requeue=False)
+            self._settle(lambda m: m.reject(requeue=False), message)
             return
-        self.queue_consumer.ack_message(message)
+        self._settle(self.queue_consumer.ack_message, message)
 
 
 def _transaction_of(service):
@@ -437,6 +458,7 @@ def list_dead_letters(amqp_uri, queue_name, limit=50):
     """Peek at a handler's dead letters without removing them."""
     with Connection(amqp_uri) as conn:
         channel, dlq = _dlq_channel(conn, queue_name)
+        ready = channel.queue_declare(dlq.name, passive=True)[1]
         seen = []
         for _ in range(limit):
             message = dlq.get(no_ack=False)
@@ -451,7 +473,14 @@ def list_dead_letters(amqp_uri, queue_name, limit=50):
                 "error": (message.headers or {}).get(ERROR_HEADER)
                 or _death_reason(message.headers),
             })
-        channel.close()  # unacked messages go back to the DLQ
+        channel.close()  # unacked messages go back to the DLQ...
+        # ...asynchronously: wait for them so the next command sees them all
+        check = conn.channel()
+        for _ in range(40):
+            if check.queue_declare(dlq.name, passive=True)[1] >= ready:
+                break
+            time.sleep(0.05)
+        check.close()
         return seen
 
 

@@ -1,0 +1,66 @@
+"""The operator's `mes` commands against real servers."""
+import json
+
+import yaml
+from click.testing import CliRunner
+from nameko.testing.services import entrypoint_hook
+
+from mes_common.cli import main
+from mes_common.events import dead_letter_count, handler_queue_name
+from mes_common.testing.fixtures import wait_until
+from mes_common.tests.probe.services import HAPPENED, ProbeConsumer, ProbeEmitter
+
+QUEUE = handler_queue_name("probe_emitter", HAPPENED, "probe_consumer", "on_happened")
+
+
+def run(config_path, *args):
+    result = CliRunner().invoke(main, ["--config", str(config_path), *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_dlq_list_and_replay(probe_config, container_factory, probe_behaviour, probe_engines, tmp_path):
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(probe_config))
+    consumer = container_factory(ProbeConsumer, probe_config)
+    consumer.start()
+    emitter = container_factory(ProbeEmitter, probe_config)
+    emitter.start()
+    probe_behaviour["fail_subjects"].update({"x1", "x2"})
+    with entrypoint_hook(emitter, "emit") as emit:
+        first, second = emit(["x1", "x2"])
+    wait_until(lambda: dead_letter_count(probe_config["AMQP_URI"], QUEUE) == 2, message="2 dead letters")
+
+    code, out = run(config_path, "dlq", "list", QUEUE)
+    assert code == 0 and out.startswith("     2  " + QUEUE + ".dlq"), out
+    assert first in out and "handler bug on x1" in out
+
+    code, out = run(config_path, "dlq", "list", QUEUE, "--json")
+    assert {m["event_id"] for m in json.loads(out)[0]["messages"]} == {first, second}
+
+    probe_behaviour["fail_subjects"].clear()
+    code, out = run(config_path, "dlq", "replay", QUEUE, "--id", second)
+    assert code == 0 and "replayed 1 event(s)" in out
+    assert dead_letter_count(probe_config["AMQP_URI"], QUEUE) == 1
+    code, out = run(config_path, "dlq", "replay", QUEUE)
+    assert "replayed 1 event(s)" in out
+    wait_until(lambda: dead_letter_count(probe_config["AMQP_URI"], QUEUE) == 0, message="empty DLQ")
+
+    from sqlalchemy import text
+    with probe_engines["probe_consumer"].connect() as conn:
+        subjects = conn.execute(text("SELECT subject FROM effect ORDER BY id")).scalars().all()
+    assert subjects == ["x2", "x1"]
+
+
+def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
+    from sqlalchemy import text
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(mes_config))
+    with db_engines["resource_service"].begin() as conn:
+        conn.execute(text(
+            "INSERT INTO outbox (event_id, type, source, envelope, attempts, last_error) VALUES "
+            "(gen_random_uuid(), 'mes.resource.site.created', 'resource_service', '{}', 3, 'unroutable: x')"))
+    code, out = run(config_path, "outbox", "status", "resource_service")
+    assert code == 1, out
+    assert "resource_service: 1 pending" in out and "FAILING 1 x mes.resource.site.created" in out
+    code, out = run(config_path, "migrate", "resource_service")
+    assert code == 0 and "resource_service: 0001 -> 0001" in out
