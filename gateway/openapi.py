@@ -54,9 +54,10 @@ def _operation(route):
               for name in _PARAM.findall(route.path)]
     if route.query is not None:
         params.append({"in": "query", "schema": route.query})
-    params.append({"in": "header", "name": "X-Request-ID", "required": False,
-                   "schema": {"type": "string", "maxLength": 128, "pattern": r"^[A-Za-z0-9._:\-]+$"},
-                   "description": "correlation id; echoed back"})
+    # any value is accepted: a malformed one is replaced, not refused (see gateway.http)
+    params.append({"in": "header", "name": "X-Request-ID", "required": False, "schema": {"type": "string"},
+                   "description": "correlation id; echoed back when it is 1-128 of `A-Za-z0-9._:-`, "
+                                  "otherwise replaced by a generated one"})
     op["parameters"] = params
     if route.body is not None:
         required = any(f.required for f in route.body().fields.values())
