@@ -169,7 +169,9 @@ def json_body(request, schema=None):
     else:
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            # "\ud800" parses but is no text: lone surrogates cannot be stored (UnicodeEncodeError)
+            json.dumps(data, ensure_ascii=False).encode()
+        except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError; deep nesting recurses
             raise errors.ValidationFailed("the body is not valid JSON", {"body": [f"invalid JSON: {exc}"]}) from None
     if not isinstance(data, dict):
         raise errors.ValidationFailed("the body must be a JSON object", {"body": ["expected an object"]})

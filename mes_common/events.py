@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import eventlet
 from eventlet.event import Event
 from kombu import Connection, Exchange, Queue, binding
-from kombu.transport.pyamqp import Transport as _AmqpTransport
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
@@ -29,6 +28,7 @@ from sqlalchemy import func, select, update
 
 from mes_common import errors, logs
 from mes_common.amqp import ConfirmingPublisher, PublishFailed, Unroutable
+from mes_common.consumers import ResilientQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,6 @@ DLX = Exchange("mes.dlx", type="direct", durable=True)
 DELAY_EXCHANGE = Exchange("mes.delay", type="topic", durable=True)
 RETRY_EXCHANGE = Exchange("mes.retry", type="topic", durable=True)
 
-# what settling (ack/requeue/reject) a delivery raises when its connection is gone
-_SETTLE_ERRORS = _AmqpTransport.connection_errors + _AmqpTransport.channel_errors
 
 _QUORUM_DLX_ARGS = {
     "x-queue-type": "quorum",
@@ -297,6 +295,7 @@ class RetryPublisher(SharedExtension):
 
 
 class ReliableEventHandler(EventHandler):
+    queue_consumer = ResilientQueueConsumer()
     retry_publisher = RetryPublisher()
 
     def __init__(self, source_service, event_type, **kwargs):
@@ -333,26 +332,11 @@ class ReliableEventHandler(EventHandler):
                 self, (event,), {}, context_data=context_data,
                 handle_result=functools.partial(self.handle_result, message))
         except Exception:  # ContainerBeingKilled: give it back, another instance takes it
-            self._settle(self.queue_consumer.requeue_message, message)
-
-    def _settle(self, settle, message):
-        """Ack, requeue or reject a delivery, surviving a connection that just died.
-
-        nameko's ack_message/requeue_message only catch amqp's ConnectionError;
-        a socket error (broker restarted or killed while a worker ran) escaped
-        into the worker's handle_result and killed the whole container. A
-        delivery left unsettled on a dead connection goes back to the queue and
-        is redelivered after the reconnect; the inbox skips the repeat.
-        """
-        try:
-            settle(message)
-        except _SETTLE_ERRORS as exc:
-            log.warning("could not settle a delivery on %s (connection lost: %s); "
-                        "the broker redelivers it", self.queue_name, exc)
+            self.queue_consumer.requeue_message(message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
-            self._settle(self.queue_consumer.ack_message, message)
+            self.queue_consumer.ack_message(message)
             return
         exc = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
@@ -366,11 +350,11 @@ class ReliableEventHandler(EventHandler):
                                 attempt + 1, reason)
             except (PublishFailed, Unroutable):
                 # the delivery limit still bounds it
-                self._settle(self.queue_consumer.requeue_message, message)
+                self.queue_consumer.requeue_message(message)
                 return
             log.warning("handler %s failed (attempt %d), retry in %d ms: %s",
                         self.queue_name, attempt + 1, delay, reason)
-            self._settle(self.queue_consumer.ack_message, message)
+            self.queue_consumer.ack_message(message)
             return
         log.error("handler %s gave up on event %s after %d attempts: %s",
                   self.queue_name, message.properties.get("message_id"), attempt + 1, reason)
@@ -393,9 +377,9 @@ class ReliableEventHandler(EventHandler):
                 headers=headers)
         except (PublishFailed, Unroutable):
             # the broker dead-letters it itself (reason "rejected")
-            self._settle(lambda m: m.reject(requeue=False), message)
+            self.queue_consumer.reject_message(message)
             return
-        self._settle(self.queue_consumer.ack_message, message)
+        self.queue_consumer.ack_message(message)
 
 
 def _transaction_of(service):

@@ -10,13 +10,15 @@ import time
 
 import eventlet
 import eventlet.semaphore
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import UnknownService
 from nameko.extensions import SharedExtension
 from nameko.rpc import RPC_QUEUE_TEMPLATE, MethodProxy, RpcProxy, ServiceProxy
-from nameko.rpc import rpc as nameko_rpc
 
 from mes_common import errors
+from mes_common.consumers import ResilientReplyListener, ResilientRpc
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +29,20 @@ def rpc(fn=None, **kwargs):
     """nameko's @rpc, with the typed MES errors declared as expected (they are
     answers, not failures, so they are not logged as worker errors)."""
     kwargs.setdefault("expected_exceptions", errors.ALL)
-    decorator = nameko_rpc(**kwargs)
+    decorator = ResilientRpc.decorator(**kwargs)
     return decorator(fn) if fn is not None else decorator
 
 
 class ConsumerProbe(SharedExtension):
     """Whether a service has any instance consuming its RPC queue, checked at
     most once a second per service (a passive queue declare), so calls to a
-    stopped service fail at once instead of after the whole timeout."""
+    stopped service fail at once instead of after the whole timeout.
+
+    A "down" answer is kept only `down_ttl`: a restarted service must get its
+    calls as soon as it consumes again, not be refused for another second."""
 
     ttl = 1.0
+    down_ttl = 0.1
 
     def setup(self):
         self.amqp_uri = self.container.config["AMQP_URI"]
@@ -50,28 +56,37 @@ class ConsumerProbe(SharedExtension):
     kill = stop
 
     def is_down(self, service_name):
-        now = time.monotonic()
         checked = self._known.get(service_name)
-        if checked is None or now - checked[0] > self.ttl:
-            checked = self._known[service_name] = (now, self._consumers(service_name))
+        if self._stale(checked):
+            with self._lock:  # one AMQP connection: one check at a time
+                # callers that queued behind a refresh reuse its answer instead
+                # of each repeating the declare (bench/rpc_echo.py, gateway_get.py)
+                checked = self._known.get(service_name)
+                if self._stale(checked):
+                    now = time.monotonic()
+                    checked = self._known[service_name] = (now, self._consumers(service_name))
         return checked[1] == 0
 
+    def _stale(self, checked):
+        return checked is None or \
+            time.monotonic() - checked[0] > (self.down_ttl if checked[1] == 0 else self.ttl)
+
     def _consumers(self, service_name):
-        with self._lock:  # one AMQP connection: one operation at a time
+        """Consumer count of the service's RPC queue (the caller holds self._lock)."""
+        try:
+            if self._conn is None:
+                self._conn = Connection(self.amqp_uri, connect_timeout=1)
+            channel = self._conn.channel()
             try:
-                if self._conn is None:
-                    self._conn = Connection(self.amqp_uri, connect_timeout=1)
-                channel = self._conn.channel()
-                try:
-                    return channel.queue_declare(RPC_QUEUE_TEMPLATE.format(service_name), passive=True)[2]
-                finally:
-                    if channel.is_open:
-                        channel.close()
-            except Exception:
-                # no queue (never started: the call's mandatory publish says so)
-                # or no broker: unknown, let the call itself find out
-                self._close()
-                return None
+                return channel.queue_declare(RPC_QUEUE_TEMPLATE.format(service_name), passive=True)[2]
+            finally:
+                if channel.is_open:
+                    channel.close()
+        except Exception:
+            # no queue (never started: the call's mandatory publish says so)
+            # or no broker: unknown, let the call itself find out
+            self._close()
+            return None
 
     def _close(self):
         conn, self._conn = self._conn, None
@@ -110,7 +125,8 @@ class DeadlineMethodProxy(MethodProxy):
         except UnknownService:
             raise errors.Unavailable(f"{self.service_name} is not running",
                                      {"service": self.service_name}) from None
-        except (ConnectionError, OSError) as exc:
+        except (ConnectionError, OSError, KombuOperationalError, AmqpConnectionError) as exc:
+            # kombu re-raises a refused or lost connection as its own OperationalError
             log.warning("RPC %s failed: %s", target, exc)
             raise errors.Unavailable("the message broker is unavailable",
                                      {"service": self.service_name}) from None
@@ -135,6 +151,7 @@ class RpcClient(RpcProxy):
     """`billing = RpcClient("billing_service")`; calls raise Unavailable after
     `timeout` seconds (default: config RPC_TIMEOUT)."""
 
+    rpc_reply_listener = ResilientReplyListener()
     consumer_probe = ConsumerProbe()
 
     def __init__(self, target_service, timeout=None, **options):
@@ -153,6 +170,7 @@ class ServiceClients(RpcProxy):
     """Calls to any service by name (`self.services["resource_service"].ping()`),
     for fan-out such as the gateway's /ready: `self.services.get(name, timeout=1)`."""
 
+    rpc_reply_listener = ResilientReplyListener()
     consumer_probe = ConsumerProbe()
 
     def __init__(self, timeout=None):

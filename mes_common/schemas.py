@@ -7,6 +7,20 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from mes_common import errors
 
+
+class Pattern(validate.Regexp):
+    """A regex the whole value must match, as a JSON Schema `pattern` means
+    (`re.match` lets `$` match before a trailing newline: "A\\n" passed `^A$`)."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+# PostgreSQL cannot store NUL in text or JSONB: refuse it in free text up front (400, not 500)
+NO_NUL = Pattern(r"^[^\x00]*$", error="must not contain NUL characters")
+
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 

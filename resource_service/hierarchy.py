@@ -156,7 +156,9 @@ def list_page(session, query):
     if query.get("cursor"):
         values = decode_cursor(query["cursor"])
         try:
-            code, last_id = str(values[0]), uuid.UUID(str(values[1]))
+            code, last_id = values[0], uuid.UUID(str(values[1]))
+            if not isinstance(code, str) or "\x00" in code:  # a forged cursor: NUL is a 500 in PostgreSQL
+                raise ValueError(code)
         except (IndexError, ValueError):
             raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]}) from None
         stmt = stmt.where(or_(EquipmentNode.code > code,

@@ -1,11 +1,11 @@
 """The resource service's RPC contract (also the gateway's HTTP contract)."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import PageQuery, page_schema
+from mes_common.schemas import NO_NUL, PageQuery, Pattern, page_schema
 from resource_service.domain import LEVELS
 
-CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
-                       error="use letters, digits, '.', '_' or '-', starting with a letter or digit")
+CODE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+               error="use letters, digits, '.', '_' or '-', starting with a letter or digit")
 
 
 class NodeCreate(Schema):
@@ -13,29 +13,29 @@ class NodeCreate(Schema):
                           metadata={"description": "ISA-95 equipment level"})
     code = fields.String(required=True, validate=[validate.Length(min=1, max=64), CODE],
                          metadata={"description": "unique among the node's siblings", "example": "WC-10"})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
                          metadata={"example": "5-axis machining"})
-    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    description = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=2000), NO_NUL])
     parent_id = fields.UUID(load_default=None, allow_none=True,
                             metadata={"description": "null only for an enterprise"})
 
 
 class NodeUpdate(Schema):
     code = fields.String(validate=[validate.Length(min=1, max=64), CODE])
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    description = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    version = fields.Integer(validate=validate.Range(min=1),
+    name = fields.String(validate=[validate.Length(min=1, max=200), NO_NUL])
+    description = fields.String(allow_none=True, validate=[validate.Length(max=2000), NO_NUL])
+    version = fields.Integer(strict=True, validate=validate.Range(min=1),
                              metadata={"description": "refuse the change unless the node is at this version"})
 
 
 class NodeMove(Schema):
     parent_id = fields.UUID(required=True)
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(strict=True, validate=validate.Range(min=1))
 
 
 class NodeDeactivate(Schema):
-    version = fields.Integer(validate=validate.Range(min=1))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
 
 
 class NodeOut(Schema):

@@ -1,16 +1,18 @@
 """Property-based fuzzing of the live gateway from its own OpenAPI document.
 
-Schemathesis generates requests for every documented operation (valid ones and
-ones that break the schema), sends them to the gateway with the resource
-service behind it, and checks each answer: never a 5xx, only documented status
-codes and content types, bodies that match the documented schema, invalid input
-refused with a 4xx. A small plant is seeded first and path/body ids come from it
-part of the time, so GET/PATCH/move/deactivate also run on nodes that exist.
+Schemathesis generates requests for every documented operation, valid ones and
+ones that break the schema, sends them to the gateway with the resource service
+behind it, and checks every answer: never a 5xx, only documented status codes
+and content types, bodies matching the documented schema, invalid input refused
+with a 4xx. A small plant is seeded first and path/body ids come from it part of
+the time, so GET/PATCH/move/deactivate also run on nodes that exist.
 
-Bounded and derandomized (same examples on every run) to stay repeatable in CI.
+Bounded and derandomized (the same examples on every run) to stay repeatable in
+CI; failures are collected rather than shrunk so one run reports them all.
 """
 import collections
 import time
+import uuid
 
 import requests
 import schemathesis
@@ -22,76 +24,89 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
                                                response_schema_conformance, status_code_conformance)
 
+from mes_common.schemas import encode_cursor
+
 NODES = "/api/v1/resource/nodes"
-EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 40}
+NODE = NODES + "/{node_id}"
+EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 60}  # per operation
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
-# body fields that name another node, and the level a child of each seeded node may have
-PARENT_LINKS = {"create_node", "move_node"}
+PARENT_LINKS = {"create_node", "move_node"}  # operations whose body names a parent
 
 
 def seed(api):
-    """enterprise > site > area > work center; returns [(node id, level of a valid child)]."""
-    parent_id, links = None, []
-    for level, code, child in [("enterprise", "ACME", "site"), ("site", "TLS", "area"),
-                               ("area", "MACH", "work_center"), ("work_center", "WC-10", "equipment")]:
+    """enterprise > site > area > work center (+ a childless work center).
+    Returns ([(id, level of a valid child)] for parents, every seeded id)."""
+    def create(level, code, parent_id):
         response = api.post(NODES, json={"level": level, "code": code, "name": code, "parent_id": parent_id})
         assert response.status_code == 201, response.text
-        parent_id = response.json()["id"]
-        links.append((parent_id, child))
-    return links
+        return response.json()["id"]
+
+    parents, parent_id = [], None
+    for level, code, child in [("enterprise", "ACME", "site"), ("site", "TLS", "area"),
+                               ("area", "MACH", "work_center"), ("work_center", "WC-10", "equipment")]:
+        parent_id = create(level, code, parent_id)
+        parents.append((parent_id, child))
+    leaf = create("work_center", "WC-20", parents[2][0])  # stays childless: deactivate can succeed
+    return parents, [node_id for node_id, _ in parents] + [leaf]
 
 
-def case_strategy(operation, mode, links):
-    """Schemathesis' cases for `operation`, with seeded ids in the path and in
-    `parent_id` (plus a matching level) part of the time."""
+def case_strategy(operation, mode, parents, node_ids):
+    """Schemathesis' cases for `operation`, with a seeded `node_id` in the path
+    and a seeded `parent_id` (with a matching `level`) in the body part of the time."""
     strategy = operation.as_strategy(generation_mode=mode)
-    path_names = {p.name for p in operation.path_parameters}
-    if "node_id" in path_names:
+    if any(p.name == "node_id" for p in operation.path_parameters):
         seeded = [operation.as_strategy(generation_mode=mode, path_parameters={"node_id": node_id})
-                  for node_id, _ in links]
+                  for node_id in node_ids]
         strategy = st.one_of(strategy, *seeded)
     if mode.is_positive and operation.definition.raw.get("operationId") in PARENT_LINKS:
-        strategy = st.tuples(strategy, st.sampled_from([None, *links])).map(_link_parent)
+        strategy = st.tuples(strategy, st.sampled_from([None, *parents])).map(_link_parent)
     return strategy
 
 
 def _link_parent(pair):
     case, link = pair
     if link is not None and isinstance(case.body, dict):
-        parent_id, child_level = link
-        case.body["parent_id"] = parent_id
+        case.body["parent_id"], child_level = link
         if "level" in case.body:
             case.body["level"] = child_level
     return case
 
 
-def fuzz(operation, mode, links, base_url, session, stats, failures):
+def check(case, response, failures, label=""):
+    try:
+        case.validate_response(response, checks=CHECKS)
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            key = (case.operation.label, response.status_code, failure.title, failure.message.split("\n", 1)[0])
+            failures.setdefault(key, f"{label}[{response.status_code}] {case.operation.label}: {failure.title}\n"
+                                     f"{failure.message}\n{case.as_curl_command()}\n{response.text[:500]}")
+
+
+def fuzz(operation, mode, parents, node_ids, base_url, session, stats, failures):
     @settings(max_examples=EXAMPLES[mode], deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(case=case_strategy(operation, mode, links))
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=case_strategy(operation, mode, parents, node_ids))
     def run(case):
         response = case.call(base_url=base_url, session=session, timeout=15)
         stats[operation.label][response.status_code] += 1
-        try:
-            case.validate_response(response, checks=CHECKS)
-        except FailureGroup as group:  # collected, not raised: no shrinking, every operation still runs
-            for failure in group.exceptions:
-                key = (operation.label, response.status_code, failure.title, failure.message.split("\n", 1)[0])
-                failures.setdefault(key, f"{mode.value} [{response.status_code}] {operation.label}: {failure.title}\n"
-                                         f"{failure.message}\n{case.as_curl_command()}\n{response.text[:500]}")
+        check(case, response, failures, f"{mode.value} ")  # collected, not raised: no shrinking
 
     run()
 
 
+def load_schema(api, base_url):
+    document = api.get("/openapi.json").json()
+    validate(document)
+    return schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=15)
+
+
 def test_fuzz_every_operation(api, mes_config):
     base_url = f"http://{mes_config['WEB_SERVER_ADDRESS']}"
-    validate(api.get("/openapi.json").json())
-    links = seed(api)
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=15)
+    schema = load_schema(api, base_url)
+    parents, node_ids = seed(api)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 10
+    assert len(operations) >= 12
 
     stats = collections.defaultdict(collections.Counter)
     failures = {}
@@ -101,14 +116,62 @@ def test_fuzz_every_operation(api, mes_config):
             # negative cases need something to break: /health and /ready take only an optional header
             negatable = bool(operation.path_parameters or operation.query or operation.body)
             for mode in EXAMPLES if negatable else [GenerationMode.POSITIVE]:
-                fuzz(operation, mode, links, base_url, session, stats, failures)
+                fuzz(operation, mode, parents, node_ids, base_url, session, stats, failures)
     elapsed = time.monotonic() - started
 
     total = collections.Counter()
     print(f"\nfuzzed {len(operations)} operations in {elapsed:.1f}s")
     for label, counts in stats.items():
         total.update(counts)
-        print(f"  {label:<55} {sum(counts.values()):>4} requests  {dict(sorted(counts.items()))}")
-    print(f"  {'total':<55} {sum(total.values()):>4} requests  {dict(sorted(total.items()))}")
+        print(f"  {label:<52} {sum(counts.values()):>5} requests  {dict(sorted(counts.items()))}")
+    print(f"  {'total':<52} {sum(total.values()):>5} requests  {dict(sorted(total.items()))}")
     assert set(stats) == {operation.label for operation in operations}
     assert not failures, "\n\n".join(failures.values())
+    assert total[201] and total[200], "the seeded ids should let some writes and reads succeed"
+
+
+# Inputs random generation rarely reaches, each a 5xx or a schema violation once.
+def edge_cases(node_id):
+    zero = str(uuid.UUID(int=0))
+    return [
+        # PostgreSQL refuses NUL in text and JSONB: was a 500
+        ("POST", NODES, {}, {"level": "enterprise", "code": "N", "name": "a\x00b"}, 400),
+        ("PATCH", NODE, {}, {"description": "\x00"}, 400),
+        ("POST", NODE + "/deactivate", {}, {"reason": "\x00"}, 400),
+        ("GET", NODES, {"cursor": encode_cursor(["\x00", zero])}, None, 400),
+        ("GET", NODES, {"cursor": encode_cursor([None, zero])}, None, 400),
+        # lone surrogates parse as JSON but cannot be encoded for the database: was a 500
+        ("POST", NODES, {}, b'{"level": "enterprise", "code": "S", "name": "\\ud800"}', 400),
+        ("POST", NODES, {}, b'{"level": "enterprise", "code": "S", "name": "\\ud83d\\ude00"}', 201),
+        # nesting deeper than the JSON parser's recursion limit: was a 500
+        ("POST", NODES, {}, b"[" * 100_000, 400),
+        # `$` matched before a trailing newline: "NL\n" was accepted as a code
+        ("POST", NODES, {}, {"level": "enterprise", "code": "NL\n", "name": "x"}, 400),
+        ("PATCH", NODE, {}, {"code": "NL\n"}, 400),
+        # an integer `version` took 1.5 (as 1) and "1"
+        ("PATCH", NODE, {}, {"version": 1.5, "name": "x"}, 400),
+        ("PATCH", NODE, {}, {"version": "1", "name": "x"}, 400),
+        ("POST", NODE + "/move", {}, {"parent_id": node_id, "version": 1.0001}, 400),
+        ("POST", NODE + "/deactivate", {}, {"version": True}, 400),
+        ("GET", NODE + "/tree", {"max_depth": "1e400"}, None, 400),
+    ]
+
+
+def test_edge_cases(api, mes_config):
+    base_url = f"http://{mes_config['WEB_SERVER_ADDRESS']}"
+    schema = load_schema(api, base_url)
+    _, node_ids = seed(api)
+    failures, wrong = {}, []
+    with requests.Session() as session:
+        for method, path, query, body, expected in edge_cases(node_ids[-1]):
+            case = schema[path][method].Case(path_parameters={"node_id": node_ids[-1]} if "{" in path else {},
+                                             query=query)
+            url = base_url + path.format(node_id=node_ids[-1])
+            raw = body if isinstance(body, bytes) else None
+            response = session.request(method, url, params=query, json=None if raw else body, data=raw,
+                                       headers={"Content-Type": "application/json"}, timeout=15)
+            check(case, response, failures)
+            if response.status_code != expected:
+                wrong.append(f"{method} {path} {query} {body!r:.80}: {response.status_code} {response.text[:200]}")
+    assert not failures, "\n\n".join(failures.values())
+    assert not wrong, "\n".join(wrong)

@@ -8,10 +8,12 @@ outage, applies every event exactly once.
 """
 import copy
 import os
+import socket
 import time
 
 import pytest
 from kombu import Connection
+from kombu.message import Message
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
@@ -95,15 +97,17 @@ def outbox_counts(engine):
 def assert_alive(*containers):
     for container in containers:
         assert not container._died.ready(), (
-            f"the {container.service_name} container died: {container._died.wait()!r}")
+            f"the {container.service_name} container died (see its CRITICAL log record)")
         assert container._being_killed is False
 
 
-def await_exactly_once(engines, expected, started, label):
-    """Wait until every expected subject has an effect; report and assert the figures."""
+def await_exactly_once(engines, expected, started, label, containers=()):
+    """Wait until every expected subject has an effect; report and assert the figures.
+    Fails at once if one of `containers` died (nothing would drain then)."""
     consumer_db, emitter_db = engines["probe_consumer"], engines["probe_emitter"]
 
     def drained():
+        assert_alive(*containers)
         return set(effect_subjects(consumer_db)) >= expected and outbox_counts(emitter_db)[1] == 0
     try:
         wait_until(drained, timeout=DRAIN_TIMEOUT, interval=0.2, message=f"{label}: all effects")
@@ -155,7 +159,7 @@ def outage_scenario(node, start, engines, how, calls, per_call):
     back_at = time.monotonic()
     print(f"\n[{how}] committed {len(down)} events in {commit_s:.2f} s with the broker down; "
           f"node back after {boot_s:.2f} s")
-    await_exactly_once(engines, sanity | down, back_at, f"broker {how}")
+    await_exactly_once(engines, sanity | down, back_at, f"broker {how}", (consumer, emitter))
     assert_alive(consumer, emitter)
 
     # the containers still work normally after the outage
@@ -195,7 +199,8 @@ def test_consumer_survives_a_broker_restart_without_losing_queued_events(
 
     started = time.monotonic()
     consumer = start(ProbeConsumer)
-    await_exactly_once(probe_engines, subjects, started, "queued across restart")
+    await_exactly_once(probe_engines, subjects, started, "queued across restart",
+                       (consumer, emitter))
     assert_alive(consumer, emitter)
 
 
@@ -211,12 +216,67 @@ def test_broker_killed_while_draining(node, start, probe_engines):
         batch = [f"mid-{call}-{i}" for i in range(100)]
         emit(emitter, batch)
         subjects.update(batch)
-    # kill while the relay publishes and the consumer applies
+    # kill while the relay still publishes (unconfirmed publishes) and the consumer
+    # applies (acks in flight): at-least-once on both sides, the inbox dedups
     wait_until(lambda: outbox_counts(probe_engines["probe_emitter"])[1] < len(subjects),
                timeout=20, interval=0.01, message="relay under way")
     node.kill()
     print(f"\n[mid] killed with {len(effect_subjects(probe_engines['probe_consumer']))} applied, "
           f"{outbox_counts(probe_engines['probe_emitter'])[1]} unpublished")
     node.start()
-    await_exactly_once(probe_engines, subjects, time.monotonic(), "killed mid-drain")
+    await_exactly_once(probe_engines, subjects, time.monotonic(), "killed mid-drain",
+                       (consumer, emitter))
     assert_alive(consumer, emitter)
+
+
+def test_connection_lost_while_acking_does_not_kill_the_consumer(node, start, probe_engines,
+                                                                  monkeypatch):
+    """Deterministic form of the race above: the connection drops exactly when a
+    handler acks. nameko's ack_message swallows only amqp's ConnectionError, so
+    the socket error used to kill the consumer container."""
+    real_ack, dropped = Message.ack, []
+
+    def ack_on_a_dying_connection(message, *args, **kwargs):
+        if not dropped:
+            dropped.append(message.delivery_tag)
+            message.channel.connection.transport.sock.shutdown(socket.SHUT_RDWR)
+        return real_ack(message, *args, **kwargs)
+    monkeypatch.setattr(Message, "ack", ack_on_a_dying_connection)
+
+    consumer = start(ProbeConsumer)
+    emitter = start(ProbeEmitter)
+    subjects = {f"ack-{i}" for i in range(20)}
+    emit(emitter, sorted(subjects))
+    await_exactly_once(probe_engines, subjects, time.monotonic(), "connection lost on ack",
+                       (consumer, emitter))
+    assert dropped, "no ack met a dropped connection"
+    assert_alive(consumer, emitter)
+
+
+def test_connection_lost_while_answering_an_rpc_does_not_kill_the_service(node, start, outage_config,
+                                                                           monkeypatch):
+    """The same race on an RPC entrypoint: the request's ack meets a dead
+    connection. The service must live on and answer the next call."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    real_ack, dropped = Message.ack, []
+
+    def ack_on_a_dying_connection(message, *args, **kwargs):
+        if not dropped and message.delivery_info.get("routing_key", "").startswith("probe_emitter."):
+            dropped.append(message.delivery_tag)
+            message.channel.connection.transport.sock.shutdown(socket.SHUT_RDWR)
+        return real_ack(message, *args, **kwargs)
+    monkeypatch.setattr(Message, "ack", ack_on_a_dying_connection)
+
+    emitter = start(ProbeEmitter)
+    with ClusterRpcProxy(outage_config, timeout=5) as proxy:
+        proxy.probe_emitter.emit(["first"])  # its reply goes out before the ack
+        wait_until(lambda: dropped, timeout=5, message="the RPC ack meeting a dropped connection")
+
+        def answers():
+            try:
+                return proxy.probe_emitter.ping()["ok"]
+            except Exception:
+                return False
+        wait_until(answers, timeout=20, message="the service answering again")
+    assert_alive(emitter)

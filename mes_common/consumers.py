@@ -1,0 +1,62 @@
+"""nameko's consumers, made to survive a broker that goes away mid-delivery.
+
+nameko's QueueConsumer.ack_message/requeue_message only catch amqp's
+ConnectionError; a socket error (broker restarted or killed while a worker
+ran) escapes into the worker's result handling and kills the whole container,
+and an RPC reply that cannot be published does the same. Here a delivery that
+cannot be settled is left to the broker, which puts it back on the queue when
+the connection dies and redelivers it after the reconnect (the event inbox
+skips the repeat). Every MES entrypoint that consumes uses these classes, so
+one shared consumer connection serves them all.
+"""
+import logging
+
+from kombu.transport.pyamqp import Transport
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer
+
+log = logging.getLogger(__name__)
+
+# what settling a delivery raises when its connection is gone
+SETTLE_ERRORS = Transport.connection_errors + Transport.channel_errors
+
+
+class ResilientQueueConsumer(QueueConsumer):
+
+    def _settle(self, what, settle, message):
+        try:
+            settle(message)
+        except SETTLE_ERRORS as exc:
+            log.warning("could not %s a delivery (connection lost: %s); the broker redelivers it",
+                        what, exc)
+
+    def ack_message(self, message):
+        self._settle("ack", super().ack_message, message)
+
+    def requeue_message(self, message):
+        self._settle("requeue", super().requeue_message, message)
+
+    def reject_message(self, message):
+        """Refuse without requeue: the queue's dead-letter exchange takes it."""
+        self._settle("reject", lambda m: m.reject(requeue=False), message)
+
+
+class ResilientRpcConsumer(RpcConsumer):
+    queue_consumer = ResilientQueueConsumer()
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except SETTLE_ERRORS as exc:
+            # the reply is lost with the connection; the caller's deadline answers it
+            log.warning("could not send an RPC reply (connection lost: %s)", exc)
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+
+
+class ResilientRpc(Rpc):
+    rpc_consumer = ResilientRpcConsumer()
+
+
+class ResilientReplyListener(ReplyListener):
+    queue_consumer = ResilientQueueConsumer()
