@@ -58,6 +58,8 @@ class RouteSpec:
     error_codes: tuple = (400, 404, 409, 422, 503)
     description: str | None = None
     include_in_schema: bool = True
+    # error statuses whose body is not the Error schema (e.g. /ready's 503)
+    error_schemas: dict = field(default_factory=dict)
     operation_id: str | None = None
 
 
@@ -145,9 +147,9 @@ class ApiRoute(HttpRequestHandler):
 
 def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
           permission=None, public=False, error_codes=(400, 404, 409, 422, 503), description=None,
-          include_in_schema=True):
+          include_in_schema=True, error_schemas=None):
     spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
-                     public, error_codes, description, include_in_schema)
+                     public, error_codes, description, include_in_schema, dict(error_schemas or {}))
     ROUTES.append(spec)
 
     def decorator(fn):

@@ -68,6 +68,7 @@ def _operation(route):
     responses = {str(route.status): ok if route.status != 204 else {"description": "No content"}}
     for code in route.error_codes:
         responses[str(code)] = {"description": ERROR_TEXT.get(code, "error"),
-                                "content": {"application/json": {"schema": "Error"}}}
+                                "content": {"application/json": {
+                                    "schema": route.error_schemas.get(code, "Error")}}}
     op["responses"] = responses
     return op

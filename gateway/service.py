@@ -6,6 +6,7 @@ from pathlib import Path
 
 import eventlet
 import swagger_ui_bundle
+from marshmallow import Schema, fields
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
@@ -30,6 +31,18 @@ DOCS_PAGE = """<!DOCTYPE html>
 </body></html>"""
 
 
+class Health(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class Readiness(Schema):
+    status = fields.String(required=True, metadata={"description": "ready or not_ready"})
+    broker = fields.String(required=True, metadata={"description": "ok, or why not"})
+    services = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                           metadata={"description": "service name -> ok, or why not"})
+    cache = fields.String(required=True, metadata={"description": "ok, or why not (not required to be ready)"})
+
+
 class Gateway(ResourceRoutes):
     name = "gateway"
 
@@ -40,12 +53,13 @@ class Gateway(ResourceRoutes):
 
     _openapi = None
 
-    @route("GET", "/health", summary="The gateway process is up", tags=["system"], public=True, error_codes=())
+    @route("GET", "/health", summary="The gateway process is up", tags=["system"], public=True,
+           response=Health, error_codes=())
     def health(self, request):
         return {"status": "ok"}
 
     @route("GET", "/ready", summary="Broker reachable and every service answering", tags=["system"],
-           public=True, error_codes=(503,))
+           public=True, response=Readiness, error_codes=(503,), error_schemas={503: Readiness})
     def ready(self, request):
         """200 when every MES service answers a ping within READY_TIMEOUT; 503 naming the ones that don't."""
         timeout = float(self.config.get("READY_TIMEOUT", 1.0))
