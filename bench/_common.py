@@ -379,6 +379,122 @@ class BenchEnv:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class MachineCpu:
+    """Busy share of all the machine's CPUs between start() and stop() (/proc/stat),
+    to tell a slow platform from a machine that was busy with something else."""
+
+    @staticmethod
+    def _snapshot():
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields[:8]), idle
+
+    def start(self):
+        self._start = self._snapshot()
+        self._pids_start = {}
+        return self
+
+    def track(self, pids):
+        self._pids_start = {pid: cpu_seconds(pid) for pid in pids}
+        return self
+
+    def stop(self):
+        end = self._snapshot()
+        if not self._start or not end:
+            return float("nan"), float("nan")
+        total = end[0] - self._start[0]
+        busy = total - (end[1] - self._start[1])
+        tck = os.sysconf("SC_CLK_TCK")
+        ours = sum(cpu_seconds(pid) - t for pid, t in self._pids_start.items()) * tck
+        ncpu = os.cpu_count() or 1
+        return busy / total * 100 * ncpu if total else float("nan"), ours / total * 100 * ncpu if total else float("nan")
+
+
+def wait_quiet(max_wait=30.0, busy_below=50.0, sample=2.0):
+    """Wait (at most `max_wait` s) until the machine is less than `busy_below` % busy
+    (share of all CPUs) over `sample` s: figures taken while other work saturates the
+    machine measure that work. Proceeds either way; returns the last busy figure
+    (in % of one CPU, like cpu_line)."""
+    deadline = time.monotonic() + max_wait
+    threshold = busy_below * (os.cpu_count() or 1)
+    while True:
+        cpu = MachineCpu().start()
+        time.sleep(sample)
+        busy, _ = cpu.stop()
+        if busy < threshold:
+            return busy
+        if time.monotonic() >= deadline:
+            log(f"machine still busy ({busy:.0f}% of {(os.cpu_count() or 1) * 100}%) after {max_wait:g} s: "
+                "measuring anyway (figures will be pessimistic)")
+            return busy
+        log(f"machine busy ({busy:.0f}% of {(os.cpu_count() or 1) * 100}%) before the measurement, waiting")
+
+
+def _backing_pids():
+    """{"RabbitMQ": pids, "PostgreSQL": pids, "Redis": pids} of the local servers (best effort, /proc)."""
+    found = {"RabbitMQ": [], "PostgreSQL": [], "Redis": []}
+    rabbit_pid = None
+    for pidfile in Path("/var/lib/rabbitmq/mnesia").glob("rabbit@*.pid"):
+        try:
+            rabbit_pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            pass
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        pid = int(proc.name)
+        if comm == "postgres":
+            found["PostgreSQL"].append(pid)
+        elif comm.startswith("redis-server"):
+            found["Redis"].append(pid)
+        elif comm == "beam.smp" and pid == rabbit_pid:
+            found["RabbitMQ"].append(pid)
+    return found
+
+
+class BackingCpu:
+    """CPU used by the local RabbitMQ node, PostgreSQL (all backends) and Redis
+    between start() and stop(), in % of one CPU. These servers are shared: other
+    work on the machine is included."""
+
+    def start(self):
+        self._t0 = time.monotonic()
+        self._start = {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in _backing_pids().items()}
+        return self
+
+    def stop(self):
+        elapsed = time.monotonic() - self._t0
+        result = {}
+        for name, pids in self._start.items():
+            used = 0.0
+            for pid, before in pids.items():
+                after = cpu_seconds(pid)
+                if not math.isnan(after) and not math.isnan(before):
+                    used += after - before
+            result[name] = used / elapsed * 100 if elapsed else float("nan")
+        return result
+
+
+def backing_line(usage):
+    return "backing servers' CPU (shared with anything else using them): " + ", ".join(
+        f"{name} {pct:.0f}%" for name, pct in usage.items())
+
+
+def cpu_line(busy, ours, label="measurement"):
+    """'machine CPU during the measurement: 150% busy of 200% (services measured: 90%)'."""
+    ncpu = os.cpu_count() or 1
+    return (f"machine CPU during the {label}: {busy:.0f}% busy of {ncpu * 100}% "
+            f"(the benchmark's service processes: {ours:.0f}%; the rest is the load generator, "
+            f"RabbitMQ, PostgreSQL, Redis and anything else running)")
+
+
 def machine_line():
     """One line describing the machine, printed in each benchmark's header."""
     try:

@@ -28,20 +28,33 @@ As a cross-check, a poller thread reads the consumer's `effect` table every
 
 Goals (issue 2): p99 <= 25 ms; 0 lost.
 """
+import os
 import threading
 import time
 from collections import defaultdict
 
 import psycopg2
 
-from _common import (BenchEnv, cpu_seconds, goal, log, machine_line, parse_args, percentile, summary_ms,
-                     table)
+from _common import (BackingCpu, BenchEnv, MachineCpu, backing_line, cpu_line, cpu_seconds, goal,
+                     log, machine_line, parse_args, percentile, summary_ms, table, wait_quiet)
 from mes_common.infra import pg_connect_kwargs
 
 HAPPENED = "mes.probe.thing.happened"
 CONSUMER_QUEUE = f"evt-probe_emitter-{HAPPENED}--probe_consumer.on_happened"
 SENDERS = 8
 POLL_INTERVAL = 0.005
+
+
+def query(url, sql):
+    """Run one statement on its own connection (autocommit); rows, or [] when it returns none."""
+    conn = psycopg2.connect(**pg_connect_kwargs(url))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
 
 
 class Poller(threading.Thread):
@@ -99,21 +112,16 @@ def main():
         env.wait_queue_consumers(CONSUMER_QUEUE)
         log("emitter and consumer up, consumer queue bound")
 
+        wait_quiet(max_wait=10 if args.quick else 30)
         # warm-up (not counted): 100 events, then clear the tables
         with ClusterRpcProxy({"AMQP_URI": env.amqp_uri}, timeout=30) as cluster:
             for i in range(100):
                 cluster.probe_emitter.emit([f"warm-{i}"])
         deadline = time.monotonic() + 30
-        with psycopg2.connect(**pg_connect_kwargs(consumer_url)) as conn, conn.cursor() as cur:
-            while time.monotonic() < deadline:
-                cur.execute("SELECT count(*) FROM effect")
-                if cur.fetchone()[0] >= 100:
-                    break
-                conn.commit()
-                time.sleep(0.1)
+        while time.monotonic() < deadline and query(consumer_url, "SELECT count(*) FROM effect")[0][0] < 100:
+            time.sleep(0.1)
         for url in (emitter_url, consumer_url):
-            with psycopg2.connect(**pg_connect_kwargs(url)) as conn, conn.cursor() as cur:
-                cur.execute("TRUNCATE outbox, inbox, effect RESTART IDENTITY")
+            query(url, "TRUNCATE outbox, inbox, effect RESTART IDENTITY")
         log("warm-up done")
 
         poller = Poller(consumer_url)
@@ -121,6 +129,9 @@ def main():
         calls = {}           # i -> (scheduled, sent, replied, event id or error)
         lag = [0.0]
         cpu_before = {n: cpu_seconds(p.pid) for n, p in procs.items()}
+        machine = MachineCpu().start().track([p.pid for p in procs.values()])
+        backing = BackingCpu().start()
+        driver_cpu = sum(os.times()[:2])
         start = time.time() + 0.5
 
         def sender(k):
@@ -143,6 +154,9 @@ def main():
         [t.start() for t in threads]
         [t.join() for t in threads]
         load_end = time.time()
+        busy, ours = machine.stop()
+        backing_usage = backing.stop()
+        driver_cpu = sum(os.times()[:2]) - driver_cpu
         log(f"load done: {total} emit calls in {load_end - start:.1f} s (max send lag {lag[0] * 1000:.1f} ms)")
 
         emitted_ids = {r for *_, r in calls.values() if isinstance(r, str)}
@@ -156,15 +170,12 @@ def main():
         poller.join()
         cpu_used = {n: cpu_seconds(p.pid) - cpu_before[n] for n, p in procs.items()}
 
-        with psycopg2.connect(**pg_connect_kwargs(emitter_url)) as conn, conn.cursor() as cur:
-            cur.execute("SELECT event_id::text, extract(epoch FROM created_at), extract(epoch FROM published_at) "
-                        "FROM outbox")
-            outbox = {e: (float(c), float(p) if p is not None else None) for e, c, p in cur.fetchall()}
-        with psycopg2.connect(**pg_connect_kwargs(consumer_url)) as conn, conn.cursor() as cur:
-            cur.execute("SELECT event_id::text, extract(epoch FROM received_at) FROM inbox")
-            inbox = {e: float(r) for e, r in cur.fetchall()}
-            cur.execute("SELECT event_id::text, count(*) FROM effect GROUP BY event_id")
-            effects = dict(cur.fetchall())
+        outbox = {e: (float(c), float(p) if p is not None else None) for e, c, p in query(
+            emitter_url, "SELECT event_id::text, extract(epoch FROM created_at), "
+                         "extract(epoch FROM published_at) FROM outbox")}
+        inbox = {e: float(r) for e, r in query(
+            consumer_url, "SELECT event_id::text, extract(epoch FROM received_at) FROM inbox")}
+        effects = dict(query(consumer_url, "SELECT event_id::text, count(*) FROM effect GROUP BY event_id"))
 
     committed = set(outbox)
     applied = committed & set(effects)
@@ -189,15 +200,34 @@ def main():
           title=f"Event latency at {args.rate:g} events/s for {args.duration:g} s")
 
     # latency over time: is it stable or growing (backlog)?
+    span = max(1, round(args.duration / 6))
     buckets = defaultdict(list)
     for e in applied:
         if e in inbox:
-            buckets[int((outbox[e][0] - start) // max(1.0, args.duration / 6))].append(inbox[e] - outbox[e][0])
-    span = max(1.0, args.duration / 6)
+            buckets[int((outbox[e][0] - start) // span)].append(inbox[e] - outbox[e][0])
     table(["window", "events", "p50 ms", "p99 ms", "max ms"],
           [(f"{k * span:.0f}-{(k + 1) * span:.0f} s", len(v), percentile(v, 50) * 1000, percentile(v, 99) * 1000,
             max(v) * 1000) for k, v in sorted(buckets.items())],
           title="commit -> consumer txn start, by time window")
+
+    # relay passes: rows published by one relay transaction share its now() (published_at)
+    passes = defaultdict(int)
+    for c, p in outbox.values():
+        if p is not None:
+            passes[p] += 1
+    pass_times = sorted(passes)
+    gaps = [b - a for a, b in zip(pass_times, pass_times[1:])]
+    sizes = [passes[t] for t in pass_times]
+    if sizes:
+        table(["relay", "value"], [
+            ("relay passes (distinct published_at)", len(sizes)),
+            ("rows per pass: mean", sum(sizes) / len(sizes)),
+            ("rows per pass: p99 / max", f"{percentile(sizes, 99)} / {max(sizes)}"),
+            ("time between passes ms: p50 / p99 / max",
+             f"{percentile(gaps, 50) * 1000:.1f} / {percentile(gaps, 99) * 1000:.1f} / {max(gaps or [0]) * 1000:.1f}"),
+            ("busy-pass time per row ms (gap / rows, passes of >= 5 rows): p50",
+             percentile([g / passes[t] for t, g in zip(pass_times, gaps) if passes[t] >= 5], 50) * 1000),
+        ], title="Outbox relay of the emitter (from published_at)")
 
     achieved = len(committed) / max(1e-9, (load_end - start))
     table(["count", "value"], [
@@ -211,9 +241,12 @@ def main():
         ("achieved rate (events/s)", achieved),
         ("emitter CPU (ms per event)", cpu_used["probe_emitter"] / max(1, len(committed)) * 1000),
         ("consumer CPU (ms per event)", cpu_used["probe_consumer"] / max(1, len(committed)) * 1000),
+        ("load generator + poller CPU (ms per event)", driver_cpu / max(1, len(committed)) * 1000),
     ], title="Counts")
     if failed_calls:
         print(f"first failure: {failed_calls[0]!r}")
+    print(cpu_line(busy, ours, "load"))
+    print(backing_line(backing_usage))
     print()
     s = summary_ms(e2e)
     goal("event commit -> consumer effect p99 (ms)", s["p99"], "<=", 25)

@@ -26,8 +26,8 @@ import sys
 import time
 import urllib.request
 
-from _common import (BenchEnv, cpu_seconds, free_port, goal, log, machine_line, parse_args, ratio,
-                     table)
+from _common import (BackingCpu, BenchEnv, MachineCpu, backing_line, cpu_line, cpu_seconds,
+                     free_port, goal, log, machine_line, parse_args, ratio, table, wait_quiet)
 
 PLAIN_GATEWAY = '''
 import json
@@ -175,9 +175,12 @@ def main():
                     "plain": ("plain_gateway", "resource_service")}
         results = {p: [] for p in PATHS}
         cpu = {p: {} for p in PATHS}
+        wait_quiet(max_wait=10 if args.quick else 30)
         log("warm-up")
         for path in PATHS:
             load(urls[path], 2)
+        machine = MachineCpu().start().track([p.pid for p in procs.values()])
+        backing = BackingCpu().start()
         for r in range(args.rounds):
             order = PATHS[r % len(PATHS):] + PATHS[:r % len(PATHS)]
             for path in order:
@@ -186,6 +189,8 @@ def main():
                 for n, t in before.items():
                     cpu[path][n] = cpu[path].get(n, 0.0) + cpu_seconds(procs[n].pid) - t
             log(f"round {r + 1}/{args.rounds} done ({', '.join(order)})")
+        busy, ours = machine.stop()
+        backing_usage = backing.stop()
 
     agg = {}
     for path, runs in results.items():
@@ -210,6 +215,8 @@ def main():
            "svc CPU us/req", "req/s per round"],
           rows, title=f"Gateway GET, {CONNECTIONS} connections, {client}")
     print("gw CPU: CPU of the (real or plain) gateway process per request; svc CPU: of the resource service")
+    print(cpu_line(busy, ours, "measured rounds"))
+    print(backing_line(backing_usage))
     print()
     goal("gateway RPC path rps / plain nameko http->RPC rps", ratio(agg["rpc"]["rps"], agg["plain"]["rps"]), ">=", 1.0)
     goal("gateway cached path rps / no-RPC handler rps", ratio(agg["cache"]["rps"], agg["health"]["rps"]), ">=", 0.6)

@@ -23,8 +23,8 @@ Goal (issue 2): platform / plain <= 1.2 on sequential p50 and p99.
 """
 import time
 
-from _common import (BenchEnv, cpu_seconds, goal, log, machine_line, parse_args, ratio, summary_ms,
-                     table)
+from _common import (BackingCpu, BenchEnv, MachineCpu, backing_line, cpu_line, cpu_seconds, goal,
+                     log, machine_line, parse_args, ratio, summary_ms, table, wait_quiet)
 
 SERVICES = '''
 import time
@@ -155,12 +155,15 @@ def main():
                     latencies.extend(reply.result())
                 return latencies
 
+            wait_quiet(max_wait=10 if args.quick else 30)
             log("warm-up")
             for kind in KINDS:
                 sequential(kind, 300)
                 concurrent(kind, 1.0)
 
             per_round = max(1, args.calls // args.rounds)
+            machine = MachineCpu().start().track([p.pid for p in procs.values()])
+            backing = BackingCpu().start()
             for r in range(args.rounds):
                 order = KINDS if r % 2 == 0 else tuple(reversed(KINDS))
                 for kind in order:
@@ -171,26 +174,25 @@ def main():
                     conc_calls[kind] += len(lat)
                     conc_time[kind] += args.duration
                 log(f"round {r + 1}/{args.rounds} done ({' then '.join(order)})")
+            busy, ours = machine.stop()
+            backing_usage = backing.stop()
 
     s = {k: summary_ms(seq[k]) for k in KINDS}
     c = {k: summary_ms(conc_lat[k]) for k in KINDS}
     tput = {k: conc_calls[k] / conc_time[k] for k in KINDS}
     us = {k: {part: cpu[k][part] / cpu[k]["calls"] * 1e6 for part in ("caller", "echo")} for k in KINDS}
-    rows = [
-        ("sequential calls", s["plain"]["n"], s["platform"]["n"], ""),
-        ("sequential p50 (ms)", s["plain"]["p50"], s["platform"]["p50"], ratio(s["platform"]["p50"], s["plain"]["p50"])),
-        ("sequential p90 (ms)", s["plain"]["p90"], s["platform"]["p90"], ratio(s["platform"]["p90"], s["plain"]["p90"])),
-        ("sequential p99 (ms)", s["plain"]["p99"], s["platform"]["p99"], ratio(s["platform"]["p99"], s["plain"]["p99"])),
-        ("sequential max (ms)", s["plain"]["max"], s["platform"]["max"], ratio(s["platform"]["max"], s["plain"]["max"])),
-        ("sequential mean (ms)", s["plain"]["mean"], s["platform"]["mean"], ratio(s["platform"]["mean"], s["plain"]["mean"])),
-        (f"concurrent x{CONCURRENCY} calls/s", tput["plain"], tput["platform"], ratio(tput["platform"], tput["plain"])),
-        (f"concurrent x{CONCURRENCY} p50 (ms)", c["plain"]["p50"], c["platform"]["p50"], ratio(c["platform"]["p50"], c["plain"]["p50"])),
-        (f"concurrent x{CONCURRENCY} p99 (ms)", c["plain"]["p99"], c["platform"]["p99"], ratio(c["platform"]["p99"], c["plain"]["p99"])),
-        ("caller CPU per call (us)", us["plain"]["caller"], us["platform"]["caller"], ratio(us["platform"]["caller"], us["plain"]["caller"])),
-        ("echo CPU per call (us)", us["plain"]["echo"], us["platform"]["echo"], ratio(us["platform"]["echo"], us["plain"]["echo"])),
-    ]
+    def row(label, values):
+        return (label, values["plain"], values["platform"], ratio(values["platform"], values["plain"]))
+
+    rows = [("sequential calls", s["plain"]["n"], s["platform"]["n"], "")]
+    rows += [row(f"sequential {q} (ms)", {k: s[k][q] for k in KINDS}) for q in ("p50", "p90", "p99", "max", "mean")]
+    rows += [row(f"concurrent x{CONCURRENCY} calls/s", tput)]
+    rows += [row(f"concurrent x{CONCURRENCY} {q} (ms)", {k: c[k][q] for k in KINDS}) for q in ("p50", "p99")]
+    rows += [row(f"{part} CPU per call (us)", {k: us[k][part] for k in KINDS}) for part in ("caller", "echo")]
     table(["metric", "plain nameko", "platform", "platform/plain"], rows,
           title="RPC echo, caller service -> echo service (separate processes)")
+    print(cpu_line(busy, ours, "measured rounds"))
+    print(backing_line(backing_usage))
     print()
     goal("rpc_echo sequential p50 ratio platform/plain", ratio(s["platform"]["p50"], s["plain"]["p50"]), "<=", 1.2)
     goal("rpc_echo sequential p99 ratio platform/plain", ratio(s["platform"]["p99"], s["plain"]["p99"]), "<=", 1.2)

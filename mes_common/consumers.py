@@ -11,6 +11,8 @@ one shared consumer connection serves them all.
 """
 import logging
 
+import eventlet
+
 from kombu.transport.pyamqp import Transport
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer
@@ -29,6 +31,22 @@ class ResilientQueueConsumer(QueueConsumer):
         except SETTLE_ERRORS as exc:
             log.warning("could not %s a delivery (connection lost: %s); the broker redelivers it",
                         what, exc)
+            self._reconnect(message)
+
+    def _reconnect(self, message):
+        """Make the consuming greenthread drop the dead connection now.
+
+        Its read may wait on the dead socket until a heartbeat is missed (or,
+        seen with a half-closed socket under eventlet, for good); raising a
+        connection error in it sends kombu's consumer loop through its
+        reconnect path, after which the broker redelivers what was unacked.
+        Done once per dead connection."""
+        transport = getattr(getattr(message.channel, "connection", None), "transport", None)
+        if transport is None or transport is getattr(self, "_dropped_transport", None):
+            return
+        self._dropped_transport = transport
+        if self._gt is not None and not self._gt.dead:
+            eventlet.kill(self._gt, ConnectionResetError, "connection lost while settling a delivery")
 
     def ack_message(self, message):
         self._settle("ack", super().ack_message, message)
