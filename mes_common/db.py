@@ -39,7 +39,9 @@ def make_engine(url, pool_size=10, **kwargs):
     if not url.startswith("postgresql+psycopg2://"):
         raise ValueError("database URLs must name the psycopg2 driver: postgresql+psycopg2://...")
     make_cooperative()
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+    # no pre-ping: it costs a round trip per checkout; a connection found dead
+    # fails one call (Unavailable, retried by callers and event backoff) and is replaced
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
                          pool_recycle=1800, **kwargs)
 
 
@@ -89,7 +91,7 @@ class Transaction:
         self._worker_ctx = worker_ctx
         self._session = None
         self._depth = 0
-        self._emitted = 0
+        self._emitted = []  # envelopes of this transaction, for the relay's fast path
         self.current_event = None   # the CloudEvent being handled, for causation
 
     @property
@@ -111,18 +113,18 @@ class Transaction:
             return False
         if exc_type is not None:
             self.session.rollback()
-            self._emitted = 0
+            self._emitted = []
             return _translate(exc)
         try:
             self.session.commit()
         except Exception as commit_exc:
             self.session.rollback()
-            self._emitted = 0
+            self._emitted = []
             if _translate(commit_exc) is False:
                 raise
         if self._emitted:
-            self._emitted = 0
-            self._provider.relay.notify()
+            emitted, self._emitted = self._emitted, []
+            self._provider.relay.notify(emitted)
         return False
 
     def flush(self):
@@ -142,10 +144,14 @@ class Transaction:
             causationid=self.current_event.id if self.current_event else None,
             actor=actor or ctx.get("actor") or "system",
         )
+        envelope = event.to_dict()
         self.session.execute(insert(self._provider.Outbox).values(
             event_id=uuid.UUID(event.id), type=event.type, source=event.source,
-            subject=event.subject, envelope=event.to_dict()))
-        self._emitted += 1
+            subject=event.subject, envelope=envelope,
+            # leased to this process's relay, which publishes it right after the
+            # commit; the sweep takes it only if that has not happened by then
+            next_attempt_at=func.now() + self._provider.relay.lease))
+        self._emitted.append(envelope)
         return event
 
     def claim(self, event, consumer):

@@ -27,7 +27,7 @@ from nameko.standalone.events import get_event_exchange
 from sqlalchemy import func, select, update
 
 from mes_common import errors, logs
-from mes_common.amqp import ConfirmingPublisher, PublishFailed, Unroutable
+from mes_common.amqp import ConfirmingPublisher, Outgoing, PublishFailed, Unroutable
 from mes_common.consumers import ResilientQueueConsumer
 
 log = logging.getLogger(__name__)
@@ -149,17 +149,22 @@ def events_config(config):
 class OutboxRelay(SharedExtension):
     """Publishes the outbox of one service process.
 
-    Woken by every commit that emitted events; also sweeps on a timer so rows
-    left by a crash, a broker outage or another instance are published.
-    `FOR UPDATE SKIP LOCKED` lets several instances relay the same outbox.
+    Fast path: a commit hands over the envelopes it wrote, and the relay
+    publishes them at once (no query on the critical path), then marks them
+    published. Their rows are leased to this process for `lease`; a sweep on
+    a timer publishes every due row that is left (crash, broker outage,
+    unroutable, another instance), `FOR UPDATE SKIP LOCKED` so several
+    instances can relay the same outbox.
     """
 
     batch_size = 200
+    lease = dt.timedelta(seconds=10)
 
     def __init__(self):
         super().__init__()
         self.engine = self.Outbox = None
         self._wakeup = Event()
+        self._fresh = []
         self._running = False
         self._broker_down_since = None
 
@@ -184,34 +189,74 @@ class OutboxRelay(SharedExtension):
 
     kill = stop
 
-    def notify(self):
+    def notify(self, envelopes=()):
+        """Called after a commit with the envelopes it wrote."""
+        self._fresh.extend(envelopes)
         if not self._wakeup.ready():
             self._wakeup.send(True)
 
     def _run(self):
-        idle = self.settings["sweep_interval"]
+        sweep_interval = self.settings["sweep_interval"]
+        next_sweep, backoff = 0.0, sweep_interval
         while self._running:
-            with eventlet.Timeout(idle, False):
-                self._wakeup.wait()
+            if not self._fresh:
+                with eventlet.Timeout(max(0.0, next_sweep - time.monotonic()), False):
+                    self._wakeup.wait()
             self._wakeup = Event()
             if not self._running:
                 break
             try:
-                published, full = self.relay_once()
-                while full and self._running:
+                if self._fresh:
+                    self.publish_fresh()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + sweep_interval
                     published, full = self.relay_once()
-                idle = self.settings["sweep_interval"]
+                    while full and self._running:
+                        published, full = self.relay_once()
+                backoff = sweep_interval
+                continue
             except PublishFailed as exc:
                 if self._broker_down_since is None:
                     self._broker_down_since = eventlet.hubs.get_hub().clock()
                     log.warning("broker unavailable, outbox events wait: %s", exc)
-                idle = self.settings["sweep_interval"]
             except Exception:
                 log.exception("outbox relay failed; retrying")
-                idle = min(idle * 2, self.settings["publish_backoff_max"])
+                backoff = min(backoff * 2, self.settings["publish_backoff_max"])
+            # after a failure, wait (the sweep retries what is left) rather than spin
+            eventlet.sleep(backoff)
+            next_sweep = 0.0
+
+    def publish_fresh(self):
+        """Publish what commits just handed over; record the outcome."""
+        batch, self._fresh = self._fresh[:self.batch_size], self._fresh[self.batch_size:]
+        outcome = self.publisher.publish_many(
+            [Outgoing(env, self.exchange, env["type"], env["id"],
+                      {"nameko.correlation_id": env.get("correlationid")}) for env in batch],
+            declare=[self.exchange])
+        published = [uuid.UUID(i) for i, result in outcome.items() if result is None]
+        unroutable = {i: r for i, r in outcome.items() if isinstance(r, Unroutable)}
+        failed = [uuid.UUID(i) for i, r in outcome.items() if isinstance(r, PublishFailed)]
+        O = self.Outbox
+        with self.engine.begin() as conn:
+            if published:
+                conn.execute(update(O).where(O.event_id.in_(published)).values(
+                    published_at=func.now(), last_error=None))
+            if failed:  # the sweep retries them as soon as the broker is back
+                conn.execute(update(O).where(O.event_id.in_(failed)).values(next_attempt_at=func.now()))
+            for event_id, reason in unroutable.items():
+                conn.execute(update(O).where(O.event_id == uuid.UUID(event_id)).values(
+                    attempts=O.attempts + 1, last_error=f"unroutable: {reason}",
+                    next_attempt_at=func.now() + dt.timedelta(seconds=self.settings["publish_backoff"])))
+                log.error("event %s is unroutable, kept in the outbox: %s", event_id, reason,
+                          extra={"event_id": event_id})
+        if failed:
+            raise next(r for r in outcome.values() if isinstance(r, PublishFailed))
+        if published and self._broker_down_since is not None:
+            log.warning("broker back, outbox relay resumed")
+            self._broker_down_since = None
 
     def relay_once(self):
-        """Publish one batch of due rows. Returns (published count, batch was full)."""
+        """Sweep: publish one batch of due rows. Returns (published count, batch was full)."""
         O = self.Outbox
         with self.engine.begin() as conn:
             rows = conn.execute(
@@ -219,19 +264,20 @@ class OutboxRelay(SharedExtension):
                 .where(O.published_at.is_(None), O.next_attempt_at <= func.now())
                 .order_by(O.id).limit(self.batch_size)
                 .with_for_update(skip_locked=True)).all()
+            outcome = self.publisher.publish_many(
+                [Outgoing(row.envelope, self.exchange, row.type, str(row.event_id),
+                          {"nameko.correlation_id": row.envelope.get("correlationid")})
+                 for row in rows],
+                declare=[self.exchange]) if rows else {}
             published, unroutable, broker_error = [], [], None
             for row in rows:
-                try:
-                    self.publisher.publish(
-                        row.envelope, exchange=self.exchange, routing_key=row.type,
-                        message_id=str(row.event_id), declare=[self.exchange],
-                        headers={"nameko.correlation_id": row.envelope.get("correlationid")})
+                result = outcome[str(row.event_id)]
+                if result is None:
                     published.append(row.id)
-                except Unroutable as exc:
-                    unroutable.append((row, str(exc)))
-                except PublishFailed as exc:
-                    broker_error = exc
-                    break
+                elif isinstance(result, Unroutable):
+                    unroutable.append((row, str(result)))
+                else:
+                    broker_error = result
             if published:
                 conn.execute(update(O).where(O.id.in_(published)).values(
                     published_at=func.now(), last_error=None))

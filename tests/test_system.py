@@ -51,23 +51,9 @@ _live_systems = []
 # ------------------------------------------------------------------ the system
 
 def system_config(base_config, amqp_uri, service_databases, cache_prefix):
-    """What the `mes_config` fixture builds (own broker, databases, cache prefix,
-    short timeouts, free gateway port), for a class-scoped system; logging as
-    in config.yml (JSON lines) at WARNING."""
-    config = copy.deepcopy(base_config)
-    config["AMQP_URI"] = amqp_uri
-    config["DATABASE_URLS"] = {**config["DATABASE_URLS"], **service_databases}
-    config["CACHE_PREFIX"] = cache_prefix
-    config["RPC_TIMEOUT"] = 5
-    config["READY_TIMEOUT"] = 0.5
-    config["EVENTS"] = {**config.get("EVENTS", {}), "RETRY_DELAYS_MS": [100, 200],
-                        "SWEEP_INTERVAL": 0.2, "PUBLISH_BACKOFF": 0.2, "PUBLISH_BACKOFF_MAX": 1.0}
-    config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    logging_config = copy.deepcopy(config.get("LOGGING") or {})
-    if logging_config:
-        logging_config.setdefault("root", {})["level"] = "WARNING"
-        config["LOGGING"] = logging_config
-    return config
+    """What the `mes_config` fixture builds, for a class-scoped system; logging
+    as in config.yml (JSON lines) at WARNING."""
+    return isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_level="WARNING")
 
 
 class MesSystem:

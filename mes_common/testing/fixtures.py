@@ -122,12 +122,12 @@ def cache_prefix(base_config):
     client.close()
 
 
-@pytest.fixture
-def mes_config(base_config, rabbit_config, service_databases, db_engines, cache_prefix):
-    """config.yml as a test process sees it: own vhost, databases, cache prefix,
-    short retry delays and timeouts, a free gateway port."""
+def isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_level=None):
+    """config.yml as a test process sees it: own broker or vhost, databases and
+    cache prefix, short retry delays and timeouts, a free gateway port.
+    Logging is left out, or kept (JSON lines) at `log_level` for real processes."""
     config = copy.deepcopy(base_config)
-    config["AMQP_URI"] = rabbit_config["AMQP_URI"]
+    config["AMQP_URI"] = amqp_uri
     config["DATABASE_URLS"] = {**config["DATABASE_URLS"], **service_databases}
     config["CACHE_PREFIX"] = cache_prefix
     config["RPC_TIMEOUT"] = 5
@@ -135,8 +135,16 @@ def mes_config(base_config, rabbit_config, service_databases, db_engines, cache_
     config["EVENTS"] = {**config.get("EVENTS", {}), "RETRY_DELAYS_MS": [100, 200],
                         "SWEEP_INTERVAL": 0.2, "PUBLISH_BACKOFF": 0.2, "PUBLISH_BACKOFF_MAX": 1.0}
     config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    config.pop("LOGGING", None)
+    if log_level is None or not config.get("LOGGING"):
+        config.pop("LOGGING", None)
+    else:
+        config["LOGGING"].setdefault("root", {})["level"] = log_level
     return config
+
+
+@pytest.fixture
+def mes_config(base_config, rabbit_config, service_databases, db_engines, cache_prefix):
+    return isolated_config(base_config, rabbit_config["AMQP_URI"], service_databases, cache_prefix)
 
 
 @pytest.fixture
