@@ -7,11 +7,13 @@ request message expires at the same moment so a late service never runs it.
 """
 import logging
 import time
+import warnings
 
 import eventlet
 import eventlet.semaphore
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Connection
+from amqp.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import UnknownService
 from nameko.extensions import SharedExtension
@@ -19,6 +21,9 @@ from nameko.rpc import RPC_QUEUE_TEMPLATE, MethodProxy, RpcProxy, ServiceProxy
 
 from mes_common import errors
 from mes_common.consumers import ResilientReplyListener, ResilientRpc
+
+# nameko warns on every unconfirmed `mandatory` publish; ours are deliberate (above)
+warnings.filterwarnings("ignore", message="Mandatory delivery was requested")
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +77,8 @@ class ConsumerProbe(SharedExtension):
             time.monotonic() - checked[0] > (self.down_ttl if checked[1] == 0 else self.ttl)
 
     def _consumers(self, service_name):
-        """Consumer count of the service's RPC queue (the caller holds self._lock)."""
+        """Consumer count of the service's RPC queue: 0 when it has no queue
+        (never started), None when unknown (the caller holds self._lock)."""
         try:
             if self._conn is None:
                 self._conn = Connection(self.amqp_uri, connect_timeout=1)
@@ -82,9 +88,12 @@ class ConsumerProbe(SharedExtension):
             finally:
                 if channel.is_open:
                     channel.close()
-        except Exception:
-            # no queue (never started: the call's mandatory publish says so)
-            # or no broker: unknown, let the call itself find out
+        except ChannelError as exc:
+            if getattr(exc, "code", None) == 404:
+                return 0
+            self._close()
+            return None
+        except Exception:  # no broker: unknown, let the call itself find out
             self._close()
             return None
 
@@ -102,8 +111,11 @@ class DeadlineMethodProxy(MethodProxy):
                  **options):
         self.timeout = timeout
         self.probe = probe
+        # No publisher confirm on a request: the deadline is the guarantee (a
+        # lost request is an Unavailable, like a slow one), and the probe finds
+        # a service without a queue. It saves a broker round trip per call.
         super().__init__(worker_ctx, service_name, method_name, reply_listener,
-                         expiration=timeout, **options)
+                         expiration=timeout, use_confirms=False, **options)
 
     def __call__(self, *args, **kwargs):
         target = f"{self.service_name}.{self.method_name}"
