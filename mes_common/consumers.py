@@ -13,6 +13,7 @@ import logging
 
 import eventlet
 
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.transport.pyamqp import Transport
 from nameko.messaging import QueueConsumer
 from nameko.amqp.publish import Publisher
@@ -84,7 +85,7 @@ class ResilientRpcConsumer(RpcConsumer):
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         try:
             result, exc_info = responder.send_response(result, exc_info)
-        except SETTLE_ERRORS as exc:
+        except (*SETTLE_ERRORS, KombuOperationalError) as exc:
             # the reply is lost with the connection; the caller's deadline answers it
             log.warning("could not send an RPC reply (connection lost: %s)", exc)
         self.queue_consumer.ack_message(message)

@@ -13,7 +13,7 @@ Each system uses the session's throwaway databases (emptied first) and a
 config file written from the same settings as the `mes_config` fixture. The
 process logs go to a temp dir; their tails are printed when a test fails.
 """
-import copy
+import datetime
 import os
 import signal
 import threading
@@ -36,7 +36,7 @@ from mes_common.db import Transaction, make_engine
 from mes_common.schemas import load
 from mes_common.supervisor import Supervisor, describe_exit
 from mes_common.testing.broker import ThrowawayRabbit, rabbitmq_available
-from mes_common.testing.fixtures import RUN_ID, free_port, wait_until
+from mes_common.testing.fixtures import RUN_ID, isolated_config, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NODES = "/api/v1/resource/nodes"
@@ -194,7 +194,9 @@ def commit_as_another_instance(engine, parent_id, codes):
 
     provider = SimpleNamespace(sessionmaker=sessionmaker(engine, expire_on_commit=False),
                                service_name=RESOURCE, Outbox=OutboxEvent, Inbox=InboxEvent,
-                               relay=SimpleNamespace(notify=lambda: None))
+                               # no relay here: nothing is leased, the running instance's sweep publishes
+                               relay=SimpleNamespace(notify=lambda envelopes=(): None,
+                                                     lease=datetime.timedelta(0)))
     created = []
     for code in codes:
         tx = Transaction(provider, None)
