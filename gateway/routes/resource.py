@@ -1,6 +1,6 @@
 """/api/v1/resource: the equipment hierarchy."""
 from gateway.http import json_body, path_id, query_args, route
-from mes_common.cache import ReferenceDataCache  # noqa: F401  (type of self.cache)
+from mes_common.errors import NotFound
 from mes_common.rpc import RpcClient
 from resource_service import schemas
 from resource_service.service import CACHE_KIND
@@ -10,6 +10,8 @@ NODES = "/api/v1/resource/nodes"
 
 
 class ResourceRoutes:
+    """Mixed into the Gateway, which provides `self.cache` (ReferenceDataCache)."""
+
     resource = RpcClient("resource_service")
 
     @route("POST", NODES, summary="Create an equipment node", tags=TAGS, body=schemas.NodeCreate,
@@ -38,7 +40,6 @@ class ResourceRoutes:
         summary = self.cache.get_or_load(
             CACHE_KIND, node_id, lambda: self.resource.get_node_summaries([node_id]).get(node_id))
         if summary is None:
-            from mes_common.errors import NotFound
             raise NotFound(f"equipment node {node_id} does not exist", {"id": node_id})
         return summary
 
