@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import eventlet
+import eventlet.queue
 from eventlet.event import Event
 from kombu import Connection, Exchange, Queue, binding
 from nameko.events import SERVICE_POOL, EventHandler
@@ -165,6 +166,7 @@ class OutboxRelay(SharedExtension):
         self.engine = self.Outbox = None
         self._wakeup = Event()
         self._fresh = []
+        self._marks = eventlet.queue.LightQueue()
         self._running = False
         self._broker_down_since = None
 
@@ -181,13 +183,17 @@ class OutboxRelay(SharedExtension):
         if self.engine is not None and not self._running:
             self._running = True
             self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+            self.container.spawn_managed_thread(self._mark_loop, identifier="outbox_marker")
 
     def stop(self):
         self._running = False
         self.notify()
+        self._marks.put(None)  # wakes the marker, which drains what is left
         self.publisher.close()
 
-    kill = stop
+    def kill(self):
+        self._running = False
+        self.publisher.close()
 
     def notify(self, envelopes=()):
         """Called after a commit with the envelopes it wrote."""
@@ -234,26 +240,51 @@ class OutboxRelay(SharedExtension):
                       {"nameko.correlation_id": env.get("correlationid")}) for env in batch],
             declare=[self.exchange])
         published = [uuid.UUID(i) for i, result in outcome.items() if result is None]
-        unroutable = {i: r for i, r in outcome.items() if isinstance(r, Unroutable)}
+        unroutable = {i: str(r) for i, r in outcome.items() if isinstance(r, Unroutable)}
         failed = [uuid.UUID(i) for i, r in outcome.items() if isinstance(r, PublishFailed)]
+        # recorded by the marker greenthread, so the next commit's events are
+        # not held up by this batch's database round trips
+        self._marks.put((published, failed, unroutable))
+        if failed:
+            raise next(r for r in outcome.values() if isinstance(r, PublishFailed))
+        if published and self._broker_down_since is not None:
+            log.warning("broker back, outbox relay resumed")
+            self._broker_down_since = None
+
+    def _mark_loop(self):
+        while self._running or not self._marks.empty():
+            first = self._marks.get()
+            if first is None:
+                continue
+            batch = [first]
+            while not self._marks.empty():
+                item = self._marks.get_nowait()
+                if item is not None:
+                    batch.append(item)
+            try:
+                self._record(batch)
+            except Exception:
+                # the rows stay leased; the sweep publishes them again after the
+                # lease (consumers' inboxes drop the duplicates)
+                log.exception("could not record %d published batch(es) in the outbox", len(batch))
+
+    def _record(self, batch):
         O = self.Outbox
+        published = [i for p, _, _ in batch for i in p]
+        failed = [i for _, f, _ in batch for i in f]
         with self.engine.begin() as conn:
             if published:
                 conn.execute(update(O).where(O.event_id.in_(published)).values(
                     published_at=func.now(), last_error=None))
             if failed:  # the sweep retries them as soon as the broker is back
                 conn.execute(update(O).where(O.event_id.in_(failed)).values(next_attempt_at=func.now()))
-            for event_id, reason in unroutable.items():
-                conn.execute(update(O).where(O.event_id == uuid.UUID(event_id)).values(
-                    attempts=O.attempts + 1, last_error=f"unroutable: {reason}",
-                    next_attempt_at=func.now() + dt.timedelta(seconds=self.settings["publish_backoff"])))
-                log.error("event %s is unroutable, kept in the outbox: %s", event_id, reason,
-                          extra={"event_id": event_id})
-        if failed:
-            raise next(r for r in outcome.values() if isinstance(r, PublishFailed))
-        if published and self._broker_down_since is not None:
-            log.warning("broker back, outbox relay resumed")
-            self._broker_down_since = None
+            for _, _, unroutable in batch:
+                for event_id, reason in unroutable.items():
+                    conn.execute(update(O).where(O.event_id == uuid.UUID(event_id)).values(
+                        attempts=O.attempts + 1, last_error=f"unroutable: {reason}",
+                        next_attempt_at=func.now() + dt.timedelta(seconds=self.settings["publish_backoff"])))
+                    log.error("event %s is unroutable, kept in the outbox: %s", event_id, reason,
+                              extra={"event_id": event_id})
 
     def relay_once(self):
         """Sweep: publish one batch of due rows. Returns (published count, batch was full)."""

@@ -51,7 +51,7 @@ def test_events_flow_from_outbox_to_effect(consumer, emitter, probe_engines):
     ids = emit(emitter, [f"s{i}" for i in range(20)])
     wait_until(lambda: len(effects(probe_engines["probe_consumer"])) == 20, message="20 effects")
     assert sorted(effects(probe_engines["probe_consumer"])) == sorted(f"s{i}" for i in range(20))
-    assert unpublished(probe_engines["probe_emitter"]) == 0
+    wait_until(lambda: unpublished(probe_engines["probe_emitter"]) == 0, message="all marked published")
     with probe_engines["probe_consumer"].connect() as conn:
         inbox = conn.execute(text("SELECT event_id::text FROM inbox")).scalars().all()
     assert sorted(inbox) == sorted(ids)
