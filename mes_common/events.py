@@ -240,7 +240,8 @@ class OutboxRelay(SharedExtension):
                       {"nameko.correlation_id": env.get("correlationid")}) for env in batch],
             declare=[self.exchange])
         published = [uuid.UUID(i) for i, result in outcome.items() if result is None]
-        unroutable = {i: str(r) for i, r in outcome.items() if isinstance(r, Unroutable)}
+        types = {env["id"]: env["type"] for env in batch}
+        unroutable = {i: (types[i], str(r)) for i, r in outcome.items() if isinstance(r, Unroutable)}
         failed = [uuid.UUID(i) for i, r in outcome.items() if isinstance(r, PublishFailed)]
         # recorded by the marker greenthread, so the next commit's events are
         # not held up by this batch's database round trips
@@ -278,13 +279,14 @@ class OutboxRelay(SharedExtension):
                     published_at=func.now(), last_error=None))
             if failed:  # the sweep retries them as soon as the broker is back
                 conn.execute(update(O).where(O.event_id.in_(failed)).values(next_attempt_at=func.now()))
+            types = [(t, 1) for _, _, unroutable in batch for t, _ in unroutable.values()]
+            if types:
+                _alert_unroutable(types)
             for _, _, unroutable in batch:
-                for event_id, reason in unroutable.items():
+                for event_id, (_, reason) in unroutable.items():
                     conn.execute(update(O).where(O.event_id == uuid.UUID(event_id)).values(
                         attempts=O.attempts + 1, last_error=f"unroutable: {reason}",
                         next_attempt_at=func.now() + dt.timedelta(seconds=self.settings["publish_backoff"])))
-                    log.error("event %s is unroutable, kept in the outbox: %s", event_id, reason,
-                              extra={"event_id": event_id})
 
     def relay_once(self):
         """Sweep: publish one batch of due rows. Returns (published count, batch was full)."""
@@ -312,6 +314,8 @@ class OutboxRelay(SharedExtension):
             if published:
                 conn.execute(update(O).where(O.id.in_(published)).values(
                     published_at=func.now(), last_error=None))
+            if unroutable:
+                _alert_unroutable([(row.type, row.attempts + 1) for row, _ in unroutable])
             for row, reason in unroutable:
                 attempts = row.attempts + 1
                 delay = min(self.settings["publish_backoff"] * 2 ** (attempts - 1),
@@ -319,15 +323,25 @@ class OutboxRelay(SharedExtension):
                 conn.execute(update(O).where(O.id == row.id).values(
                     attempts=attempts, last_error=f"unroutable: {reason}",
                     next_attempt_at=func.now() + dt.timedelta(seconds=delay)))
-                log.error("event %s (%s) is unroutable, kept in the outbox (attempt %d): %s",
-                          row.event_id, row.type, attempts, reason,
-                          extra={"event_id": str(row.event_id), "event_type": row.type})
         if published and self._broker_down_since is not None:
             log.warning("broker back, outbox relay resumed")
             self._broker_down_since = None
         if broker_error is not None:
             raise broker_error
         return len(published), len(rows) == self.batch_size
+
+
+def _alert_unroutable(types_and_attempts):
+    """One error line per pass, not one per event: an event type nobody
+    subscribes to yet must alert without flooding the log."""
+    counts = {}
+    for event_type, attempts in types_and_attempts:
+        n, most = counts.get(event_type, (0, 0))
+        counts[event_type] = (n + 1, max(most, attempts))
+    log.error("%d event(s) unroutable (no queue bound), kept in the outbox and retried with backoff: %s; "
+              "see `mes outbox status`", len(types_and_attempts),
+              ", ".join(f"{t} x{n} (attempt {a})" for t, (n, a) in sorted(counts.items())),
+              extra={"unroutable": {t: n for t, (n, _) in counts.items()}})
 
 
 def outbox_status(engine, Outbox):
