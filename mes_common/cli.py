@@ -19,4 +19,4 @@ def main(ctx, config_path):
 
 
 # Command modules attach their commands to `main` when imported.
-from mes_common.commands import infra, database, processes, events  # noqa: E402,F401
+from mes_common.commands import infra, database, processes, events, audit  # noqa: E402,F401

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from mes_common import errors, logs
+from mes_common import audit as audit_trail, errors, logs
 from mes_common.config import database_url
 from mes_common.events import CloudEvent, OutboxRelay
 
@@ -154,6 +154,18 @@ class Transaction:
         self._emitted.append(envelope)
         return event
 
+    def audit(self, action, entity_type, entity_id, old=None, new=None, reason=None):
+        """Append an audit entry (mes_common.audit) in this transaction, by the
+        worker's actor. Holds the audit lock until commit: call it last."""
+        if self._provider.Audit is None:
+            raise RuntimeError(f"{self._provider.service_name} has no audit trail: "
+                               "pass its AuditEntry model to UnitOfWork")
+        ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
+        return audit_trail.append(
+            self.session, self._provider.Audit, actor=ctx.get("actor") or "system",
+            action=action, entity_type=entity_type, entity_id=entity_id, old=old, new=new,
+            reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"))
+
     def claim(self, event, consumer):
         """Record (consumer, event id) in the inbox; False if already applied."""
         self.current_event = event
@@ -193,13 +205,15 @@ class UnitOfWork(DependencyProvider):
 
         with self.uow() as tx:
             tx.session.add(row)
+            tx.audit("create", "site", row.id, new=payload)
             tx.emit("mes.resource.site.created", row.id, payload)
     """
 
     relay = OutboxRelay()
 
-    def __init__(self, Base, Outbox, Inbox):
+    def __init__(self, Base, Outbox, Inbox, Audit=None):
         self.Base, self.Outbox, self.Inbox = Base, Outbox, Inbox
+        self.Audit = Audit  # the service's audit_model(Base), if it keeps an audit trail
         self.engine = None
         self.sessionmaker = None
         # not in worker_ctx.data: that dict travels as message headers

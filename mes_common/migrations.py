@@ -93,3 +93,44 @@ def drop_platform_tables(op):
     op.drop_table("inbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_audit_table(op, table="audit_log"):
+    """The hash-chained audit trail (mes_common.audit) and the triggers that
+    make it append-only: UPDATE and DELETE (per row) and TRUNCATE are refused.
+    Only a superuser can get round them (session_replication_role = replica)."""
+    op.create_table(
+        table,
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(100), nullable=False),
+        sa.Column("entity_type", sa.String(100), nullable=False),
+        sa.Column("entity_id", sa.String(200), nullable=False),
+        sa.Column("old_values", postgresql.JSONB(none_as_null=True)),
+        sa.Column("new_values", postgresql.JSONB(none_as_null=True)),
+        sa.Column("reason", sa.Text),
+        sa.Column("correlation_id", sa.String(200)),
+        sa.Column("prev_hash", sa.Text, nullable=False),
+        sa.Column("hash", sa.Text, nullable=False),
+    )
+    op.create_index(f"ix_{table}_entity", table, ["entity_type", "entity_id", "id"])
+    op.execute(f"""
+        CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'the audit trail "%" is append-only: % refused', TG_TABLE_NAME, TG_OP
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'audit entries can only be inserted (21 CFR 11.10(e))';
+        END
+        $$""")
+    op.execute(f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()")
+    op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+               f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()")
+
+
+def drop_audit_table(op, table="audit_log"):
+    # DROP TABLE fires no trigger; the triggers go with the table
+    op.drop_index(f"ix_{table}_entity", table_name=table)
+    op.drop_table(table)
+    op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")

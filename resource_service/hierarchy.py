@@ -15,6 +15,7 @@ from resource_service.models import EquipmentNode
 from resource_service.schemas import NodeOut
 
 MAX_TREE_NODES = 10_000
+ENTITY = "equipment_node"  # entity type of the audit entries
 
 node_out = NodeOut()
 
@@ -75,6 +76,7 @@ def create(tx, data):
     session.add(node)
     tx.flush()
     out = dump(node)
+    tx.audit("create", ENTITY, node.id, old=None, new=out)
     tx.emit(event_type(node.level, "created"), node.id, out)
     return node
 
@@ -87,9 +89,11 @@ def update_node(tx, node_id, changes):
     changed = {k: v for k, v in changes.items() if getattr(node, k) != v}
     if not changed:
         return node
+    old = {key: getattr(node, key) for key in changed}
     for key, value in changed.items():
         setattr(node, key, value)
     tx.flush()
+    tx.audit("update", ENTITY, node.id, old=old, new=changed)
     tx.emit(event_type(node.level, "updated"), node.id, {**dump(node), "changed": sorted(changed)})
     return node
 
@@ -110,6 +114,7 @@ def move(tx, node_id, data):
     old_path, new_path = node.path, domain.child_path(new_parent.path, node.id)
     depth_shift = new_parent.depth + 1 - node.depth
     previous_parent = node.parent_id
+    old = {"parent_id": previous_parent, "path": node.path, "depth": node.depth}
     # the whole subtree in one statement: its paths share the old prefix
     session.execute(
         update(EquipmentNode)
@@ -119,6 +124,8 @@ def move(tx, node_id, data):
         .execution_options(synchronize_session=False))
     node.parent_id, node.path, node.depth = new_parent.id, new_path, new_parent.depth + 1
     tx.flush()
+    tx.audit("move", ENTITY, node.id, old=old,
+             new={"parent_id": node.parent_id, "path": node.path, "depth": node.depth})
     tx.emit(event_type(node.level, "moved"), node.id,
             {**dump(node), "previous_parent_id": str(previous_parent) if previous_parent else None})
     return node
@@ -139,6 +146,8 @@ def set_active(tx, node_id, data, active):
                                   {"parent_id": ["parent is inactive"]})
     node.active = active
     tx.flush()
+    tx.audit("reactivate" if active else "deactivate", ENTITY, node.id,
+             old={"active": not active}, new={"active": active}, reason=data.get("reason"))
     verb = "reactivated" if active else "deactivated"
     tx.emit(event_type(node.level, verb), node.id, {**dump(node), "reason": data.get("reason")})
     return node

@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, In
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mes_common.audit import audit_model
 from mes_common.db import platform_models
 
 
@@ -14,6 +15,7 @@ class Base(DeclarativeBase):
 
 
 OutboxEvent, InboxEvent = platform_models(Base)
+AuditEntry = audit_model(Base)
 
 
 class EquipmentNode(Base):

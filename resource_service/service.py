@@ -3,13 +3,14 @@
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
 """
+from mes_common import audit
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
 from mes_common.rpc import rpc
 from mes_common.schemas import load
 from mes_common.service import ServiceBase
 from resource_service import hierarchy, schemas
-from resource_service.models import Base, InboxEvent, OutboxEvent
+from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
 
 CACHE_KIND = "equipment"
 
@@ -17,7 +18,7 @@ CACHE_KIND = "equipment"
 class ResourceService(ServiceBase):
     name = "resource_service"
 
-    uow = UnitOfWork(Base, OutboxEvent, InboxEvent)
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry)
     cache = ReferenceDataCache()
 
     def _cached(self, node):
@@ -89,6 +90,11 @@ class ResourceService(ServiceBase):
     @rpc
     def get_ancestors(self, node_id):
         return hierarchy.ancestors(self.uow.session, _node_id(node_id))
+
+    @rpc
+    def verify_audit(self):
+        """Walk the audit trail's hash chain: {ok, entries, first_broken}."""
+        return audit.verify(self.uow.session, AuditEntry)
 
 
 def _node_id(value):

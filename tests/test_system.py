@@ -36,7 +36,7 @@ from mes_common.db import Transaction, make_engine
 from mes_common.schemas import load
 from mes_common.supervisor import Supervisor, describe_exit
 from mes_common.testing.broker import ThrowawayRabbit, rabbitmq_available
-from mes_common.testing.fixtures import RUN_ID, isolated_config, wait_until
+from mes_common.testing.fixtures import RUN_ID, empty_database, isolated_config, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NODES = "/api/v1/resource/nodes"
@@ -145,13 +145,7 @@ def empty_databases(service_databases):
     for url in service_databases.values():
         engine = make_engine(url, pool_size=1)
         try:
-            with engine.begin() as conn:
-                tables = conn.execute(text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'")).scalars().all()
-                if tables:
-                    conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-                        ", ".join(f'"{t}"' for t in tables))))
+            empty_database(engine)
         finally:
             engine.dispose()
 
@@ -190,10 +184,10 @@ def commit_as_another_instance(engine, parent_id, codes):
     in this process: a second resource_service instance that commits while the
     broker is down (its relay cannot publish; the running one's sweep must)."""
     from resource_service import hierarchy, schemas
-    from resource_service.models import InboxEvent, OutboxEvent
+    from resource_service.models import AuditEntry, InboxEvent, OutboxEvent
 
     provider = SimpleNamespace(sessionmaker=sessionmaker(engine, expire_on_commit=False),
-                               service_name=RESOURCE, Outbox=OutboxEvent, Inbox=InboxEvent,
+                               service_name=RESOURCE, Outbox=OutboxEvent, Inbox=InboxEvent, Audit=AuditEntry,
                                # no relay here: nothing is leased, the running instance's sweep publishes
                                relay=SimpleNamespace(notify=lambda envelopes=(): None,
                                                      lease=datetime.timedelta(0)))

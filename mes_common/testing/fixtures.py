@@ -65,17 +65,25 @@ def _engines(service_databases):
         engine.dispose()
 
 
+def empty_database(engine):
+    """Empty every table but alembic_version. The audit trail refuses
+    TRUNCATE (trigger); as the superuser, this transaction alone runs with
+    triggers off (session_replication_role)."""
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'")).scalars().all()
+        if tables:
+            conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
+                ", ".join(f'"{t}"' for t in tables))))
+
+
 @pytest.fixture
 def clean_databases(_engines):
-    """Empty every table (migrations stay) so each test starts from nothing."""
+    """Every service database emptied (migrations stay): each test starts from nothing."""
     for engine in _engines.values():
-        with engine.begin() as conn:
-            tables = conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'")).scalars().all()
-            if tables:
-                conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-                    ", ".join(f'"{t}"' for t in tables))))
+        empty_database(engine)
     return _engines
 
 

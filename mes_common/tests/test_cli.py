@@ -63,4 +63,4 @@ def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
     assert code == 1, out
     assert "resource_service: 1 pending" in out and "FAILING 1 x mes.resource.site.created" in out
     code, out = run(config_path, "migrate", "resource_service")
-    assert code == 0 and "resource_service: 0001 -> 0001" in out
+    assert code == 0 and "resource_service: 0002 -> 0002" in out

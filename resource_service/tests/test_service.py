@@ -126,3 +126,36 @@ def test_deactivate_refused_while_children_active(rpc):
     with pytest.raises(errors.RuleViolated):
         rpc.reactivate_node(wc["id"])
     assert rpc.reactivate_node(area["id"])["active"] is True
+
+
+def test_every_change_is_audited_with_actor_and_old_new_values(mes_config, container_factory, db_engines):
+    container = container_factory(ResourceService, mes_config)
+    container.start()
+    with ClusterRpcProxy(mes_config, timeout=10,
+                         context_data={"actor": "alice", "correlation_id": "req-42"}) as proxy:
+        rpc = proxy.resource_service
+        ent, site, area, wc = build_plant(rpc)
+        area2 = rpc.create_node({"level": "area", "code": "ASSY", "name": "Assembly", "parent_id": site["id"]})
+        rpc.update_node(wc["id"], {"name": "5-axis DMU", "code": "WC-10"})  # code unchanged: not audited
+        rpc.move_node(wc["id"], {"parent_id": area2["id"]})
+        rpc.deactivate_node(wc["id"], {"reason": "decommissioned"})
+        rpc.reactivate_node(wc["id"])
+        assert rpc.verify_audit() == {"ok": True, "entries": 9, "first_broken": None}
+    with db_engines["resource_service"].connect() as conn:
+        log = conn.execute(text(
+            "SELECT actor, action, entity_type, entity_id, old_values, new_values, reason, correlation_id "
+            "FROM audit_log ORDER BY id")).mappings().all()
+    assert {(e["actor"], e["entity_type"], e["correlation_id"]) for e in log} == {
+        ("alice", "equipment_node", "req-42")}
+    assert [e["action"] for e in log] == ["create"] * 5 + ["update", "move", "deactivate", "reactivate"]
+    created = log[3]
+    assert created["entity_id"] == wc["id"] and created["old_values"] is None
+    assert created["new_values"] == wc  # the dumped node
+    assert (log[5]["old_values"], log[5]["new_values"]) == ({"name": "5-axis"}, {"name": "5-axis DMU"})
+    assert log[6]["old_values"] == {"parent_id": area["id"], "depth": 3,
+                                    "path": f"/{ent['id']}/{site['id']}/{area['id']}/{wc['id']}/"}
+    assert log[6]["new_values"] == {"parent_id": area2["id"], "depth": 3,
+                                    "path": f"/{ent['id']}/{site['id']}/{area2['id']}/{wc['id']}/"}
+    assert (log[7]["old_values"], log[7]["new_values"], log[7]["reason"]) == (
+        {"active": True}, {"active": False}, "decommissioned")
+    assert (log[8]["old_values"], log[8]["new_values"], log[8]["reason"]) == ({"active": False}, {"active": True}, None)

@@ -1,0 +1,161 @@
+"""Hash-chained, append-only audit trail (21 CFR 11.10(e), ARCHITECTURE.md §5).
+
+Every service that keeps one defines `AuditEntry = audit_model(Base)` and
+creates the table with `mes_common.migrations.create_audit_table(op)`, which
+also installs the triggers refusing UPDATE, DELETE and TRUNCATE.
+
+Each entry carries
+
+    hash = sha256(prev_hash || canonical_json(entry without hash))
+
+where canonical JSON is `json.dumps(..., sort_keys=True, separators=(",", ":"),
+default=str)` of the columns (the time as ISO-8601 UTC with microseconds), and
+the first entry's prev_hash is 64 zeros. Editing a row breaks its own hash;
+deleting one breaks the next row's prev_hash link; `verify` names the first
+broken entry. (Removing the newest entries leaves a valid, shorter chain: keep
+the latest hash elsewhere if that must be detected too.)
+
+Writers serialise on a transaction-scoped advisory lock per table, taken
+before the last hash is read, so concurrent workers and instances build one
+linear chain; the lock goes with the commit. The id and the time are taken
+under that lock from the database (one sequence, one clock), so ids and times
+grow along the chain. This relies on READ COMMITTED (PostgreSQL's default):
+the read after the lock must see the previous writer's commit.
+"""
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+GENESIS = "0" * 64
+TABLE = "audit_log"
+FIELDS = ("id", "at", "actor", "action", "entity_type", "entity_id", "old_values", "new_values",
+          "reason", "correlation_id", "prev_hash")
+BATCH = 1000
+
+HASH_MISMATCH = "hash mismatch"
+LINK_BROKEN = "prev_hash does not match the previous entry"
+ID_GAP = "gap in ids (entry deleted?)"
+
+
+def audit_model(Base, table=TABLE):
+    """Define the audit entry model on a service's own Base."""
+
+    class AuditEntry(Base):
+        __tablename__ = table
+        __table_args__ = (
+            Index(f"ix_{table}_entity", "entity_type", "entity_id", "id"),
+        )
+        id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+        at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+        actor: Mapped[str] = mapped_column(String(200), nullable=False)
+        action: Mapped[str] = mapped_column(String(100), nullable=False)
+        entity_type: Mapped[str] = mapped_column(String(100), nullable=False)
+        entity_id: Mapped[str] = mapped_column(String(200), nullable=False)
+        old_values: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))
+        new_values: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))
+        reason: Mapped[str | None] = mapped_column(Text)
+        correlation_id: Mapped[str | None] = mapped_column(String(200))
+        prev_hash: Mapped[str] = mapped_column(Text, nullable=False)
+        hash: Mapped[str] = mapped_column(Text, nullable=False)
+
+    return AuditEntry
+
+
+def lock_key(table):
+    """The advisory lock id of one audit table: a constant signed bigint."""
+    return int.from_bytes(hashlib.sha256(f"mes_audit:{table}".encode()).digest()[:8], "big", signed=True)
+
+
+def iso_utc(value):
+    if value.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def canonical_json(fields):
+    """The entry as hashed: sorted keys, no spaces, time as ISO-8601 UTC (µs)."""
+    fields = {key: fields.get(key) for key in FIELDS}
+    fields["at"] = iso_utc(fields["at"])
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def entry_hash(prev_hash, fields):
+    return hashlib.sha256((prev_hash + canonical_json({**fields, "prev_hash": prev_hash}))
+                          .encode("utf-8")).hexdigest()
+
+
+def jsonable(value):
+    """What JSONB will give back: hash exactly what is stored (UUIDs, times, ... as str)."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=str))
+
+
+def append(session, AuditEntry, *, actor, action, entity_type, entity_id, old, new,
+           reason=None, correlation_id=None):
+    """Append one entry in the caller's transaction; returns its column values.
+
+    Holds the table's advisory lock until the caller commits or rolls back:
+    call it as late as possible in the unit of work."""
+    table = AuditEntry.__table__
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(table.name)})
+    # a new statement, so a new snapshot: sees the entry of the writer we waited for
+    row = session.execute(select(
+        func.nextval(func.pg_get_serial_sequence(table.name, "id")),
+        func.clock_timestamp(),
+        select(table.c.hash).order_by(table.c.id.desc()).limit(1).scalar_subquery(),
+    )).one()
+    entry_id, at, last_hash = row
+    values = {
+        "id": entry_id, "at": at, "actor": str(actor), "action": str(action),
+        "entity_type": str(entity_type), "entity_id": str(entity_id),
+        "old_values": jsonable(old), "new_values": jsonable(new),
+        "reason": reason, "correlation_id": str(correlation_id) if correlation_id is not None else None,
+    }
+    prev_hash = last_hash or GENESIS
+    values["prev_hash"] = prev_hash
+    values["hash"] = entry_hash(prev_hash, values)
+    session.execute(insert(table).values(**values))
+    return values
+
+
+def _rows(conn, table):
+    """Entries in id order, BATCH at a time (keyset), never the whole table."""
+    last_id = None
+    columns = [table.c[name] for name in (*FIELDS, "hash")]
+    while True:
+        stmt = select(*columns).order_by(table.c.id).limit(BATCH)
+        if last_id is not None:
+            stmt = stmt.where(table.c.id > last_id)
+        batch = conn.execute(stmt).mappings().all()
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1]["id"]
+
+
+def verify(session_or_conn, AuditEntry):
+    """Walk the chain in id order and report the first broken link.
+
+    {"ok": bool, "entries": n, "first_broken": None | {"id", "reason"[, "hint"]}}"""
+    table = AuditEntry.__table__
+    count, first_broken = 0, None
+    prev_hash, prev_id = GENESIS, None
+    for row in _rows(session_or_conn, table):
+        count += 1
+        if first_broken is not None:
+            continue  # keep counting
+        if row["prev_hash"] != prev_hash:
+            first_broken = {"id": row["id"], "reason": LINK_BROKEN}
+            if prev_id is not None and row["id"] != prev_id + 1:
+                first_broken["hint"] = ID_GAP
+            elif prev_id is None and row["prev_hash"] != GENESIS:
+                first_broken["hint"] = "the first entry does not start the chain (entries deleted?)"
+        elif entry_hash(row["prev_hash"], dict(row)) != row["hash"]:
+            first_broken = {"id": row["id"], "reason": HASH_MISMATCH}
+        prev_hash, prev_id = row["hash"], row["id"]
+    return {"ok": first_broken is None, "entries": count, "first_broken": first_broken}
