@@ -14,6 +14,7 @@ Heavy client libraries are imported lazily so that `mes --help` stays fast.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -113,6 +114,13 @@ def _pg_admin_connection(admin_url):
     return conn
 
 
+@contextlib.contextmanager
+def _admin_cursor(admin_url):
+    """An autocommit cursor as the admin (CREATE/DROP DATABASE need one)."""
+    with _admin_cursor(admin_url) as cur:
+        yield cur
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 def role_exists(cur, name):
@@ -123,44 +131,32 @@ def role_exists(cur, name):
 def create_role(admin_url, name, password=None):
     """Create a LOGIN role if missing. Returns True when it was created."""
     from psycopg2 import sql
-    conn = _pg_admin_connection(admin_url)
-    try:
-        with conn.cursor() as cur:
-            if role_exists(cur, name):
-                return False
-            stmt = sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name))
-            if password:
-                stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(password))
-            cur.execute(stmt)
-            return True
-    finally:
-        conn.close()
+    with _admin_cursor(admin_url) as cur:
+        if role_exists(cur, name):
+            return False
+        stmt = sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name))
+        if password:
+            stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(password))
+        cur.execute(stmt)
+        return True
 
 
 def drop_role(admin_url, name):
     """Drop a role if it exists (it must own nothing any more). Returns True when dropped."""
     from psycopg2 import sql
-    conn = _pg_admin_connection(admin_url)
-    try:
-        with conn.cursor() as cur:
-            if not role_exists(cur, name):
-                return False
-            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-            return True
-    finally:
-        conn.close()
+    with _admin_cursor(admin_url) as cur:
+        if not role_exists(cur, name):
+            return False
+        cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+        return True
 
 
 def database_owner(admin_url, name):
     """Owner of database `name`, or None when there is no such database."""
-    conn = _pg_admin_connection(admin_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (name,))
-            row = cur.fetchone()
-            return row[0] if row else None
-    finally:
-        conn.close()
+    with _admin_cursor(admin_url) as cur:
+        cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (name,))
+        row = cur.fetchone()
+        return row[0] if row else None
 
 
 def create_database(admin_url, name, owner=None, password=None):
@@ -173,44 +169,36 @@ def create_database(admin_url, name, owner=None, password=None):
     from psycopg2 import sql
     if owner:
         create_role(admin_url, owner, password)
-    conn = _pg_admin_connection(admin_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone():
-                return False
-            stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-            if owner:
-                stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
-            cur.execute(stmt)
-            return True
-    finally:
-        conn.close()
+    with _admin_cursor(admin_url) as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone():
+            return False
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if owner:
+            stmt = stmt + sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+        cur.execute(stmt)
+        return True
 
 
 def drop_database(admin_url, name):
     """Terminate the connections to database `name`, then drop it. True when it existed."""
     import psycopg2
     from psycopg2 import sql
-    conn = _pg_admin_connection(admin_url)
-    try:
-        with conn.cursor() as cur:
-            for attempt in range(10):
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if not cur.fetchone():
-                    return attempt > 0
-                # No new connections, then end the existing ones.
-                cur.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(sql.Identifier(name)))
-                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-                try:
-                    cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-                    return True
-                except psycopg2.errors.ObjectInUse:
-                    time.sleep(0.2)
-            raise InfraError(f"database {name} is still in use; could not drop it")
-    finally:
-        conn.close()
+    with _admin_cursor(admin_url) as cur:
+        for attempt in range(10):
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if not cur.fetchone():
+                return attempt > 0
+            # No new connections, then end the existing ones.
+            cur.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(sql.Identifier(name)))
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            try:
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+                return True
+            except psycopg2.errors.ObjectInUse:
+                time.sleep(0.2)
+        raise InfraError(f"database {name} is still in use; could not drop it")
 
 
 @dataclass
