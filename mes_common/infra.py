@@ -117,8 +117,12 @@ def _pg_admin_connection(admin_url):
 @contextlib.contextmanager
 def _admin_cursor(admin_url):
     """An autocommit cursor as the admin (CREATE/DROP DATABASE need one)."""
-    with _admin_cursor(admin_url) as cur:
-        yield cur
+    conn = _pg_admin_connection(admin_url)
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------- PostgreSQL
