@@ -15,7 +15,7 @@ test run, can be listed and cleared with SCAN without touching another):
     {prefix}:tag:{tag}          set of value keys carrying that tag
     {prefix}:lock:{kind}:{id}   stampede guard of get_or_load
 
-Listing keys by pattern (the Redis KEYS command) is never done: it blocks the server for the whole
+Listing keys by pattern (Redis's KEYS) is never done: it blocks the server for the whole
 keyspace. Bulk deletion goes through tag sets or SCAN.
 """
 import json
