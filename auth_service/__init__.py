@@ -1,0 +1,1 @@
+"""Auth service: users, roles, tokens, MFA, e-signature checks (issue 3; in progress)."""

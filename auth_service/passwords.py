@@ -1,0 +1,86 @@
+"""Password rules and hashing (OWASP ASVS 5.0 L2, 21 CFR 11.300). Pure: no I/O.
+
+- Length 12 to 128 characters, counted after consecutive spaces are folded;
+  every printable Unicode character allowed, no composition rules.
+- Weak and common passwords refused by a strength estimator (zxcvbn), which
+  also knows the user's own name, e-mail and display name.
+- A password containing the username is refused; so is one of the last five.
+- Hashing is argon2id (argon2-cffi's defaults, RFC 9106's second recommended
+  profile); a hash made with older parameters is flagged for rehash at login.
+"""
+import re
+import unicodedata
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
+
+from mes_common import errors
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+MIN_SCORE = 3          # zxcvbn: 0 too guessable ... 4 very unguessable
+HISTORY = 5            # previous passwords that cannot be reused
+ESTIMATOR_INPUT = 100  # zxcvbn's cost grows with length; beyond this a password is long enough anyway
+
+_hasher = PasswordHasher()
+_spaces = re.compile(r" {2,}")
+
+# Verified against when the user does not exist, so an unknown user and a
+# wrong password cost the same time.
+DUMMY_HASH = _hasher.hash("not a real password: equal timing for unknown users")
+
+
+def normalize(password):
+    """NFC, so the same password typed on another keyboard hashes the same."""
+    return unicodedata.normalize("NFC", password)
+
+
+def problems(password, *, username, user_inputs=(), previous_hashes=()):
+    """Everything wrong with a new password, as messages (empty: acceptable)."""
+    password = normalize(password)
+    found = []
+    length = len(_spaces.sub(" ", password))
+    if length < MIN_LENGTH:
+        found.append(f"at least {MIN_LENGTH} characters (spaces count once in a row)")
+    if len(password) > MAX_LENGTH:
+        found.append(f"at most {MAX_LENGTH} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):
+        found.append("control characters are not allowed")
+    if found:
+        return found
+    if username and len(username) >= 3 and username.casefold() in password.casefold():
+        found.append("must not contain the username")
+    # the estimator matches whole tokens: give it the words of name and e-mail
+    personal = [w for text in (username, *user_inputs) for w in re.split(r"[\s@._\-]+", text or "") if w]
+    strength = zxcvbn(password[:ESTIMATOR_INPUT], user_inputs=[username, *user_inputs, *personal])
+    if strength["score"] < MIN_SCORE:
+        advice = strength["feedback"].get("warning") or "too easy to guess"
+        found.append(f"too weak: {advice}".rstrip("."))
+    if any(verify(h, password) for h in list(previous_hashes)[:HISTORY]):
+        found.append(f"must differ from the last {HISTORY} passwords")
+    return found
+
+
+def check(password, **kwargs):
+    """Raise ValidationFailed naming the `password` field unless acceptable."""
+    found = problems(password, **kwargs)
+    if found:
+        raise errors.ValidationFailed("the password does not meet the policy", {"password": found})
+
+
+def hash_password(password):
+    return _hasher.hash(normalize(password))
+
+
+def verify(password_hash, password):
+    """Constant-time check; False for a wrong password or an unusable hash."""
+    try:
+        return _hasher.verify(password_hash, normalize(password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash):
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
