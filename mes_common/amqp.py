@@ -145,11 +145,16 @@ class ConfirmingPublisher:
 
     def close(self):
         conn, self._conn, self._producer = self._conn, None, None
-        if conn is not None:
-            try:
-                conn.release()
-            except Exception:  # a dead connection has nothing left to release
-                pass
+        release_quietly(conn)
+
+
+def release_quietly(conn):
+    """Release a kombu connection that may already be dead (nothing to release then)."""
+    if conn is not None:
+        try:
+            conn.release()
+        except Exception:
+            pass
 
 
 def broker_status(amqp_uri, timeout=1.0):

@@ -20,6 +20,7 @@ from nameko.extensions import SharedExtension
 from nameko.rpc import RPC_QUEUE_TEMPLATE, MethodProxy, RpcProxy, RpcReply, ServiceProxy, get_rpc_exchange
 
 from mes_common import errors
+from mes_common.amqp import release_quietly
 from mes_common.consumers import ResilientReplyListener, ResilientRpc
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,7 @@ class ConsumerProbe(SharedExtension):
 
     def _close(self):
         conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.release()
-            except Exception:  # already dead
-                pass
+        release_quietly(conn)
 
 
 class RequestPublisher(SharedExtension):
@@ -148,11 +145,7 @@ class RequestPublisher(SharedExtension):
 
     def _close(self):
         conn, self._conn, self._producer = self._conn, None, None
-        if conn is not None:
-            try:
-                conn.release()
-            except Exception:  # already dead
-                pass
+        release_quietly(conn)
 
 
 class DeadlineMethodProxy(MethodProxy):

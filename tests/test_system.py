@@ -13,6 +13,7 @@ Each system uses the session's throwaway databases (emptied first) and a
 config file written from the same settings as the `mes_config` fixture. The
 process logs go to a temp dir; their tails are printed when a test fails.
 """
+import contextlib
 import datetime
 import os
 import signal
@@ -241,6 +242,25 @@ def sample_until_back(system, killed_pid, killed_at, limit=15.0, every=0.1):
     return sorted(samples), (min(recovered) if recovered else None)
 
 
+@contextlib.contextmanager
+def running_system(amqp_uri, base_config, service_databases, cache_prefix, log_dir, pool_size):
+    """Every MES process under the supervisor on `amqp_uri`, on emptied databases."""
+    system = None
+    try:
+        empty_databases(service_databases)
+        config = system_config(base_config, amqp_uri, service_databases, cache_prefix)
+        bind_subscriber(amqp_uri, config)
+        system = MesSystem(config, log_dir)
+        system.amqp_uri = amqp_uri
+        system.engine = make_engine(service_databases[RESOURCE], pool_size=pool_size)
+        system.start()
+        yield system
+    finally:
+        if system is not None:
+            system.stop()
+            system.engine.dispose()
+
+
 # ========================================================= on the shared broker
 
 @pytest.fixture(scope="class")
@@ -248,20 +268,11 @@ def shared_system(base_config, service_databases, cache_prefix, tmp_path_factory
     vhost = f"mes_system_{RUN_ID}_{uuid.uuid4().hex[:6]}"
     infra.create_vhost(vhost)
     amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    system = None
     try:
-        empty_databases(service_databases)
-        config = system_config(base_config, amqp_uri, service_databases, cache_prefix)
-        bind_subscriber(amqp_uri, config)
-        system = MesSystem(config, tmp_path_factory.mktemp("system_shared"))
-        system.amqp_uri = amqp_uri
-        system.engine = make_engine(service_databases[RESOURCE], pool_size=1)
-        system.start()
-        yield system
+        with running_system(amqp_uri, base_config, service_databases, cache_prefix,
+                            tmp_path_factory.mktemp("system_shared"), pool_size=1) as system:
+            yield system
     finally:
-        if system is not None:
-            system.stop()
-            system.engine.dispose()
         infra.delete_vhost(vhost)
 
 
@@ -412,20 +423,9 @@ def rabbit_node():
 
 @pytest.fixture(scope="class")
 def restartable_system(rabbit_node, base_config, service_databases, cache_prefix, tmp_path_factory):
-    system = None
-    try:
-        empty_databases(service_databases)
-        config = system_config(base_config, rabbit_node.amqp_uri, service_databases, cache_prefix)
-        bind_subscriber(rabbit_node.amqp_uri, config)
-        system = MesSystem(config, tmp_path_factory.mktemp("system_rabbit"))
-        system.amqp_uri = rabbit_node.amqp_uri
-        system.engine = make_engine(service_databases[RESOURCE], pool_size=2)
-        system.start()
+    with running_system(rabbit_node.amqp_uri, base_config, service_databases, cache_prefix,
+                        tmp_path_factory.mktemp("system_rabbit"), pool_size=2) as system:
         yield system
-    finally:
-        if system is not None:
-            system.stop()
-            system.engine.dispose()
 
 
 class TestBrokerRestart:

@@ -122,3 +122,10 @@ def test_a_never_started_service_is_503(gateway, web_session):
     response = web_session.post(NODES, json={"level": "enterprise", "code": "A", "name": "x"})
     assert response.status_code == 503, response.text
     assert response.elapsed.total_seconds() < 2
+
+
+def test_an_oversized_body_is_refused_before_any_work(api):
+    big = b'{"level": "enterprise", "code": "A", "name": "' + b"x" * (1024 * 1024) + b'"}'
+    response = api.post(NODES, data=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "body" in response.json()["details"]
+    assert api.get(NODES, params={"level": "enterprise"}).json()["items"] == []

@@ -64,3 +64,13 @@ def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
     assert "resource_service: 1 pending" in out and "FAILING 1 x mes.resource.site.created" in out
     code, out = run(config_path, "migrate", "resource_service")
     assert code == 0 and "resource_service: 0002 -> 0002" in out
+
+
+def test_infra_check_names_what_is_missing(base_config, tmp_path):
+    config = {**base_config, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    code, out = run(config_path, "infra", "check", "--no-start")
+    assert code == 1, out
+    assert "Redis" in out and "MISSING" in out and "Traceback" not in out
+    assert "PostgreSQL" in out and "RabbitMQ" in out
