@@ -31,13 +31,14 @@ def generate_keypair():
 
 
 def issue_access_token(private_key_pem, *, issuer, audience, subject, session_id, roles=(),
-                       permissions=(), ttl=ACCESS_TTL, now=None):
-    """Sign an access token; returns (token, claims)."""
+                       permissions=(), ttl=ACCESS_TTL, now=None, extra=None):
+    """Sign an access token; returns (token, claims). `extra` adds claims
+    (e.g. `name`, the username the gateway audits as)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     claims = {
         "iss": issuer, "aud": audience, "sub": str(subject), "sid": str(session_id),
         "jti": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + ttl,
-        "roles": sorted(roles), "permissions": sorted(permissions),
+        "roles": sorted(roles), "permissions": sorted(permissions), **(extra or {}),
     }
     return jwt.encode(claims, private_key_pem, algorithm=ALGORITHM), claims
 

@@ -2,6 +2,8 @@
 
 Each group of commands lives in its own module and registers itself here.
 """
+import importlib
+
 import click
 
 from mes_common.config import load_config
@@ -18,5 +20,11 @@ def main(ctx, config_path):
     ctx.obj["config"] = load_config(config_path)
 
 
-# Command modules attach their commands to `main` when imported.
+# Command modules attach their commands to `main` when imported; services
+# name theirs in the registry.
 from mes_common.commands import infra, database, processes, events, audit  # noqa: E402,F401
+from mes_common import registry  # noqa: E402
+
+for _spec in registry.SERVICES:
+    if _spec.commands:
+        importlib.import_module(_spec.commands)

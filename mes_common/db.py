@@ -92,6 +92,7 @@ class Transaction:
         self._session = None
         self._depth = 0
         self._emitted = []  # envelopes of this transaction, for the relay's fast path
+        self._after_commit = []
         self.current_event = None   # the CloudEvent being handled, for causation
 
     @property
@@ -113,19 +114,31 @@ class Transaction:
             return False
         if exc_type is not None:
             self.session.rollback()
-            self._emitted = []
+            self._emitted, self._after_commit = [], []
             return _translate(exc)
         try:
             self.session.commit()
         except Exception as commit_exc:
             self.session.rollback()
-            self._emitted = []
+            self._emitted, self._after_commit = [], []
             if _translate(commit_exc) is False:
                 raise
         if self._emitted:
             emitted, self._emitted = self._emitted, []
             self._provider.relay.notify(emitted)
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the commit stands; the callback's owner must heal (e.g. a sweep)
+                log.exception("after-commit callback %r failed", callback)
         return False
+
+    def after_commit(self, callback):
+        """Run `callback()` once this transaction has committed (never on
+        rollback). For side effects outside the database that can be redone;
+        anything that must not be lost goes through `emit`."""
+        self._after_commit.append(callback)
 
     def flush(self):
         """Flush now so constraint violations surface as typed errors here."""
@@ -154,15 +167,16 @@ class Transaction:
         self._emitted.append(envelope)
         return event
 
-    def audit(self, action, entity_type, entity_id, old=None, new=None, reason=None):
+    def audit(self, action, entity_type, entity_id, old=None, new=None, reason=None, actor=None):
         """Append an audit entry (mes_common.audit) in this transaction, by the
-        worker's actor. Holds the audit lock until commit: call it last."""
+        worker's actor (or `actor`, e.g. the name typed at a login). Holds the
+        audit lock until commit: call it last."""
         if self._provider.Audit is None:
             raise RuntimeError(f"{self._provider.service_name} has no audit trail: "
                                "pass its AuditEntry model to UnitOfWork")
         ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
         return audit_trail.append(
-            self.session, self._provider.Audit, actor=ctx.get("actor") or "system",
+            self.session, self._provider.Audit, actor=actor or ctx.get("actor") or "system",
             action=action, entity_type=entity_type, entity_id=entity_id, old=old, new=new,
             reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"))
 
@@ -244,3 +258,40 @@ class UnitOfWork(DependencyProvider):
         tx = self._transactions.pop(worker_ctx, None)
         if tx is not None:
             tx.close()
+
+
+class _NoRelay:
+    """Outbox rows written outside a service are published by its relay's sweep."""
+    lease = dt.timedelta(0)
+
+    @staticmethod
+    def notify(envelopes):
+        pass
+
+
+class StandaloneUnitOfWork:
+    """A unit of work outside a nameko container (CLI commands, scripts): the
+    same domain, audit and outbox rows in one transaction, by `actor`.
+
+        with StandaloneUnitOfWork(url, "auth_service", Base, Outbox, Inbox, Audit).transaction("cli") as tx:
+            ...
+    """
+
+    relay = _NoRelay()
+
+    def __init__(self, url, service_name, Base, Outbox, Inbox, Audit=None):
+        self.Base, self.Outbox, self.Inbox, self.Audit = Base, Outbox, Inbox, Audit
+        self.service_name = service_name
+        self.engine = make_engine(url, pool_size=1)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def transaction(self, actor="system"):
+        return Transaction(self, _StandaloneWorker({"actor": actor}))
+
+    def dispose(self):
+        self.engine.dispose()
+
+
+class _StandaloneWorker:
+    def __init__(self, data):
+        self.data = data

@@ -78,6 +78,17 @@ class Forbidden(MesError):
 
 
 @_register
+class Throttled(MesError):
+    """Too many attempts: ``details["retry_after"]`` is the wait in whole seconds."""
+    code = "too_many_requests"
+    http_status = 429
+
+    @property
+    def retry_after(self):
+        return int(self.details.get("retry_after", 1))
+
+
+@_register
 class Unavailable(MesError):
     """A dependency (service, broker, database) did not answer in time."""
     code = "unavailable"
@@ -90,4 +101,4 @@ class PermanentEventError(MesError):
     code = "permanent_event_error"
 
 
-ALL = (ValidationFailed, RuleViolated, NotFound, Conflict, Unauthenticated, Forbidden, Unavailable)
+ALL = (ValidationFailed, RuleViolated, NotFound, Conflict, Unauthenticated, Forbidden, Throttled, Unavailable)

@@ -13,9 +13,12 @@ class ServiceSpec:
     module: str            # what `nameko run` loads
     database: str | None   # database name (and role) of the service, None if it has none
     database_env: str | None
+    commands: str | None = None  # module adding the service's own `mes` commands (e.g. create-admin)
 
 
 SERVICES = [
+    ServiceSpec("auth_service", "auth_service.service:AuthService", "mes_auth", "AUTH_DATABASE_URL",
+                commands="auth_service.commands"),
     ServiceSpec("resource_service", "resource_service.service:ResourceService", "mes_resource", "RESOURCE_DATABASE_URL"),
 ]
 

@@ -2,6 +2,7 @@
 import base64
 import binascii
 import json
+import uuid
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -42,6 +43,16 @@ def load(schema, data, **kwargs):
                                       else {"_schema": exc.messages}) from None
 
 
+def uuid_arg(value, field="id"):
+    """An id argument of an RPC as a UUID, or ValidationFailed naming `field`."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise errors.ValidationFailed(f"{field} is not a valid id", {field: ["Not a valid UUID."]}) from None
+
+
 def encode_cursor(values):
     raw = json.dumps(values, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -71,3 +82,43 @@ def page_schema(item_schema, name):
         "next_cursor": fields.String(allow_none=True, metadata={
             "description": "pass as `cursor` to get the next page; null on the last page"}),
     })
+
+
+class AuditQuery(PageQuery):
+    """Filters of an audit-trail query; newest entries first."""
+    entity_type = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), NO_NUL])
+    entity_id = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
+    actor = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
+    action = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), NO_NUL])
+    since = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "inclusive"})
+    until = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "exclusive"})
+
+
+class AuditEntryOut(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True, metadata={"description": "UTC, from the database clock"})
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    entity_type = fields.String(required=True)
+    entity_id = fields.String(required=True)
+    old_values = fields.Raw(allow_none=True)
+    new_values = fields.Raw(allow_none=True)
+    reason = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+AuditPage = page_schema(AuditEntryOut, "AuditPage")
+
+
+class AuditBreak(Schema):
+    id = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    hint = fields.String()
+
+
+class AuditVerification(Schema):
+    ok = fields.Boolean(required=True)
+    entries = fields.Integer(required=True)
+    first_broken = fields.Nested(AuditBreak, allow_none=True, required=True)

@@ -3,7 +3,6 @@
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
 """
-from mes_common import audit
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
 from mes_common.rpc import rpc
@@ -90,11 +89,6 @@ class ResourceService(ServiceBase):
     @rpc
     def get_ancestors(self, node_id):
         return hierarchy.ancestors(self.uow.session, _node_id(node_id))
-
-    @rpc
-    def verify_audit(self):
-        """Walk the audit trail's hash chain: {ok, entries, first_broken}."""
-        return audit.verify(self.uow.session, AuditEntry)
 
 
 def _node_id(value):

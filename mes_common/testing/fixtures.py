@@ -6,6 +6,8 @@ key prefix; all are removed at the end. Replaces nameko's fixtures that need
 the management plugin (rabbit_config) or old Werkzeug (web_session).
 """
 import copy
+import tempfile
+from pathlib import Path
 import secrets
 import socket
 import time
@@ -20,6 +22,8 @@ from mes_common.config import load_config
 from mes_common.db import make_engine
 
 RUN_ID = secrets.token_hex(4)
+# the access-token key pair of this test run (generated on first use, see auth_service.keys)
+KEY_DIR = Path(tempfile.gettempdir()) / f"mes-test-keys-{RUN_ID}"
 
 
 def free_port():
@@ -143,6 +147,8 @@ def isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_
     config["EVENTS"] = {**config.get("EVENTS", {}), "RETRY_DELAYS_MS": [100, 200],
                         "SWEEP_INTERVAL": 0.2, "PUBLISH_BACKOFF": 0.2, "PUBLISH_BACKOFF_MAX": 1.0}
     config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    config["AUTH"] = {**config.get("AUTH", {}), "PRIVATE_KEY_FILE": str(KEY_DIR / "signing_key.pem"),
+                      "PUBLIC_KEY_FILE": str(KEY_DIR / "signing_key.pub.pem"), "GENERATE_KEYS": True}
     if log_level is None or not config.get("LOGGING"):
         config.pop("LOGGING", None)
     else:

@@ -180,7 +180,7 @@ def test_mes_audit_verify(engine, tmp_path, base_config, service_databases):
     config = isolated_config(base_config, base_config["AMQP_URI"], service_databases, "unused")
     write(engine, 4)
     code, out = run_cli(tmp_path, config, "audit", "verify")
-    assert (code, out) == (0, "resource_service: ok, 4 entries\n")
+    assert (code, out) == (0, "auth_service: ok, 0 entries\nresource_service: ok, 4 entries\n")
     code, out = run_cli(tmp_path, config, "audit", "verify", SERVICE, "--json")
     assert code == 0 and json.loads(out)[SERVICE] == {"ok": True, "entries": 4, "first_broken": None}
 
@@ -190,7 +190,8 @@ def test_mes_audit_verify(engine, tmp_path, base_config, service_databases):
 
     tamper(engine, "DELETE FROM audit_log WHERE id = 2")
     code, out = run_cli(tmp_path, config, "audit", "verify")
-    assert code == 1 and out == ("resource_service: BROKEN at entry 3: prev_hash does not match the "
+    assert code == 1 and out == ("auth_service: ok, 0 entries\n"
+                                 "resource_service: BROKEN at entry 3: prev_hash does not match the "
                                  "previous entry (gap in ids (entry deleted?))\n")
 
 

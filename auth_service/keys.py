@@ -1,0 +1,74 @@
+"""The access-token signing key pair, from configuration.
+
+    AUTH:
+      PRIVATE_KEY_FILE: var/auth/signing_key.pem      # auth_service only
+      PUBLIC_KEY_FILE: var/auth/signing_key.pub.pem   # whoever verifies tokens
+      GENERATE_KEYS: true                             # development: create on first start
+
+With GENERATE_KEYS the first process to start (auth service, gateway or the
+CLI, whichever comes first) creates an Ed25519 pair; the others wait on a
+file lock and read it. Production sets GENERATE_KEYS to false and mounts
+both files (the private key readable by the auth service alone).
+"""
+import fcntl
+import os
+from pathlib import Path
+
+from mes_common.config import ROOT
+
+from auth_service.tokens import generate_keypair
+
+DEFAULTS = {
+    "ISSUER": "mes-auth",
+    "AUDIENCE": "mes-api",
+    "PRIVATE_KEY_FILE": "var/auth/signing_key.pem",
+    "PUBLIC_KEY_FILE": "var/auth/signing_key.pub.pem",
+    "GENERATE_KEYS": True,
+}
+
+
+def settings(config):
+    """The AUTH block of the config with defaults filled in."""
+    return {**DEFAULTS, **(config.get("AUTH") or {})}
+
+
+def _path(value):
+    path = Path(value)
+    return path if path.is_absolute() else ROOT / path
+
+
+def _ensure(config):
+    auth = settings(config)
+    private, public = _path(auth["PRIVATE_KEY_FILE"]), _path(auth["PUBLIC_KEY_FILE"])
+    if public.exists() and (private.exists() or not _truthy(auth["GENERATE_KEYS"])):
+        return private, public
+    if not _truthy(auth["GENERATE_KEYS"]):
+        raise RuntimeError(f"no access-token key pair at {private} / {public} and AUTH.GENERATE_KEYS is off")
+    private.parent.mkdir(parents=True, exist_ok=True)
+    with open(private.parent / ".keys.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be generating right now
+        if not (private.exists() and public.exists()):
+            private_pem, public_pem = generate_keypair()
+            _write(private, private_pem, 0o600)
+            _write(public, public_pem, 0o644)
+    return private, public
+
+
+def _write(path, text, mode):
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _truthy(value):
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def private_key(config):
+    return _ensure(config)[0].read_text()
+
+
+def public_key(config):
+    return _ensure(config)[1].read_text()

@@ -1,0 +1,121 @@
+"""TOTP second factor (RFC 6238) and single-use recovery codes.
+
+Enrolment stores a pending secret; confirming it with a code enables MFA and
+hands out recovery codes (shown once, stored hashed). Each TOTP code is
+accepted once: the user's last accepted time step is kept and only later
+steps pass. A recovery code stands in for one authenticator code.
+"""
+from sqlalchemy import delete, select, update
+
+from auth_service import accounts, domain, passwords
+from auth_service.models import RecoveryCode
+from mes_common import errors
+
+USER = accounts.USER
+
+
+def verify_second_factor(tx, user, code, now):
+    """'totp' or 'recovery' when `code` is a valid, unused second factor of
+    `user` (consuming it), else None."""
+    code = (code or "").strip()
+    if domain.looks_like_totp(code):
+        step = domain.totp_step(user.totp_secret, code, now, user.totp_last_step)
+        if step is None:
+            return None
+        user.totp_last_step = step
+        return "totp"
+    used = tx.session.execute(
+        update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
+                                   RecoveryCode.code_hash == domain.recovery_code_hash(code))
+        .values(used_at=now).returning(RecoveryCode.id)).scalar_one_or_none()
+    if used is None:
+        return None
+    left = remaining_codes(tx.session, user.id)
+    tx.audit("recovery_code_used", USER, user.id, new={"remaining": left}, actor=user.username)
+    return "recovery"
+
+
+def remaining_codes(session, user_id):
+    return len(session.execute(select(RecoveryCode.id).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))).all())
+
+
+def begin_totp(tx, user_id):
+    user = accounts.get_user(tx.session, user_id, lock=True)
+    if user.mfa_enabled:
+        raise errors.Conflict("MFA is already enabled; disable it first to enrol a new authenticator",
+                              {"mfa_enabled": True})
+    user.totp_secret = domain.new_totp_secret()
+    user.totp_last_step = None
+    tx.audit("mfa_enrolment_started", USER, user.id)  # never the secret
+    return {"secret": user.totp_secret, "provisioning_uri": domain.provisioning_uri(user.totp_secret, user.username)}
+
+
+def _new_recovery_codes(tx, user):
+    tx.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = domain.new_recovery_codes()
+    tx.session.add_all([RecoveryCode(user_id=user.id, code_hash=domain.recovery_code_hash(c)) for c in codes])
+    return codes
+
+
+def confirm_totp(tx, user_id, code):
+    """Enable MFA once the user shows a code of the pending secret; returns the
+    recovery codes, or the error to raise after the commit (audited)."""
+    user = accounts.get_user(tx.session, user_id, lock=True)
+    if user.mfa_enabled:
+        raise errors.Conflict("MFA is already enabled", {"mfa_enabled": True})
+    if user.totp_secret is None:
+        raise errors.RuleViolated("no enrolment in progress: start one first", {"code": ["nothing to confirm"]})
+    step = domain.totp_step(user.totp_secret, code, accounts.now(), user.totp_last_step)
+    if step is None:
+        tx.audit("mfa_confirm_failed", USER, user.id)
+        return errors.ValidationFailed("the code does not match the authenticator", {"code": ["wrong code"]})
+    user.totp_last_step, user.mfa_enabled = step, True
+    codes = _new_recovery_codes(tx, user)
+    tx.audit("mfa_enabled", USER, user.id, new={"mfa_enabled": True, "recovery_codes": len(codes)})
+    tx.emit("mes.auth.user.mfa_changed", user.id, {"id": str(user.id), "mfa_enabled": True})
+    return {"recovery_codes": codes}
+
+
+def disable(tx, user_id, password, code):
+    """The user turns MFA off with both factors; refused while a role requires it."""
+    user = accounts.get_user(tx.session, user_id, lock=True)
+    if not user.mfa_enabled:
+        raise errors.Conflict("MFA is not enabled", {"mfa_enabled": False})
+    if domain.mfa_required(accounts.roles_of(tx.session, user.id)):
+        raise errors.RuleViolated("a role of yours requires MFA", {"roles": ["require MFA"]})
+    if not passwords.verify(user.password_hash, password) or \
+            verify_second_factor(tx, user, code, accounts.now()) is None:
+        tx.audit("mfa_disable_failed", USER, user.id)
+        return errors.Unauthenticated("wrong password or code", {"password": ["wrong password or code"],
+                                                                 "code": ["wrong password or code"]})
+    _turn_off(tx, user, "mfa_disabled")
+    return None
+
+
+def reset(tx, user_id, reason=None):
+    """An administrator clears a user's MFA (lost authenticator)."""
+    user = accounts.get_user(tx.session, user_id, lock=True)
+    _turn_off(tx, user, "mfa_reset", reason)
+    return user
+
+
+def _turn_off(tx, user, action, reason=None):
+    was = user.mfa_enabled
+    user.mfa_enabled, user.totp_secret, user.totp_last_step = False, None, None
+    tx.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    tx.audit(action, USER, user.id, old={"mfa_enabled": was}, new={"mfa_enabled": False}, reason=reason)
+    tx.emit("mes.auth.user.mfa_changed", user.id, {"id": str(user.id), "mfa_enabled": False})
+
+
+def regenerate_recovery_codes(tx, user_id, code):
+    user = accounts.get_user(tx.session, user_id, lock=True)
+    if not user.mfa_enabled:
+        raise errors.Conflict("MFA is not enabled", {"mfa_enabled": False})
+    if not domain.looks_like_totp(code) or verify_second_factor(tx, user, code, accounts.now()) is None:
+        tx.audit("recovery_codes_refused", USER, user.id)
+        return errors.Unauthenticated("the authenticator code is wrong or was already used",
+                                      {"code": ["wrong or already used"]})
+    codes = _new_recovery_codes(tx, user)
+    tx.audit("recovery_codes_regenerated", USER, user.id, new={"recovery_codes": len(codes)})
+    return {"recovery_codes": codes}

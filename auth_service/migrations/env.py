@@ -1,0 +1,5 @@
+from mes_common.migrations import run_env
+
+from auth_service.models import Base
+
+run_env(Base.metadata)

@@ -1,0 +1,69 @@
+"""The permission catalogue and the built-in roles. Pure data.
+
+Permissions are `resource:action` strings. Each gateway route declares one;
+a role is a named set of them. Built-in roles are defined here and kept in
+the database by `roles.sync_builtin` (at service start and by the CLI): they
+cannot be edited through the API, only extended by granting custom roles.
+"""
+
+PERMISSIONS = {
+    # identity and access
+    "user:read": "see users and their roles",
+    "user:write": "create and change users, assign roles, reset passwords, end sessions",
+    "role:read": "see roles and their permissions",
+    "role:write": "create and change custom roles",
+    "api_token:write": "create API tokens for oneself",
+    "audit:read": "query and verify the audit trails",
+    # equipment hierarchy and routings
+    "resource:read": "see the equipment hierarchy",
+    "resource:write": "change the equipment hierarchy",
+    "routing:read": "see routings",
+    "routing:write": "create, change and release routings",
+    # material
+    "material:read": "see parts, bills of material, lots, serials and inventory",
+    "material:write": "create and change parts and bills of material",
+    "inventory:write": "receive, move, issue, adjust and scrap inventory",
+    "material:hold": "place and release holds on lots and serials",
+    # work orders and execution
+    "work_order:read": "see work orders, dispatch lists and schedules",
+    "work_order:write": "create and change work orders",
+    "work_order:release": "release work orders to the shop floor",
+    "work_order:execute": "start, complete and book operations, consume material",
+    "work_instruction:write": "author work instructions",
+    # quality
+    "quality:read": "see inspections, characteristics and nonconformances",
+    "quality:write": "define inspection plans and characteristics",
+    "inspection:record": "record inspection results",
+    "ncr:write": "raise and work nonconformance reports",
+    "mrb:disposition": "disposition nonconforming material (MRB)",
+    # traceability, reporting, integration
+    "trace:read": "query genealogy and traceability",
+    "report:read": "see reports and KPIs",
+    "integration:write": "exchange B2MML/QIF documents with ERP and CMM systems",
+}
+
+_READ_SHOP = {"resource:read", "routing:read", "material:read", "work_order:read", "quality:read",
+              "trace:read", "report:read"}
+
+# name -> (description, permissions, MFA required)
+BUILTIN_ROLES = {
+    "admin": ("Administers users, roles and the plant model", set(PERMISSIONS), True),
+    "planner": ("Plans work: parts, routings, work orders and releases",
+                _READ_SHOP | {"routing:write", "material:write", "work_order:write", "work_order:release",
+                              "work_instruction:write"}, False),
+    "operator": ("Runs operations on the shop floor",
+                 {"resource:read", "routing:read", "material:read", "work_order:read", "work_order:execute",
+                  "quality:read", "inspection:record"}, False),
+    "quality_engineer": ("Owns inspection plans, nonconformances and quality records",
+                         _READ_SHOP | {"quality:write", "ncr:write", "material:hold", "inspection:record",
+                                       "work_instruction:write"}, False),
+    "inspector": ("Inspects and records results; raises nonconformances",
+                  _READ_SHOP | {"inspection:record", "ncr:write"}, False),
+    "mrb_member": ("Material Review Board: dispositions nonconforming material",
+                   _READ_SHOP | {"mrb:disposition", "ncr:write", "material:hold"}, True),
+    "auditor": ("Reads everything including the audit trails; changes nothing",
+                _READ_SHOP | {"audit:read", "user:read", "role:read"}, False),
+    "integration": ("Machine account of ERP/CMM integrations (API tokens)",
+                    _READ_SHOP | {"integration:write", "material:write", "inventory:write", "work_order:write",
+                                  "api_token:write"}, False),
+}

@@ -1,0 +1,270 @@
+"""The auth service's RPC contract (also the gateway's HTTP contract)."""
+from marshmallow import Schema, fields, validate
+
+from auth_service.passwords import MAX_LENGTH
+from auth_service.permissions import PERMISSIONS
+from mes_common.schemas import NO_NUL, PageQuery, Pattern, page_schema
+
+USERNAME = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._@\-]{1,63}$",
+                   error="2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+ROLE_NAME = Pattern(r"^[a-z][a-z0-9_]{1,63}$", error="2 to 64 lower-case letters, digits or '_'")
+PERMISSION = validate.OneOf(sorted(PERMISSIONS), error="unknown permission")
+# bounded so a megabyte "password" cannot make argon2 or the estimator work for it
+SECRET = validate.Length(min=1, max=4 * MAX_LENGTH)
+
+
+def _password(**kw):
+    return fields.String(validate=SECRET, metadata={"format": "password", **kw.pop("metadata", {})}, **kw)
+
+
+class Client(Schema):
+    """Who is calling, as the gateway saw it (for throttling and the session list)."""
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    user_agent = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+
+
+# ------------------------------------------------------------------ login
+
+class Login(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = _password(required=True)
+    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                         metadata={"description": "a 6-digit authenticator code, or a recovery code, "
+                                                  "when MFA is enabled"})
+    new_password = _password(load_default=None, allow_none=True, metadata={
+        "description": "required when an administrator reset the password (403 password_change_required)"})
+
+
+class Refresh(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class Tokens(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token is valid"})
+    session_id = fields.UUID(required=True)
+    mfa_enrolment_required = fields.Boolean(metadata={
+        "description": "a role of the user requires MFA: the token carries no permissions until TOTP is "
+                       "enabled"})
+
+
+# ------------------------------------------------------------------ users
+
+class UserCreate(Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    display_name = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
+                                 metadata={"description": "the printed name of the user's e-signatures"})
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    password = _password(required=True, metadata={
+        "description": "initial password; the user must change it at first login"})
+    roles = fields.List(fields.String(validate=ROLE_NAME), load_default=list, validate=validate.Length(max=50))
+
+
+class UserUpdate(Schema):
+    display_name = fields.String(validate=[validate.Length(min=1, max=200), NO_NUL])
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    active = fields.Boolean(metadata={"description": "false ends every session and API token of the user"})
+    version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
+
+
+class RoleAssignment(Schema):
+    roles = fields.List(fields.String(validate=ROLE_NAME), required=True, validate=validate.Length(max=50))
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
+
+
+class PasswordReset(Schema):
+    password = _password(required=True, metadata={"description": "temporary password, changed at next login"})
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
+
+
+class Reason(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
+
+
+class UserListQuery(PageQuery):
+    active = fields.Boolean(load_default=None, allow_none=True)
+    role = fields.String(load_default=None, allow_none=True, validate=ROLE_NAME)
+    q = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), NO_NUL],
+                      metadata={"description": "part of the username or display name"})
+
+
+class UserOut(Schema):
+    id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    active = fields.Boolean(required=True)
+    locked_until = fields.DateTime(allow_none=True)
+    must_change_password = fields.Boolean(required=True)
+    mfa_enabled = fields.Boolean(required=True)
+    roles = fields.List(fields.String(), required=True)
+    last_login_at = fields.DateTime(allow_none=True)
+    password_changed_at = fields.DateTime(required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+UserPage = page_schema(UserOut, "UserPage")
+
+
+class Me(UserOut):
+    permissions = fields.List(fields.String(), required=True)
+    mfa_required = fields.Boolean(required=True, metadata={"description": "a role of yours requires MFA"})
+
+
+class UserSummary(Schema):
+    """Display fields other services cache."""
+    id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
+class SummaryQuery(Schema):
+    ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000))
+
+
+class UserRef(Schema):
+    id = fields.UUID(required=True)
+
+
+# ------------------------------------------------------------------ roles
+
+class RoleCreate(Schema):
+    name = fields.String(required=True, validate=ROLE_NAME)
+    description = fields.String(load_default="", validate=[validate.Length(max=500), NO_NUL])
+    permissions = fields.List(fields.String(validate=PERMISSION), required=True, validate=validate.Length(max=200))
+    requires_mfa = fields.Boolean(load_default=False)
+
+
+class RoleRef(Schema):
+    name = fields.String(required=True, validate=ROLE_NAME)
+
+
+class RoleUpdate(Schema):
+    description = fields.String(validate=[validate.Length(max=500), NO_NUL])
+    permissions = fields.List(fields.String(validate=PERMISSION), validate=validate.Length(max=200))
+    requires_mfa = fields.Boolean()
+
+
+class RoleOut(Schema):
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    permissions = fields.List(fields.String(), required=True)
+    requires_mfa = fields.Boolean(required=True)
+    builtin = fields.Boolean(required=True, metadata={"description": "defined by the MES; only requires_mfa "
+                                                                     "can be changed"})
+
+
+class PermissionOut(Schema):
+    name = fields.String(required=True, metadata={"example": "resource:write"})
+    description = fields.String(required=True)
+
+
+# ------------------------------------------------------------- self-service
+
+class PasswordChange(Schema):
+    current_password = _password(required=True)
+    new_password = _password(required=True)
+
+
+class SessionOut(Schema):
+    id = fields.UUID(required=True)
+    created_at = fields.DateTime(required=True)
+    last_seen_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+    client_address = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    mfa = fields.Boolean(required=True, metadata={"description": "signed in with a second factor"})
+    current = fields.Boolean(required=True, metadata={"description": "the session of this request"})
+
+
+class Revoked(Schema):
+    revoked = fields.Integer(required=True, metadata={"description": "sessions ended"})
+
+
+class TotpEnrolment(Schema):
+    secret = fields.String(required=True, metadata={"description": "base32, for manual entry"})
+    provisioning_uri = fields.String(required=True, metadata={"description": "otpauth:// URI for a QR code"})
+
+
+class TotpCode(Schema):
+    code = fields.String(required=True, validate=Pattern(r"^\d{6}$", error="a 6-digit code"))
+
+
+class MfaDisable(Schema):
+    password = _password(required=True)
+    code = fields.String(required=True, validate=validate.Length(min=6, max=40),
+                         metadata={"description": "an authenticator or recovery code"})
+
+
+class RecoveryCodes(Schema):
+    recovery_codes = fields.List(fields.String(), required=True, metadata={
+        "description": "shown once: each works once in place of an authenticator code"})
+
+
+# --------------------------------------------------------------- API tokens
+
+class ApiTokenCreate(Schema):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_NUL])
+    permissions = fields.List(fields.String(validate=PERMISSION), required=True,
+                              validate=validate.Length(min=1, max=200),
+                              metadata={"description": "a subset of your own permissions"})
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class ApiTokenOut(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "the token's first characters"})
+    permissions = fields.List(fields.String(), required=True)
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token = fields.String(required=True, metadata={"description": "shown once; store it now"})
+
+
+class ApiTokenPrincipal(Schema):
+    user_id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    token_id = fields.UUID(required=True)
+    permissions = fields.List(fields.String(), required=True)
+    expires_at = fields.DateTime(allow_none=True)
+
+
+# ---------------------------------------------------------- e-signatures
+
+class SignatureCheck(Schema):
+    """21 CFR 11.200(a)(1): the signer re-enters credentials to sign."""
+    session_id = fields.UUID(required=True)
+    user_id = fields.UUID(required=True, metadata={"description": "the session's user (the signer)"})
+    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    password = _password(load_default=None, allow_none=True)
+    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    meaning = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
+                            metadata={"description": "what the signature means, e.g. approved, reviewed"})
+
+
+class SignatureIn(Schema):
+    """The gateway's body for a credential check (session and user come from the token)."""
+    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    password = _password(load_default=None, allow_none=True)
+    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    meaning = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+
+
+class SignatureOut(Schema):
+    signer_id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    printed_name = fields.String(required=True, metadata={"description": "11.50(a)(1)"})
+    signed_at = fields.DateTime(required=True, metadata={"description": "UTC, 11.50(a)(2)"})
+    meaning = fields.String(required=True, metadata={"description": "11.50(a)(3)"})
+    components = fields.List(fields.String(), required=True, metadata={
+        "description": "credentials checked: username, password, totp"})

@@ -1,0 +1,307 @@
+"""Auth service: users, roles, sessions, tokens, MFA and e-signature checks.
+
+Entrypoints only: validate with the schemas, run a use case in one unit of
+work, dump the answer. Use cases that refuse an attempt return the error so
+that the attempt's audit entry commits before it is raised.
+"""
+import logging
+
+import redis
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+
+from auth_service import accounts, api_tokens, keys, mfa, schemas, sessions, signatures
+from auth_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
+from auth_service.revocations import RevocationList
+from auth_service.throttle import Throttle
+from mes_common.cache import DEFAULT_PREFIX
+from mes_common.config import database_url
+from mes_common.db import StandaloneUnitOfWork, UnitOfWork
+from mes_common.errors import MesError, ValidationFailed
+from mes_common.rpc import rpc
+from mes_common.schemas import load, uuid_arg
+from mes_common.service import ServiceBase
+
+log = logging.getLogger(__name__)
+
+
+class AuthRuntime(DependencyProvider):
+    """Settings, the signing key, the throttle and the revocation list of one
+    container; brings the built-in roles up to date at start."""
+
+    def setup(self):
+        config = self.container.config
+        self.settings = sessions.Settings.from_config(config)
+        prefix = config.get("CACHE_PREFIX") or DEFAULT_PREFIX
+        auth = keys.settings(config)
+        self.throttle = Throttle(config["REDIS_URL"], prefix, **{
+            ladder: auth[f"THROTTLE_{ladder.upper()}"] for ladder in ("account", "address", "signature")
+            if auth.get(f"THROTTLE_{ladder.upper()}")})
+        self.redis = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1)
+        self.revocations = RevocationList(self.redis, prefix, self.settings.access_ttl.total_seconds())
+        self.public_key = keys.public_key(config)
+
+    def start(self):
+        name = self.container.service_name
+        uow = StandaloneUnitOfWork(database_url(self.container.config, name), name,
+                                   Base, OutboxEvent, InboxEvent, AuditEntry)
+        try:
+            with uow.transaction("system") as tx:
+                changed = accounts.sync_builtin_roles(tx)
+            if changed:
+                log.info("built-in roles brought up to date: %s", ", ".join(changed))
+        finally:
+            uow.dispose()
+
+    def stop(self):
+        self.redis.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+def _raise(outcome):
+    """Use cases return an error they audited; raise it now that it is committed."""
+    if isinstance(outcome, MesError):
+        raise outcome
+    return outcome
+
+
+class AuthService(ServiceBase):
+    name = "auth_service"
+
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry)
+    auth = AuthRuntime()
+
+    # ------------------------------------------------------------ sign in
+
+    @rpc
+    def login(self, credentials, client=None):
+        data = load(schemas.Login(), credentials)
+        with self.uow() as tx:
+            outcome = sessions.login(tx, self.auth.settings, self.auth.throttle, data, load(schemas.Client(), client))
+        return _raise(outcome)
+
+    @rpc
+    def refresh(self, refresh_token, client=None):
+        token = load(schemas.Refresh(), {"refresh_token": refresh_token})["refresh_token"]
+        with self.uow() as tx:
+            outcome = sessions.refresh(tx, self.auth.settings, self.auth.revocations, token,
+                                       load(schemas.Client(), client))
+        return _raise(outcome)
+
+    @rpc
+    def logout(self, user_id, session_id):
+        return self._revoke_session(user_id, session_id, "logout")
+
+    @rpc
+    def public_key(self):
+        """The PEM public key access tokens are verified with."""
+        return self.auth.public_key
+
+    # ----------------------------------------------------------- sessions
+
+    @rpc
+    def list_sessions(self, user_id, current_session_id=None):
+        return sessions.list_sessions(self.uow.session, self.auth.settings, _id(user_id), current_session_id)
+
+    @rpc
+    def revoke_session(self, user_id, session_id):
+        return self._revoke_session(user_id, session_id, "revoked by the user")
+
+    def _revoke_session(self, user_id, session_id, reason):
+        user_id, session_id = _id(user_id), _id(session_id, "session_id")
+        with self.uow() as tx:
+            return sessions.revoke_session(tx, self.auth.revocations, user_id, session_id, reason)
+
+    @rpc
+    def revoke_sessions(self, user_id, except_session_id=None, reason="revoked"):
+        with self.uow() as tx:
+            return sessions.revoke_user_sessions(tx, self.auth.revocations, _id(user_id), reason,
+                                                 except_session_id=except_session_id)
+
+    @rpc
+    def session_active(self, session_id):
+        """Whether a session can still be used (the gateway asks when Redis is away)."""
+        return sessions.session_active(self.uow.session, self.auth.settings, _id(session_id, "session_id"))
+
+    @timer(interval=10)
+    def reassert_revocations(self):
+        """Heal the gateway's revocation list after a Redis restart or a failed write."""
+        try:
+            self.auth.revocations.publish(sessions.recently_revoked(self.uow.session, self.auth.settings))
+        except redis.RedisError as exc:
+            log.warning("revoked sessions not written to Redis: %s", exc)
+
+    # --------------------------------------------------------- API tokens
+
+    @rpc
+    def authenticate_api_token(self, token):
+        if not isinstance(token, str) or len(token) > 200:
+            raise ValidationFailed("invalid token", {"token": ["invalid"]})
+        with self.uow() as tx:
+            return api_tokens.authenticate(tx, token)
+
+    @rpc
+    def create_api_token(self, user_id, data):
+        data = load(schemas.ApiTokenCreate(), data)
+        with self.uow() as tx:
+            return api_tokens.create(tx, _id(user_id), data)
+
+    @rpc
+    def list_api_tokens(self, user_id):
+        return api_tokens.list_tokens(self.uow.session, _id(user_id))
+
+    @rpc
+    def revoke_api_token(self, user_id, token_id, reason=None):
+        with self.uow() as tx:
+            return api_tokens.revoke(tx, _id(user_id), _id(token_id, "token_id"), reason)
+
+    # -------------------------------------------------------------- users
+
+    @rpc
+    def create_user(self, data):
+        data = load(schemas.UserCreate(), data)
+        with self.uow() as tx:
+            return accounts.create_user(tx, data)
+
+    @rpc
+    def get_user(self, user_id):
+        session = self.uow.session
+        return accounts.dump_user(session, accounts.get_user(session, _id(user_id)))
+
+    @rpc
+    def get_user_summaries(self, user_ids):
+        """Display fields of many users at once (for other services' caches)."""
+        ids = load(schemas.SummaryQuery(), {"ids": user_ids})["ids"]
+        return accounts.summaries(self.uow.session, ids)
+
+    @rpc
+    def list_users(self, query=None):
+        return accounts.list_users(self.uow.session, load(schemas.UserListQuery(), query))
+
+    @rpc
+    def update_user(self, user_id, changes):
+        user_id, changes = _id(user_id), load(schemas.UserUpdate(), changes)
+        with self.uow() as tx:
+            out, deactivated = accounts.update_user(tx, user_id, changes)
+            if deactivated:  # a deactivated user's sessions end with it
+                sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "user deactivated")
+        return out
+
+    @rpc
+    def set_roles(self, user_id, data):
+        user_id, data = _id(user_id), load(schemas.RoleAssignment(), data)
+        with self.uow() as tx:
+            return accounts.set_roles(tx, user_id, data["roles"], data["reason"])
+
+    @rpc
+    def reset_password(self, user_id, data):
+        """Temporary password set by an administrator; every session of the user ends."""
+        user_id, data = _id(user_id), load(schemas.PasswordReset(), data)
+        with self.uow() as tx:
+            user = accounts.reset_password(tx, user_id, data["password"], data["reason"])
+            sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "password reset")
+        return accounts.dump_user(self.uow.session, user)
+
+    @rpc
+    def unlock_user(self, user_id, data=None):
+        user_id, data = _id(user_id), load(schemas.Reason(), data)
+        with self.uow() as tx:
+            user = accounts.unlock(tx, user_id, data["reason"])
+        self.auth.throttle.clear(account=user.username)
+        return accounts.dump_user(self.uow.session, user)
+
+    @rpc
+    def reset_mfa(self, user_id, data=None):
+        user_id, data = _id(user_id), load(schemas.Reason(), data)
+        with self.uow() as tx:
+            user = mfa.reset(tx, user_id, data["reason"])
+        return accounts.dump_user(self.uow.session, user)
+
+    # -------------------------------------------------------------- roles
+
+    @rpc
+    def list_roles(self):
+        return accounts.list_roles(self.uow.session)
+
+    @rpc
+    def list_permissions(self):
+        return accounts.list_permissions()
+
+    @rpc
+    def create_role(self, data):
+        data = load(schemas.RoleCreate(), data)
+        with self.uow() as tx:
+            return accounts.create_role(tx, data)
+
+    @rpc
+    def update_role(self, name, changes):
+        name = load(schemas.RoleRef(), {"name": name})["name"]
+        changes = load(schemas.RoleUpdate(), changes)
+        with self.uow() as tx:
+            return accounts.update_role(tx, name, changes)
+
+    # -------------------------------------------------------- self-service
+
+    @rpc
+    def get_me(self, user_id):
+        session = self.uow.session
+        return accounts.dump_me(session, accounts.get_user(session, _id(user_id)))
+
+    @rpc
+    def change_password(self, user_id, session_id, data):
+        """The user's own change; their other sessions end (this one stays)."""
+        user_id, data = _id(user_id), load(schemas.PasswordChange(), data)
+        with self.uow() as tx:
+            user = accounts.get_user(tx.session, user_id, lock=True)
+            outcome = accounts.change_password(tx, user, data["current_password"], data["new_password"])
+            if outcome is None:
+                sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "password changed",
+                                              except_session_id=session_id)
+        _raise(outcome)
+        return accounts.dump_me(self.uow.session, user)
+
+    @rpc
+    def begin_totp(self, user_id):
+        with self.uow() as tx:
+            return mfa.begin_totp(tx, _id(user_id))
+
+    @rpc
+    def confirm_totp(self, user_id, data):
+        user_id, code = _id(user_id), load(schemas.TotpCode(), data)["code"]
+        with self.uow() as tx:
+            outcome = mfa.confirm_totp(tx, user_id, code)
+        return _raise(outcome)
+
+    @rpc
+    def disable_mfa(self, user_id, data):
+        user_id, data = _id(user_id), load(schemas.MfaDisable(), data)
+        with self.uow() as tx:
+            outcome = mfa.disable(tx, user_id, data["password"], data["code"])
+        _raise(outcome)
+        return self.get_me(user_id)
+
+    @rpc
+    def regenerate_recovery_codes(self, user_id, data):
+        user_id, code = _id(user_id), load(schemas.TotpCode(), data)["code"]
+        with self.uow() as tx:
+            outcome = mfa.regenerate_recovery_codes(tx, user_id, code)
+        return _raise(outcome)
+
+    # -------------------------------------------------------- e-signatures
+
+    @rpc
+    def verify_signature(self, data):
+        """Re-authenticate a signer (21 CFR 11.200(a)(1)); returns the manifest
+        to store with the signed record: printed name, UTC time, meaning."""
+        data = load(schemas.SignatureCheck(), data)
+        with self.uow() as tx:
+            outcome = signatures.verify(tx, self.auth.settings, self.auth.throttle, data)
+        return _raise(outcome)
+
+
+def _id(value, field="id"):
+    return uuid_arg(value, field)

@@ -1,0 +1,246 @@
+"""Login, refresh-token rotation, sessions and their revocation.
+
+A session is one login; its refresh tokens form one rotation family
+(RFC 9700 §4.14.2): each refresh exchanges the token for a new one, and
+presenting an exchanged token again ends the session, since either the
+client or an attacker holds a stolen copy. Failures are audited, so the use
+cases *return* the error for the caller to raise after the commit.
+"""
+import dataclasses
+import datetime as dt
+from functools import partial
+
+from sqlalchemy import select
+
+from auth_service import accounts, domain, keys, mfa, passwords, tokens
+from auth_service.models import RefreshToken, Session, User
+from auth_service.schemas import SessionOut
+from mes_common import errors
+
+SESSION = "session"
+INVALID_LOGIN = "invalid username or password"
+
+session_out = SessionOut()
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    issuer: str
+    audience: str
+    private_key: str
+    access_ttl: dt.timedelta
+    idle_timeout: dt.timedelta
+    max_age: dt.timedelta
+    lock_duration: dt.timedelta
+
+    @classmethod
+    def from_config(cls, config):
+        auth = keys.settings(config)
+        seconds = lambda name, default: dt.timedelta(seconds=float(auth.get(name, default)))  # noqa: E731
+        return cls(issuer=auth["ISSUER"], audience=auth["AUDIENCE"], private_key=keys.private_key(config),
+                   access_ttl=seconds("ACCESS_TTL", 900), idle_timeout=seconds("SESSION_IDLE_TIMEOUT", 1800),
+                   max_age=seconds("SESSION_MAX_AGE", 43200), lock_duration=seconds("LOCK_DURATION", 1800))
+
+
+def invalid_login():
+    """One answer for an unknown user, a wrong password and an inactive account."""
+    return errors.Unauthenticated(INVALID_LOGIN)
+
+
+# ------------------------------------------------------------------ tokens
+
+def _issue(tx, settings, user, session_row):
+    """An access token for the session and a new refresh token of its family."""
+    roles = accounts.roles_of(tx.session, user.id)
+    enrolment_pending = domain.mfa_required(roles) and not user.mfa_enabled
+    access, _claims = tokens.issue_access_token(
+        settings.private_key, issuer=settings.issuer, audience=settings.audience, subject=user.id,
+        session_id=session_row.id, roles=[r.name for r in roles],
+        # until a role's required MFA is enabled, the token opens only the self-service routes
+        permissions=[] if enrolment_pending else domain.permissions_of(roles), ttl=settings.access_ttl,
+        extra={"name": user.username, "amr": ["pwd", "otp"] if session_row.mfa else ["pwd"]})
+    refresh = domain.new_token(domain.REFRESH_TOKEN_PREFIX)
+    tx.session.add(RefreshToken(session_id=session_row.id, token_hash=domain.token_hash(refresh)))
+    body = {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+            "expires_in": int(settings.access_ttl.total_seconds()), "session_id": str(session_row.id)}
+    if enrolment_pending:
+        body["mfa_enrolment_required"] = True
+    return body
+
+
+# ------------------------------------------------------------------- login
+
+def login(tx, settings, throttle, data, client):
+    """Tokens, or the error to raise once the attempt's audit entry is committed."""
+    session, now = tx.session, accounts.now()
+    name, address = data["username"].strip(), client.get("address")
+    attempt = {"username": name[:200], "address": address, "user_agent": client.get("user_agent")}
+
+    def refused(error, reason, user=None, count=True):
+        if count and throttle.failed(account=name, address=address) and user is not None:
+            _lock(tx, settings, user, now, attempt)
+        tx.audit("login_failed", accounts.USER, user.id if user else name[:200],
+                 new={**attempt, "reason": reason}, actor=name[:200])
+        return error
+
+    try:
+        throttle.check(account=name, address=address)
+    except errors.Throttled as exc:
+        return refused(exc, "throttled", count=False)
+    user = accounts.find_user(session, name, lock=True)
+    # an unknown user costs one argon2 verification too: same answer, same time
+    password_ok = passwords.verify(user.password_hash if user else passwords.DUMMY_HASH, data["password"])
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        return refused(errors.Throttled("too many failed attempts; try again later", {"retry_after": wait}),
+                       "locked", user, count=False)
+    if user is None or not password_ok or not user.active:
+        reason = "unknown user" if user is None else "wrong password" if not password_ok else "inactive"
+        return refused(invalid_login(), reason, user)
+
+    used_mfa = False
+    if user.mfa_enabled:
+        if not data["totp"]:
+            return refused(errors.Unauthenticated("a one-time code is required", {"totp": ["required"]}),
+                           "one-time code required", user, count=False)
+        factor = mfa.verify_second_factor(tx, user, data["totp"], now)
+        if factor is None:
+            return refused(errors.Unauthenticated("the one-time code is wrong or was already used",
+                                                  {"totp": ["wrong or already used"]}), "wrong one-time code", user)
+        used_mfa = True
+
+    if user.must_change_password:
+        if not data["new_password"]:
+            return refused(errors.Forbidden("the password must be changed before signing in", {
+                "reason": "password_change_required",
+                "new_password": ["required: the password was set by an administrator"]}),
+                "password change required", user, count=False)
+        try:
+            accounts.check_new_password(session, user, data["new_password"])
+            if passwords.verify(user.password_hash, data["new_password"]):
+                raise errors.ValidationFailed("the new password must differ from the current one",
+                                              {"new_password": ["same as the current password"]})
+        except errors.ValidationFailed as exc:
+            return refused(exc, "new password refused", user, count=False)
+        accounts.set_password(session, user, data["new_password"], must_change=False)
+        tx.audit("change_password", accounts.USER, user.id, new={"at_login": True}, actor=user.username)
+    elif passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(data["password"])  # today's parameters
+
+    throttle.clear(account=name)
+    user.last_login_at = now
+    row = Session(user_id=user.id, last_seen_at=now, expires_at=now + settings.max_age,
+                  client_address=address, user_agent=client.get("user_agent"), mfa=used_mfa)
+    session.add(row)
+    tx.flush()
+    body = _issue(tx, settings, user, row)
+    tx.audit("login", accounts.USER, user.id, new={**attempt, "session_id": str(row.id), "mfa": used_mfa},
+             actor=user.username)
+    return body
+
+
+def _lock(tx, settings, user, now, attempt):
+    user.locked_until = now + settings.lock_duration
+    tx.audit("account_locked", accounts.USER, user.id, new={**attempt, "locked_until": user.locked_until},
+             actor="system")
+    tx.emit("mes.auth.user.locked", user.id, {"id": str(user.id), "username": user.username,
+                                               "locked_until": user.locked_until.isoformat()})
+
+
+# ----------------------------------------------------------------- refresh
+
+def refresh(tx, settings, revocations, raw_token, client):
+    """New tokens for a refresh token, or the error to raise after the commit."""
+    session, now = tx.session, accounts.now()
+    row = session.execute(select(RefreshToken).where(RefreshToken.token_hash == domain.token_hash(raw_token))
+                          .with_for_update()).scalar_one_or_none()
+    if row is None:
+        return errors.Unauthenticated("the refresh token is invalid", {"refresh_token": ["invalid"]})
+    login_session = session.execute(select(Session).where(Session.id == row.session_id)
+                                    .with_for_update()).scalar_one()
+    user = session.get(User, login_session.user_id)
+    where = {"session_id": str(login_session.id), "address": client.get("address")}
+    if row.rotated_at is not None:
+        # reuse: a copy of a spent token is in someone's hands; end the whole family
+        revoke(tx, revocations, login_session, "refresh token reuse")
+        tx.audit("refresh_token_reuse", SESSION, login_session.id,
+                 new={**where, "user_id": str(user.id), "token_rotated_at": row.rotated_at},
+                 reason="security: an already rotated refresh token was presented", actor=user.username)
+        tx.emit("mes.auth.security.refresh_token_reused", login_session.id,
+                {"session_id": str(login_session.id), "user_id": str(user.id), "username": user.username,
+                 "address": client.get("address")})
+        return errors.Unauthenticated("the refresh token was already used; the session has been ended",
+                                      {"refresh_token": ["reused"]})
+    ended = domain.session_end_reason(login_session, now, settings.idle_timeout)
+    if ended is None and (not user.active or (user.locked_until is not None and user.locked_until > now)):
+        ended = "user inactive" if not user.active else "user locked"
+        revoke(tx, revocations, login_session, ended)
+    if ended is not None:
+        tx.audit("refresh_refused", SESSION, login_session.id, new={**where, "reason": ended}, actor=user.username)
+        return errors.Unauthenticated(f"the session has ended ({ended})", {"refresh_token": [ended]})
+    row.rotated_at = now
+    login_session.last_seen_at = now
+    body = _issue(tx, settings, user, login_session)
+    tx.audit("refresh", SESSION, login_session.id, new=where, actor=user.username)
+    return body
+
+
+# ---------------------------------------------------------------- sessions
+
+def revoke(tx, revocations, login_session, reason):
+    """End one session (in this transaction); the gateway learns after the commit."""
+    if login_session.revoked_at is not None:
+        return False
+    login_session.revoked_at = accounts.now()
+    login_session.revoked_reason = reason[:100]
+    tx.after_commit(partial(revocations.publish, [login_session.id]))
+    tx.emit("mes.auth.session.revoked", login_session.id,
+            {"session_id": str(login_session.id), "user_id": str(login_session.user_id), "reason": reason})
+    return True
+
+
+def _active_sessions(session, user_id, lock=False):
+    stmt = select(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)) \
+        .order_by(Session.created_at.desc())
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalars().all()
+
+
+def list_sessions(session, settings, user_id, current_session_id=None):
+    now = accounts.now()
+    return [session_out.dump({**accounts.columns(s), "current": str(s.id) == str(current_session_id)})
+            for s in _active_sessions(session, user_id)
+            if domain.session_end_reason(s, now, settings.idle_timeout) is None]
+
+
+def revoke_session(tx, revocations, user_id, session_id, reason):
+    row = tx.session.execute(select(Session).where(Session.id == session_id, Session.user_id == user_id)
+                             .with_for_update()).scalar_one_or_none()
+    if row is None:
+        raise errors.NotFound(f"session {session_id} does not exist", {"session_id": str(session_id)})
+    if revoke(tx, revocations, row, reason):
+        tx.audit("revoke_session", SESSION, row.id, new={"user_id": str(user_id), "reason": reason})
+    return {"revoked": 1}
+
+
+def revoke_user_sessions(tx, revocations, user_id, reason, except_session_id=None):
+    count = 0
+    for row in _active_sessions(tx.session, user_id, lock=True):
+        if except_session_id is not None and str(row.id) == str(except_session_id):
+            continue
+        count += revoke(tx, revocations, row, reason)
+    if count:
+        tx.audit("revoke_sessions", accounts.USER, user_id, new={"sessions": count, "reason": reason})
+    return {"revoked": count}
+
+
+def session_active(session, settings, session_id):
+    row = session.get(Session, session_id)
+    return row is not None and domain.session_end_reason(row, accounts.now(), settings.idle_timeout) is None
+
+
+def recently_revoked(session, settings):
+    """Sessions whose access tokens may still be unexpired: the gateway must know them."""
+    since = accounts.now() - settings.access_ttl - dt.timedelta(minutes=1)
+    return session.execute(select(Session.id).where(Session.revoked_at >= since)).scalars().all()

@@ -1,0 +1,65 @@
+"""Credential checks for electronic signatures (21 CFR 11.200(a), 11.50).
+
+Services that record a signature (a buy-off, an MRB disposition) call
+`auth_service.verify_signature` with the signer's session and the
+credentials typed at the moment of signing, and store what comes back: the
+signer's printed name, the UTC time and the meaning.
+
+- The signer is the session's own user: nobody signs in another's session.
+- The first signing of a continuous session uses every component: username,
+  password, and the authenticator code when MFA is enabled. Later signings in
+  the same session need at least one (the password). A session idle longer
+  than the timeout is no longer continuous.
+- Failures are throttled per signer, audited, and published as security events.
+"""
+from sqlalchemy import select
+
+from auth_service import accounts, domain, mfa, passwords
+from auth_service.models import Session
+from mes_common import errors
+
+SIGNATURE = "signature"
+
+
+def verify(tx, settings, throttle, data):
+    """The signature manifest, or the error to raise after the commit."""
+    session, now = tx.session, accounts.now()
+    login_session = session.execute(select(Session).where(Session.id == data["session_id"])
+                                    .with_for_update()).scalar_one_or_none()
+    if login_session is None or str(login_session.user_id) != str(data["user_id"]) or \
+            domain.session_end_reason(login_session, now, settings.idle_timeout) is not None:
+        raise errors.Unauthenticated("the signer's session has ended; sign in again", {"session_id": ["ended"]})
+    user = accounts.get_user(session, login_session.user_id, lock=True)
+    try:
+        throttle.check(signer=data["user_id"])
+    except errors.Throttled as exc:
+        tx.audit("signature_throttled", accounts.USER, user.id, actor=user.username,
+                 new={"session_id": str(login_session.id), "meaning": data["meaning"]})
+        return exc
+    if domain.signature_needs_all_components(login_session, now, settings.idle_timeout):
+        needed = ["username", "password"] + (["totp"] if user.mfa_enabled else [])
+    else:
+        needed = ["password"]
+    missing = {c: ["required for this signature"] for c in needed if not data.get(c)}
+    if missing:
+        raise errors.ValidationFailed("the signature needs these credentials: " + ", ".join(missing), missing)
+
+    ok = passwords.verify(user.password_hash, data["password"])
+    if "username" in needed:
+        ok = ok and data["username"].strip().casefold() == user.username.casefold()
+    if ok and "totp" in needed:
+        ok = mfa.verify_second_factor(tx, user, data["totp"], now) is not None
+    attempt = {"session_id": str(login_session.id), "meaning": data["meaning"], "components": needed}
+    if not ok or not user.active:
+        throttle.failed(signer=data["user_id"])
+        tx.audit("signature_failed", accounts.USER, user.id, new=attempt, actor=user.username)
+        tx.emit("mes.auth.security.signature_failed", user.id,
+                {"user_id": str(user.id), "username": user.username, **attempt})
+        return errors.Unauthenticated("the signature credentials are wrong",
+                                      {c: ["wrong credentials"] for c in needed})
+    login_session.last_signed_at = now
+    login_session.last_seen_at = now
+    manifest = {"signer_id": str(user.id), "username": user.username, "printed_name": user.display_name,
+                "signed_at": now.isoformat(), "meaning": data["meaning"], "components": needed}
+    tx.audit("signature_verified", accounts.USER, user.id, new=manifest, actor=user.username)
+    return manifest
