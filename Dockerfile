@@ -31,7 +31,9 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MES_CONFIG=/app/config.yml \
     GATEWAY_HOST=0.0.0.0 \
-    GATEWAY_PORT=8000
+    GATEWAY_PORT=8000 \
+    AUTH_PRIVATE_KEY_FILE=/var/lib/mes/auth/signing_key.pem \
+    AUTH_PUBLIC_KEY_FILE=/var/lib/mes/auth/signing_key.pub.pem
 
 RUN groupadd --system --gid 10001 mes \
  && useradd --system --uid 10001 --gid mes --create-home --home-dir /home/mes --shell /usr/sbin/nologin mes
@@ -49,7 +51,8 @@ RUN pip install --no-index --no-deps /tmp/wheels/app/*.whl \
 WORKDIR /app
 COPY config.yml /app/config.yml
 COPY docker/entrypoint.sh /app/docker/entrypoint.sh
-RUN chmod 0755 /app/docker/entrypoint.sh && chmod 0644 /app/config.yml
+RUN chmod 0755 /app/docker/entrypoint.sh && chmod 0644 /app/config.yml \
+ && mkdir -p /var/lib/mes/auth && chown -R mes:mes /var/lib/mes && chmod 0700 /var/lib/mes/auth
 
 USER mes
 EXPOSE 8000

@@ -7,7 +7,8 @@ user are ended through `sessions.revoke_user_sessions`.
 import datetime as dt
 import uuid
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from auth_service import domain, passwords
 from auth_service.models import PasswordHistory, Role, User, UserRole
@@ -104,6 +105,36 @@ def summaries(session, user_ids):
 
 def summary(user):
     return summary_out.dump(user)
+
+
+def bookkeep(session, user, **values):
+    """Sign-in bookkeeping (last login, TOTP step, lock, rehash) written without
+    bumping `version`, which guards administrators' edits: signing in must not
+    make an edit someone is preparing stale."""
+    session.execute(update(User.__table__).where(User.__table__.c.id == user.id).values(**values))
+    for name, value in values.items():
+        set_committed_value(user, name, value)
+
+
+def check_within_own_permissions(session, caller_id, permissions, what):
+    """Refuse (403) handing out or taking power over `permissions` the caller
+    does not hold: `user:write` alone must not make anyone an administrator.
+    Calls without a caller (operators' `mes` CLI, `nameko shell`) are trusted."""
+    if caller_id is None:
+        return
+    held = set(domain.permissions_of(roles_of(session, caller_id)))
+    beyond = sorted(set(permissions) - held)
+    if beyond:
+        raise errors.Forbidden(f"you cannot {what}: it involves permissions you do not hold",
+                               {"permissions": [f"you do not hold {p}" for p in beyond]})
+
+
+def permissions_of_user(session, user_id):
+    return domain.permissions_of(roles_of(session, user_id))
+
+
+def permissions_of_roles(session, names):
+    return domain.permissions_of(session.execute(select(Role).where(Role.name.in_(names))).scalars())
 
 
 # ------------------------------------------------------------------ roles

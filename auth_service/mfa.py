@@ -22,7 +22,7 @@ def verify_second_factor(tx, user, code, now):
         step = domain.totp_step(user.totp_secret, code, now, user.totp_last_step)
         if step is None:
             return None
-        user.totp_last_step = step
+        accounts.bookkeep(tx.session, user, totp_last_step=step)
         return "totp"
     used = tx.session.execute(
         update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),

@@ -47,7 +47,9 @@ _READ_SHOP = {"resource:read", "routing:read", "material:read", "work_order:read
 
 # name -> (description, permissions, MFA required)
 BUILTIN_ROLES = {
-    "admin": ("Administers users, roles and the plant model", set(PERMISSIONS), True),
+    # MFA is not forced on admin so the first sign-in of a fresh install works with a
+    # password alone; production sets requires_mfa on it once the admins have enrolled
+    "admin": ("Administers users, roles and the plant model", set(PERMISSIONS), False),
     "planner": ("Plans work: parts, routings, work orders and releases",
                 _READ_SHOP | {"routing:write", "material:write", "work_order:write", "work_order:release",
                               "work_instruction:write"}, False),

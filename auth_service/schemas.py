@@ -3,14 +3,14 @@ from marshmallow import Schema, fields, validate
 
 from auth_service.passwords import MAX_LENGTH
 from auth_service.permissions import PERMISSIONS
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, page_schema
+from mes_common.schemas import NO_NUL, PageQuery, Pattern, UtcDateTime, page_schema
 
 USERNAME = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._@\-]{1,63}$",
                    error="2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
 ROLE_NAME = Pattern(r"^[a-z][a-z0-9_]{1,63}$", error="2 to 64 lower-case letters, digits or '_'")
 PERMISSION = validate.OneOf(sorted(PERMISSIONS), error="unknown permission")
 # bounded so a megabyte "password" cannot make argon2 or the estimator work for it
-SECRET = validate.Length(min=1, max=4 * MAX_LENGTH)
+SECRET = [validate.Length(min=1, max=4 * MAX_LENGTH), NO_NUL]
 
 
 def _password(**kw):
@@ -19,16 +19,17 @@ def _password(**kw):
 
 class Client(Schema):
     """Who is calling, as the gateway saw it (for throttling and the session list)."""
-    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    user_agent = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    address = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=64), NO_NUL])
+    user_agent = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=300), NO_NUL])
 
 
 # ------------------------------------------------------------------ login
 
 class Login(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # NUL: PostgreSQL refuses it in a text parameter (a 500), and no username contains one
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
     password = _password(required=True)
-    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+    totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), NO_NUL],
                          metadata={"description": "a 6-digit authenticator code, or a recovery code, "
                                                   "when MFA is enabled"})
     new_password = _password(load_default=None, allow_none=True, metadata={
@@ -36,7 +37,7 @@ class Login(Schema):
 
 
 class Refresh(Schema):
-    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    refresh_token = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
 
 
 class Tokens(Schema):
@@ -197,7 +198,7 @@ class TotpCode(Schema):
 
 class MfaDisable(Schema):
     password = _password(required=True)
-    code = fields.String(required=True, validate=validate.Length(min=6, max=40),
+    code = fields.String(required=True, validate=[validate.Length(min=6, max=40), NO_NUL],
                          metadata={"description": "an authenticator or recovery code"})
 
 
@@ -213,7 +214,7 @@ class ApiTokenCreate(Schema):
     permissions = fields.List(fields.String(validate=PERMISSION), required=True,
                               validate=validate.Length(min=1, max=200),
                               metadata={"description": "a subset of your own permissions"})
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = UtcDateTime(load_default=None, allow_none=True)
 
 
 class ApiTokenOut(Schema):
@@ -245,18 +246,18 @@ class SignatureCheck(Schema):
     """21 CFR 11.200(a)(1): the signer re-enters credentials to sign."""
     session_id = fields.UUID(required=True)
     user_id = fields.UUID(required=True, metadata={"description": "the session's user (the signer)"})
-    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    username = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
     password = _password(load_default=None, allow_none=True)
-    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), NO_NUL])
     meaning = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
                             metadata={"description": "what the signature means, e.g. approved, reviewed"})
 
 
 class SignatureIn(Schema):
     """The gateway's body for a credential check (session and user come from the token)."""
-    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    username = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
     password = _password(load_default=None, allow_none=True)
-    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), NO_NUL])
     meaning = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
 
 

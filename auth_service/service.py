@@ -17,7 +17,7 @@ from auth_service.throttle import Throttle
 from mes_common.cache import DEFAULT_PREFIX
 from mes_common.config import database_url
 from mes_common.db import StandaloneUnitOfWork, UnitOfWork
-from mes_common.errors import MesError, ValidationFailed
+from mes_common.errors import MesError, NotFound, ValidationFailed
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
@@ -62,6 +62,11 @@ class AuthRuntime(DependencyProvider):
         return self
 
 
+def _caller(context):
+    """The signed-in user the gateway calls for (None: an operator's CLI or shell)."""
+    return context.get("user_id")
+
+
 def _raise(outcome):
     """Use cases return an error they audited; raise it now that it is committed."""
     if isinstance(outcome, MesError):
@@ -94,7 +99,11 @@ class AuthService(ServiceBase):
 
     @rpc
     def logout(self, user_id, session_id):
-        return self._revoke_session(user_id, session_id, "logout")
+        """End the caller's session; a session already gone is fine (idempotent)."""
+        try:
+            return self._revoke_session(user_id, session_id, "logout")
+        except NotFound:
+            return {"revoked": 0}
 
     @rpc
     def public_key(self):
@@ -119,6 +128,7 @@ class AuthService(ServiceBase):
     @rpc
     def revoke_sessions(self, user_id, except_session_id=None, reason="revoked"):
         with self.uow() as tx:
+            self._may_manage(tx.session, _id(user_id))
             return sessions.revoke_user_sessions(tx, self.auth.revocations, _id(user_id), reason,
                                                  except_session_id=except_session_id)
 
@@ -139,7 +149,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def authenticate_api_token(self, token):
-        if not isinstance(token, str) or len(token) > 200:
+        if not isinstance(token, str) or len(token) > 200 or not token.isascii():
             raise ValidationFailed("invalid token", {"token": ["invalid"]})
         with self.uow() as tx:
             return api_tokens.authenticate(tx, token)
@@ -157,14 +167,23 @@ class AuthService(ServiceBase):
     @rpc
     def revoke_api_token(self, user_id, token_id, reason=None):
         with self.uow() as tx:
+            self._may_manage(tx.session, _id(user_id))
             return api_tokens.revoke(tx, _id(user_id), _id(token_id, "token_id"), reason)
 
     # -------------------------------------------------------------- users
+
+    def _may_grant(self, session, permissions, what):
+        accounts.check_within_own_permissions(session, _caller(self.context), permissions, what)
+
+    def _may_manage(self, session, user_id):
+        """Nobody acts on an account more powerful than their own (user:write is not admin)."""
+        self._may_grant(session, accounts.permissions_of_user(session, user_id), "manage this user")
 
     @rpc
     def create_user(self, data):
         data = load(schemas.UserCreate(), data)
         with self.uow() as tx:
+            self._may_grant(tx.session, accounts.permissions_of_roles(tx.session, data["roles"]), "grant these roles")
             return accounts.create_user(tx, data)
 
     @rpc
@@ -186,6 +205,7 @@ class AuthService(ServiceBase):
     def update_user(self, user_id, changes):
         user_id, changes = _id(user_id), load(schemas.UserUpdate(), changes)
         with self.uow() as tx:
+            self._may_manage(tx.session, user_id)
             out, deactivated = accounts.update_user(tx, user_id, changes)
             if deactivated:  # a deactivated user's sessions end with it
                 sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "user deactivated")
@@ -195,6 +215,8 @@ class AuthService(ServiceBase):
     def set_roles(self, user_id, data):
         user_id, data = _id(user_id), load(schemas.RoleAssignment(), data)
         with self.uow() as tx:
+            self._may_manage(tx.session, user_id)
+            self._may_grant(tx.session, accounts.permissions_of_roles(tx.session, data["roles"]), "grant these roles")
             return accounts.set_roles(tx, user_id, data["roles"], data["reason"])
 
     @rpc
@@ -202,6 +224,7 @@ class AuthService(ServiceBase):
         """Temporary password set by an administrator; every session of the user ends."""
         user_id, data = _id(user_id), load(schemas.PasswordReset(), data)
         with self.uow() as tx:
+            self._may_manage(tx.session, user_id)
             user = accounts.reset_password(tx, user_id, data["password"], data["reason"])
             sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "password reset")
         return accounts.dump_user(self.uow.session, user)
@@ -210,6 +233,7 @@ class AuthService(ServiceBase):
     def unlock_user(self, user_id, data=None):
         user_id, data = _id(user_id), load(schemas.Reason(), data)
         with self.uow() as tx:
+            self._may_manage(tx.session, user_id)
             user = accounts.unlock(tx, user_id, data["reason"])
         self.auth.throttle.clear(account=user.username)
         return accounts.dump_user(self.uow.session, user)
@@ -218,6 +242,7 @@ class AuthService(ServiceBase):
     def reset_mfa(self, user_id, data=None):
         user_id, data = _id(user_id), load(schemas.Reason(), data)
         with self.uow() as tx:
+            self._may_manage(tx.session, user_id)
             user = mfa.reset(tx, user_id, data["reason"])
         return accounts.dump_user(self.uow.session, user)
 
@@ -235,6 +260,7 @@ class AuthService(ServiceBase):
     def create_role(self, data):
         data = load(schemas.RoleCreate(), data)
         with self.uow() as tx:
+            self._may_grant(tx.session, data["permissions"], "create a role with these permissions")
             return accounts.create_role(tx, data)
 
     @rpc
@@ -242,6 +268,8 @@ class AuthService(ServiceBase):
         name = load(schemas.RoleRef(), {"name": name})["name"]
         changes = load(schemas.RoleUpdate(), changes)
         with self.uow() as tx:
+            self._may_grant(tx.session, accounts.get_role(tx.session, name).permissions + changes.get("permissions", []),
+                            "change a role with these permissions")
             return accounts.update_role(tx, name, changes)
 
     # -------------------------------------------------------- self-service

@@ -89,7 +89,7 @@ def login(tx, settings, throttle, data, client):
         return refused(exc, "throttled", count=False)
     user = accounts.find_user(session, name, lock=True)
     # an unknown user costs one argon2 verification too: same answer, same time
-    password_ok = passwords.verify(user.password_hash if user else passwords.DUMMY_HASH, data["password"])
+    password_ok = passwords.verify(user.password_hash if user else passwords.dummy_hash(), data["password"])
     if user is not None and user.locked_until is not None and user.locked_until > now:
         wait = int((user.locked_until - now).total_seconds()) + 1
         return refused(errors.Throttled("too many failed attempts; try again later", {"retry_after": wait}),
@@ -125,10 +125,10 @@ def login(tx, settings, throttle, data, client):
         accounts.set_password(session, user, data["new_password"], must_change=False)
         tx.audit("change_password", accounts.USER, user.id, new={"at_login": True}, actor=user.username)
     elif passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(data["password"])  # today's parameters
+        accounts.bookkeep(session, user, password_hash=passwords.hash_password(data["password"]))
 
     throttle.clear(account=name)
-    user.last_login_at = now
+    accounts.bookkeep(session, user, last_login_at=now)
     row = Session(user_id=user.id, last_seen_at=now, expires_at=now + settings.max_age,
                   client_address=address, user_agent=client.get("user_agent"), mfa=used_mfa)
     session.add(row)
@@ -140,7 +140,7 @@ def login(tx, settings, throttle, data, client):
 
 
 def _lock(tx, settings, user, now, attempt):
-    user.locked_until = now + settings.lock_duration
+    accounts.bookkeep(tx.session, user, locked_until=now + settings.lock_duration)
     tx.audit("account_locked", accounts.USER, user.id, new={**attempt, "locked_until": user.locked_until},
              actor="system")
     tx.emit("mes.auth.user.locked", user.id, {"id": str(user.id), "username": user.username,

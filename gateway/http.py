@@ -4,6 +4,10 @@ status each, X-Request-ID in and out, and route metadata for OpenAPI.
     @route("GET", "/api/v1/resource/nodes/<node_id>", response=NodeOut,
            summary="Get one node", permission="resource:read", tags=["resource"])
     def get_node(self, request, node_id): ...
+
+Every route declares a permission (or AUTHENTICATED) or public=True; the
+caller is authenticated and authorized before the handler runs (gateway.auth),
+and the handler finds it as `request.principal`.
 """
 import json
 import logging
@@ -21,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth
+from gateway.auth import AUTHENTICATED, Authenticator
 from mes_common import errors
 from mes_common.schemas import load
 
@@ -39,7 +43,12 @@ def json_response(payload, status=200, headers=None):
 
 
 def error_response(exc):
-    return json_response(exc.to_dict(), status=exc.http_status)
+    headers = {}
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"  # RFC 9110: a 401 names the scheme to use
+    elif isinstance(exc, errors.Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    return json_response(exc.to_dict(), status=exc.http_status, headers=headers)
 
 
 @dataclass
@@ -92,8 +101,9 @@ class ApiServer(WebServer):
 
 class ApiRoute(HttpRequestHandler):
     server = ApiServer()
+    auth = Authenticator()
 
-    def __init__(self, method, url, spec=None, **kwargs):
+    def __init__(self, method, url, spec, **kwargs):
         self.spec = spec
         super().__init__(method, url, **kwargs)
 
@@ -106,10 +116,14 @@ class ApiRoute(HttpRequestHandler):
         supplied = request.headers.get(REQUEST_ID, "")
         request_id = supplied if _REQUEST_ID_OK.match(supplied) else str(uuid.uuid4())
         try:
+            # first: who is not allowed learns nothing else, not even about the body
+            request.principal = principal = self.auth.authenticate(request, self.spec, request_id)
             if request.content_length and request.content_length > MAX_BODY:
                 raise errors.ValidationFailed("the body is too large", {"body": [f"at most {MAX_BODY} bytes"]})
-            principal = auth.authenticate(request, self.spec)
+            # travels to the services as message headers: who, never the credentials
             context_data = {"correlation_id": request_id, "actor": principal.actor}
+            if principal.user_id:
+                context_data["user_id"] = principal.user_id
             args, kwargs = self.get_entrypoint_parameters(request)
             event = Event()
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
@@ -126,7 +140,7 @@ class ApiRoute(HttpRequestHandler):
     def response_from_result(self, result):
         if isinstance(result, Response):
             return result
-        status = self.spec.status if self.spec else 200
+        status = self.spec.status
         if isinstance(result, tuple):
             status, result = result
         if status == 204:
@@ -145,9 +159,18 @@ class ApiRoute(HttpRequestHandler):
                               "details": {}}, status=500)
 
 
+_PERMISSION = re.compile(r"[a-z][a-z_]*:[a-z][a-z_]*")
+
+
 def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
           permission=None, public=False, error_codes=(400, 404, 409, 422, 503), description=None,
           include_in_schema=True, error_schemas=None):
+    """`permission` is a `resource:action` string or AUTHENTICATED; a route
+    without one must say public=True (refused at import otherwise)."""
+    if public == bool(permission):
+        raise ValueError(f"route {method} {path}: give either a permission or public=True")
+    if permission and permission != AUTHENTICATED and not _PERMISSION.fullmatch(permission):
+        raise ValueError(f"route {method} {path}: permission {permission!r} is not `resource:action`")
     spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
                      public, error_codes, description, include_in_schema, dict(error_schemas or {}))
     ROUTES.append(spec)

@@ -5,19 +5,26 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from gateway.auth import AUTHENTICATED
 from gateway.http import ROUTES
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 
 ERROR_TEXT = {
     400: "Invalid input; `details` names each offending field",
-    401: "Missing or invalid credentials",
-    403: "The credentials lack the route's permission",
+    401: "Missing, malformed, invalid, expired or revoked credentials",
+    403: "Signed in, but without the permission this operation needs (`x-permission`)",
     404: "No such resource",
     409: "Conflicts with the current state (duplicate, stale version, active children)",
     422: "Well-formed but breaks a rule (e.g. level nesting)",
+    429: "Too many attempts; retry after `Retry-After` seconds",
     503: "The backing service or the broker is unavailable",
 }
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+}
+SECURITY = [{"bearerAuth": []}, {"apiToken": []}]  # either one
 
 
 class Error(Schema):
@@ -30,7 +37,16 @@ def build_spec(title="MES API", version="1.0.0"):
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Manufacturing Execution System gateway. Every call carries "
-                                        "an `X-Request-ID` (yours or a new one) as its correlation id."})
+                                        "an `X-Request-ID` (yours or a new one) as its correlation id. "
+                                        "Every /api/v1 operation needs `Authorization: Bearer <token>` "
+                                        "(an access token from signing in, or an API token) and the "
+                                        "permission named by its `x-permission`: 401 when the token is "
+                                        "missing or not valid, 403 when it lacks the permission."})
+    spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "access token from signing in (short-lived; refresh it)"})
+    spec.components.security_scheme("apiToken", {
+        "type": "http", "scheme": "bearer", "description": "`mes_…` API tokens, for machines and integrations"})
     spec.components.schema("Error", schema=Error)
     spec.components.response("Error", {"description": "error",
                                        "content": {"application/json": {"schema": "Error"}}})
@@ -47,8 +63,17 @@ def build_spec(title="MES API", version="1.0.0"):
 
 def _operation(route):
     op = {"summary": route.summary, "tags": route.tags, "operationId": route.operation_id}
-    if route.description:
-        op["description"] = route.description
+    error_codes, description = set(route.error_codes), route.description
+    if route.public:
+        op["security"] = []
+    else:
+        needs = "any signed-in caller" if route.permission == AUTHENTICATED else \
+            f"the permission `{route.permission}`"
+        description = "\n\n".join(filter(None, [description, f"Requires {needs}."]))
+        op.update({"security": SECURITY, "x-permission": route.permission})
+        error_codes |= {401} if route.permission == AUTHENTICATED else {401, 403}
+    if description:
+        op["description"] = description
     params = [{"in": "path", "name": name, "required": True,
                "schema": {"type": "string", "format": "uuid"} if name.endswith("id") else {"type": "string"}}
               for name in _PARAM.findall(route.path)]
@@ -66,9 +91,11 @@ def _operation(route):
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": route.response}}
     responses = {str(route.status): ok if route.status != 204 else {"description": "No content"}}
-    for code in route.error_codes:
+    for code in sorted(error_codes):
         responses[str(code)] = {"description": ERROR_TEXT.get(code, "error"),
                                 "content": {"application/json": {
                                     "schema": route.error_schemas.get(code, "Error")}}}
+        if code in ERROR_HEADERS:
+            responses[str(code)]["headers"] = ERROR_HEADERS[code]
     op["responses"] = responses
     return op

@@ -12,6 +12,8 @@ from werkzeug.wrappers import Response
 
 from gateway.http import json_response, route
 from gateway.openapi import build_spec
+from gateway.routes.audit import AuditRoutes
+from gateway.routes.auth import AuthRoutes
 from gateway.routes.resource import ResourceRoutes
 from mes_common import registry
 from mes_common.amqp import broker_status
@@ -43,7 +45,7 @@ class Readiness(Schema):
     cache = fields.String(required=True, metadata={"description": "ok, or why not (not required to be ready)"})
 
 
-class Gateway(ResourceRoutes):
+class Gateway(AuthRoutes, ResourceRoutes, AuditRoutes):
     name = "gateway"
 
     context = WorkerContext()

@@ -1,5 +1,6 @@
 """Contract helpers: validation with field-level errors, cursor pagination."""
 import base64
+import datetime as dt
 import binascii
 import json
 import uuid
@@ -19,8 +20,17 @@ class Pattern(validate.Regexp):
         return value
 
 
-# PostgreSQL cannot store NUL in text or JSONB: refuse it in free text up front (400, not 500)
-NO_NUL = Pattern(r"^[^\x00]*$", error="must not contain NUL characters")
+# PostgreSQL cannot store NUL in text or JSONB, and a lone surrogate is no
+# text at all (it cannot be encoded): refuse both up front (400, not 500)
+NO_NUL = Pattern(r"^[^\x00\ud800-\udfff]*$", error="must not contain NUL characters or lone surrogates")
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """A time with its offset, given back in UTC (PostgreSQL refuses offsets
+    beyond ±15:59 that ISO 8601 and Python accept)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -90,8 +100,8 @@ class AuditQuery(PageQuery):
     entity_id = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
     actor = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
     action = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), NO_NUL])
-    since = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "inclusive"})
-    until = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "exclusive"})
+    since = UtcDateTime(load_default=None, allow_none=True, metadata={"description": "inclusive"})
+    until = UtcDateTime(load_default=None, allow_none=True, metadata={"description": "exclusive"})
 
 
 class AuditEntryOut(Schema):

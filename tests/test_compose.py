@@ -30,7 +30,7 @@ SEED = {
     "reporting_service": (5438, "mes_reporting"),
     "integration_service": (5439, "mes_integration"),
 }
-APP_SERVICES = ("resource_service", "gateway")
+APP_SERVICES = ("auth_service", "resource_service", "gateway")
 
 
 def _compose_command():
@@ -188,16 +188,27 @@ def test_mes_process_definition(services, name):
     assert env["GATEWAY_HOST"] == "0.0.0.0"
 
 
-def test_resource_service_uses_only_its_own_database(services):
-    svc = services["resource_service"]
+@pytest.mark.parametrize("name", ["auth_service", "resource_service"])
+def test_a_service_uses_only_its_own_database(services, name):
+    svc = services[name]
     deps = _depends_on(svc)
     postgres = _postgres_services(services)
-    own = [name for name in deps if name in postgres]
+    own = [db for db in deps if db in postgres]
     assert len(own) == 1 and deps[own[0]] == "service_healthy"
-    assert _environment(postgres[own[0]])["POSTGRES_DB"] == "mes_resource"
+    assert _environment(postgres[own[0]])["POSTGRES_DB"] == SEED[name][1]
     env = _environment(svc)
-    assert [k for k in env if k.endswith("_DATABASE_URL")] == ["RESOURCE_DATABASE_URL"]
-    assert urlsplit(env["RESOURCE_DATABASE_URL"]).hostname == own[0]
+    variable = name[: -len("_service")].upper() + "_DATABASE_URL"
+    assert [k for k in env if k.endswith("_DATABASE_URL")] == [variable]
+    assert urlsplit(env[variable]).hostname == own[0]
+
+
+def test_the_gateway_reads_the_key_pair_the_auth_service_generates(services):
+    auth, gateway = services["auth_service"], services["gateway"]
+    # docker-compose 1.x prints short syntax: volume:target:mode
+    assert "auth-keys:/var/lib/mes/auth:rw" in auth["volumes"]
+    assert "auth-keys:/var/lib/mes/auth:ro" in gateway["volumes"]
+    assert _environment(gateway)["AUTH_GENERATE_KEYS"] == "false"
+    assert _depends_on(gateway).get("auth_service") == "service_healthy"
 
 
 def test_gateway_publishes_8000_after_the_services_are_healthy(services):

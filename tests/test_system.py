@@ -36,6 +36,7 @@ from mes_common import infra, registry
 from mes_common.db import Transaction, make_engine
 from mes_common.schemas import load
 from mes_common.supervisor import Supervisor, describe_exit
+from mes_common.testing.auth import bearer
 from mes_common.testing.broker import ThrowawayRabbit, rabbitmq_available
 from mes_common.testing.fixtures import RUN_ID, empty_database, isolated_config, wait_until
 
@@ -71,6 +72,7 @@ class MesSystem:
         self.supervisor = Supervisor(registry.processes(), self.config_path, log_dir=self.log_dir,
                                      stop_timeout=5, cwd=str(ROOT), out=self._out)
         self.http = requests.Session()
+        self.http.headers["Authorization"] = bearer(config)  # an administrator's access token
         self.state = {}
 
     def start(self, timeout=60):
@@ -280,7 +282,7 @@ class TestOnSharedBroker:
     def test_new_user_flow(self, shared_system):
         api = shared_system
         ready = api.get("/ready").json()
-        assert ready["status"] == "ready" and ready["services"] == {RESOURCE: "ok"}, ready
+        assert ready["status"] == "ready" and ready["services"] == {spec.name: "ok" for spec in registry.SERVICES}, ready
         assert ready["broker"] == "ok"
 
         ent = api.create(level="enterprise", code="ACME", name="Acme Aero")

@@ -1,24 +1,41 @@
 import pytest
 
+from auth_service.service import AuthService
 from gateway.service import Gateway
+from mes_common.testing.auth import bearer
 from resource_service.service import ResourceService
+
+
+def _started(container_factory, service_cls, config):
+    container = container_factory(service_cls, config)
+    container.start()
+    return container
 
 
 @pytest.fixture
 def gateway(mes_config, container_factory):
-    container = container_factory(Gateway, mes_config)
-    container.start()
-    return container
+    return _started(container_factory, Gateway, mes_config)
 
 
 @pytest.fixture
 def resource_service(mes_config, container_factory):
-    container = container_factory(ResourceService, mes_config)
-    container.start()
-    return container
+    return _started(container_factory, ResourceService, mes_config)
 
 
 @pytest.fixture
-def api(gateway, resource_service, web_session):
-    """The gateway with the resource service behind it, driven over HTTP."""
+def auth_service(mes_config, container_factory):
+    return _started(container_factory, AuthService, mes_config)
+
+
+@pytest.fixture
+def web_session(web_session, mes_config):
+    """The platform's session on the gateway, signed in with every permission
+    (`headers={"Authorization": None}` sends a request without it)."""
+    web_session.headers["Authorization"] = bearer(mes_config)
+    return web_session
+
+
+@pytest.fixture
+def api(gateway, resource_service, auth_service, web_session):
+    """The gateway with the services behind it, driven over HTTP."""
     return web_session

@@ -105,7 +105,8 @@ def test_health_and_ready(api):
     assert api.get("/health").json() == {"status": "ok"}
     ready = api.get("/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["services"] == {"resource_service": "ok"} and ready.json()["broker"] == "ok"
+    assert ready.json()["services"] == {"auth_service": "ok", "resource_service": "ok"}
+    assert ready.json()["broker"] == "ok"
 
 
 def test_a_stopped_service_makes_only_its_routes_503(gateway, resource_service, web_session):

@@ -9,6 +9,7 @@ import copy
 import tempfile
 from pathlib import Path
 import secrets
+import shutil
 import socket
 import time
 
@@ -24,6 +25,12 @@ from mes_common.db import make_engine
 RUN_ID = secrets.token_hex(4)
 # the access-token key pair of this test run (generated on first use, see auth_service.keys)
 KEY_DIR = Path(tempfile.gettempdir()) / f"mes-test-keys-{RUN_ID}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_key_dir():
+    yield
+    shutil.rmtree(KEY_DIR, ignore_errors=True)
 
 
 def free_port():
