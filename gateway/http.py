@@ -22,7 +22,7 @@ from nameko.exceptions import BadRequest
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Rule
+from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway.auth import AUTHENTICATED, Authenticator
@@ -91,6 +91,8 @@ class JsonApp(WsgiApp):
                                      status=exc.code)
             if exc.code == 405:
                 response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+            elif isinstance(exc, RequestRedirect):  # e.g. `//` merged: say where to go
+                response.headers["Location"] = exc.new_url
         return response(environ, start_response)
 
 

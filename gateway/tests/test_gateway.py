@@ -88,6 +88,9 @@ def test_malformed_ids_duplicates_and_unknown_routes(api):
     unknown = api.get("/api/v1/nope")
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
     assert api.delete(NODES).status_code == 405
+    # a doubled slash is merged by a redirect that says where to
+    redirect = api.get(f"{NODES}//tree", allow_redirects=False)
+    assert redirect.status_code == 308 and redirect.headers["Location"].endswith(f"{NODES}/tree")
 
 
 def test_openapi_document_validates_and_docs_are_served(api):
