@@ -15,6 +15,7 @@ from auth_service.models import PasswordHistory, Role, User, UserRole
 from auth_service.permissions import BUILTIN_ROLES, PERMISSIONS
 from auth_service.schemas import RoleOut, UserOut, UserSummary
 from mes_common import errors
+from mes_common.db import fetch
 from mes_common.schemas import decode_cursor, encode_cursor
 
 USER = "user"
@@ -30,13 +31,7 @@ def now():
 # ------------------------------------------------------------------ reads
 
 def get_user(session, user_id, lock=False):
-    stmt = select(User).where(User.id == user_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    user = session.execute(stmt).scalar_one_or_none()
-    if user is None:
-        raise errors.NotFound(f"user {user_id} does not exist", {"id": str(user_id)})
-    return user
+    return fetch(session, User.id, user_id, "user", lock)
 
 
 def find_user(session, username, lock=False):
@@ -167,13 +162,7 @@ def list_roles(session):
 
 
 def get_role(session, name, lock=False):
-    stmt = select(Role).where(Role.name == name)
-    if lock:
-        stmt = stmt.with_for_update()
-    role = session.execute(stmt).scalar_one_or_none()
-    if role is None:
-        raise errors.NotFound(f"role {name} does not exist", {"name": name})
-    return role
+    return fetch(session, Role.name, name, "role", lock)
 
 
 def list_permissions():

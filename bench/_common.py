@@ -46,14 +46,19 @@ from mes_common.config import load_config  # noqa: E402
 
 # ------------------------------------------------------------------ arguments
 
-def parse_args(description, **extra):
-    """`--quick` for a short run, plus per-benchmark options (name=(type, default, help))."""
+def parse_args(description, quick=None, **extra):
+    """`--quick` for a short run, plus per-benchmark options (name=(type, default, help));
+    `quick` ({name: value}): the options' values in a --quick run."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a short run (smoke test of the benchmark)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, process logs)")
     for name, (type_, default, help_) in extra.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type_, default=default, help=help_)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.quick:
+        for name, value in (quick or {}).items():
+            setattr(args, name, value)
+    return args
 
 
 # ------------------------------------------------------------------ statistics
@@ -503,3 +508,136 @@ def machine_line():
     except OSError:
         load_s = ""
     return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {load_s}"
+
+
+# ------------------------------------------------------------------ HTTP load generator
+
+# wrk's report, one line: `WRKJSON {...}` (the same fields as the Python client's)
+_WRK_LUA = '''
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
+'''
+
+# argv: url connections duration ["Name: value" ...] (headers sent with every request)
+_PY_CLIENT = r'''
+import http.client, json, sys, threading, time
+from urllib.parse import urlsplit
+url, conns, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+headers = dict((part.strip() for part in h.split(":", 1)) for h in sys.argv[4:])
+parts = urlsplit(url)
+target = parts.path + ("?" + parts.query if parts.query else "")
+lat, errors, non2xx = [], [0], [0]
+lock = threading.Lock()
+start = time.perf_counter(); stop_at = start + duration
+def worker():
+    c = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    mine = []
+    while time.perf_counter() < stop_at:
+        t0 = time.perf_counter()
+        try:
+            c.request("GET", target, headers=headers)
+            r = c.getresponse(); r.read()
+            if not 200 <= r.status < 300:
+                with lock: non2xx[0] += 1
+        except Exception:
+            with lock: errors[0] += 1
+            c.close(); c = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            continue
+        mine.append(time.perf_counter() - t0)
+    with lock: lat.extend(mine)
+ts = [threading.Thread(target=worker) for _ in range(conns)]
+[t.start() for t in ts]; [t.join() for t in ts]
+elapsed = time.perf_counter() - start
+lat.sort()
+def pct(q): return lat[min(len(lat) - 1, max(0, int(round(q / 100 * len(lat))) - 1))] * 1e6 if lat else 0
+print("WRKJSON " + json.dumps({"requests": len(lat), "duration_us": elapsed * 1e6, "errors": errors[0],
+      "non2xx": non2xx[0], "p50_us": pct(50), "p90_us": pct(90), "p99_us": pct(99),
+      "max_us": lat[-1] * 1e6 if lat else 0, "mean_us": sum(lat) / len(lat) * 1e6 if lat else 0}))
+'''
+
+_lua_path = None
+
+
+def _wrk_script():
+    """wrk's report script, written once per benchmark process (removed at exit)."""
+    global _lua_path
+    if _lua_path is None:
+        import atexit
+        fd, _lua_path = tempfile.mkstemp(prefix="mes_bench_wrk_", suffix=".lua")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(_WRK_LUA)
+        atexit.register(lambda: Path(_lua_path).unlink(missing_ok=True))
+    return _lua_path
+
+
+def load_generator(connections):
+    """How http_load generates load on this machine (for the report header)."""
+    import shutil
+    if shutil.which("wrk"):
+        return f"wrk (-t1 -c{connections}, keep-alive)"
+    return f"Python client (threads + http.client keep-alive, {connections} connections, own process)"
+
+
+def http_load(url, duration, connections, headers=()):
+    """GET `url` for `duration` seconds over `connections` keep-alive connections,
+    each request carrying `headers` ("Name: value" strings): wrk (1 thread) when
+    installed, else a Python client (threads + http.client) in its own process.
+
+    Returns {"requests", "duration_us", "errors", "non2xx", "p50_us", "p90_us",
+    "p99_us", "max_us", "mean_us"} (errors: connect/read/write/timeout)."""
+    import json
+    import shutil
+    wrk = shutil.which("wrk")
+    if wrk:
+        cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s", "-s", _wrk_script()]
+        for header in headers:
+            cmd += ["-H", header]
+        cmd.append(url)
+    else:
+        cmd = [sys.executable, "-c", _PY_CLIENT, url, str(connections), str(duration), *headers]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"load generator said:\n{out.stdout}\n{out.stderr}")
+    return json.loads(line[len("WRKJSON "):])
+
+
+def combine_loads(runs):
+    """One path's http_load results over the rounds: requests/s over all of them,
+    the median of the rounds' p50, the worst p99 and max (ms), errors + non-2xx."""
+    requests = sum(x["requests"] for x in runs)
+    seconds = sum(x["duration_us"] for x in runs) / 1e6
+    return {
+        "rps": requests / seconds if seconds else float("nan"),
+        "p50": sorted(x["p50_us"] for x in runs)[len(runs) // 2] / 1000,
+        "p99": max(x["p99_us"] for x in runs) / 1000,
+        "max": max(x["max_us"] for x in runs) / 1000,
+        "errors": sum(x["errors"] + x["non2xx"] for x in runs),
+        "requests": requests,
+        "rounds_rps": " ".join(f"{x['requests'] / (x['duration_us'] / 1e6):.0f}" for x in runs),
+    }
+
+
+def interleaved_rounds(paths, rounds, run, processes):
+    """`run(path)` for each path, `rounds` times, the order rotated every round
+    (drift in the machine's load falls on every path alike), adding up the CPU
+    seconds that `processes(path)` ({label: pid}) use during each run.
+
+    Returns ({path: [run's results]}, {path: {label: CPU seconds}})."""
+    results = {p: [] for p in paths}
+    cpu = {p: {} for p in paths}
+    for r in range(rounds):
+        order = paths[r % len(paths):] + paths[:r % len(paths)]
+        for path in order:
+            before = {label: (pid, cpu_seconds(pid)) for label, pid in processes(path).items()}
+            results[path].append(run(path))
+            for label, (pid, t) in before.items():
+                cpu[path][label] = cpu[path].get(label, 0.0) + cpu_seconds(pid) - t
+        log(f"round {r + 1}/{rounds} done ({', '.join(order)})")
+    return results, cpu

@@ -87,11 +87,9 @@ class Poller(threading.Thread):
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0],
+    args = parse_args(__doc__.splitlines()[0], quick={"duration": 10.0},
                       rate=(float, 200.0, "events per second"),
                       duration=(float, 60.0, "seconds of load"))
-    if args.quick:
-        args.duration = 10.0
     total = int(args.rate * args.duration)
     print(f"bench/event_latency.py — commit -> consumer effect ({machine_line()})")
     print(f"{args.rate:g} events/s for {args.duration:g} s = {total} events, one emit RPC (one transaction) each")

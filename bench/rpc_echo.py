@@ -97,12 +97,10 @@ KINDS = ("plain", "platform")
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0],
+    args = parse_args(__doc__.splitlines()[0], quick={"calls": 400, "rounds": 2, "duration": 2.0},
                       calls=(int, 2000, "sequential calls per kind after warm-up (split over the rounds)"),
                       rounds=(int, 4, "interleaved rounds"),
                       duration=(float, 5.0, "seconds of each concurrent measurement"))
-    if args.quick:
-        args.calls, args.rounds, args.duration = 400, 2, 2.0
     print(f"bench/rpc_echo.py — plain nameko RPC vs platform RPC ({machine_line()})")
     print(f"sequential: {args.calls} calls per kind in {args.rounds} rounds; "
           f"concurrent: {CONCURRENCY} callers x {args.duration:g} s per round")

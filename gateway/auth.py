@@ -44,7 +44,8 @@ AUTH_SERVICE = "auth_service"
 LEEWAY = 5
 REFUSED_API_TOKEN_TTL = 2.0       # blunts a flood of one bad token without delaying a fix for long
 MAX_AUTHORIZATION = 4096          # a real access token is about 1 KB
-_BEARER = re.compile(r"bearer +([A-Za-z0-9\-._~+/]+=*) *", re.IGNORECASE)  # RFC 6750 b64token
+# the flag on the word only: case-folding the token's character class made parsing 4x slower
+_BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9\-._~+/]+=*) *")  # RFC 6750 b64token
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import uuid
 import psycopg2.extensions
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (BigInteger, DateTime, Index, Integer, String, Text, create_engine,
-                        func, insert, text)
+                        func, insert, select, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
@@ -80,6 +80,18 @@ def platform_models(Base):
                                                          server_default=func.now())
 
     return OutboxEvent, InboxEvent
+
+
+def fetch(session, column, value, what, lock=False):
+    """The row whose `column` equals `value`, locked FOR UPDATE if asked, or
+    NotFound saying "<what> <value> does not exist" with the column named."""
+    stmt = select(column.class_).where(column == value)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise errors.NotFound(f"{what} {value} does not exist", {column.key: str(value)})
+    return row
 
 
 class Transaction:

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import and_, func, or_, select, update
 
 from mes_common import errors
+from mes_common.db import fetch
 from mes_common.schemas import decode_cursor, encode_cursor
 from resource_service import domain
 from resource_service.events import event_type
@@ -30,13 +31,7 @@ def summary(node):
 
 
 def get(session, node_id, lock=False):
-    stmt = select(EquipmentNode).where(EquipmentNode.id == node_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    node = session.execute(stmt).scalar_one_or_none()
-    if node is None:
-        raise errors.NotFound(f"equipment node {node_id} does not exist", {"id": str(node_id)})
-    return node
+    return fetch(session, EquipmentNode.id, node_id, "equipment node", lock)
 
 
 def _parent(session, parent_id):
