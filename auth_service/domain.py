@@ -1,7 +1,6 @@
 """Pure rules of authentication: secrets, sessions, second factors, signatures,
 permissions. No I/O; times are passed in."""
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -9,7 +8,6 @@ import secrets
 
 import pyotp
 
-from auth_service.permissions import PERMISSIONS
 
 API_TOKEN_PREFIX = "mes_"
 REFRESH_TOKEN_PREFIX = "mesr_"
@@ -104,11 +102,3 @@ def permissions_of(roles):
 
 def mfa_required(roles):
     return any(role.requires_mfa for role in roles)
-
-
-def unknown_permissions(permissions):
-    return sorted(set(permissions) - set(PERMISSIONS))
-
-
-def utc(value):
-    return value.astimezone(dt.timezone.utc) if value is not None else None

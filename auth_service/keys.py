@@ -5,9 +5,9 @@
       PUBLIC_KEY_FILE: var/auth/signing_key.pub.pem   # whoever verifies tokens
       GENERATE_KEYS: true                             # development: create on first start
 
-With GENERATE_KEYS the first process to start (auth service, gateway or the
+With `GENERATE_KEYS` the first process to start (auth service, gateway or the
 CLI, whichever comes first) creates an Ed25519 pair; the others wait on a
-file lock and read it. Production sets GENERATE_KEYS to false and mounts
+file lock and read it. Production sets `GENERATE_KEYS` to false and mounts
 both files (the private key readable by the auth service alone).
 """
 import fcntl
@@ -43,7 +43,7 @@ def _ensure(config):
     if public.exists() and (private.exists() or not _truthy(auth["GENERATE_KEYS"])):
         return private, public
     if not _truthy(auth["GENERATE_KEYS"]):
-        raise RuntimeError(f"no access-token key pair at {private} / {public} and AUTH.GENERATE_KEYS is off")
+        raise RuntimeError(f"no access-token key pair at {private} / {public} and AUTH.GENERATE_KEYS=false")
     private.parent.mkdir(parents=True, exist_ok=True)
     with open(private.parent / ".keys.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be generating right now

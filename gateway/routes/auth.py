@@ -1,6 +1,4 @@
 """/api/v1/auth: sign-in, tokens, my account, users, roles, API tokens."""
-from marshmallow import Schema, fields
-
 from auth_service import schemas
 from gateway.auth import AUTHENTICATED
 from gateway.http import json_body, path_id, query_args, route
@@ -12,10 +10,6 @@ ME = "/api/v1/auth/me"
 USERS = "/api/v1/auth/users"
 ROLES = "/api/v1/auth/roles"
 SIGN_IN_ERRORS = (400, 401, 403, 429, 503)
-
-
-class Empty(Schema):
-    pass
 
 
 def client_of(request, trusted_proxy_hops=0):
