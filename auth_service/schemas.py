@@ -128,10 +128,6 @@ class SummaryQuery(Schema):
     ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000))
 
 
-class UserRef(Schema):
-    id = fields.UUID(required=True)
-
-
 # ------------------------------------------------------------------ roles
 
 class RoleCreate(Schema):

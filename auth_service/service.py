@@ -114,28 +114,28 @@ class AuthService(ServiceBase):
 
     @rpc
     def list_sessions(self, user_id, current_session_id=None):
-        return sessions.list_sessions(self.uow.session, self.auth.settings, _id(user_id), current_session_id)
+        return sessions.list_sessions(self.uow.session, self.auth.settings, uuid_arg(user_id), current_session_id)
 
     @rpc
     def revoke_session(self, user_id, session_id):
         return self._revoke_session(user_id, session_id, "revoked by the user")
 
     def _revoke_session(self, user_id, session_id, reason):
-        user_id, session_id = _id(user_id), _id(session_id, "session_id")
+        user_id, session_id = uuid_arg(user_id), uuid_arg(session_id, "session_id")
         with self.uow() as tx:
             return sessions.revoke_session(tx, self.auth.revocations, user_id, session_id, reason)
 
     @rpc
     def revoke_sessions(self, user_id, except_session_id=None, reason="revoked"):
         with self.uow() as tx:
-            self._may_manage(tx.session, _id(user_id))
-            return sessions.revoke_user_sessions(tx, self.auth.revocations, _id(user_id), reason,
+            self._may_manage(tx.session, uuid_arg(user_id))
+            return sessions.revoke_user_sessions(tx, self.auth.revocations, uuid_arg(user_id), reason,
                                                  except_session_id=except_session_id)
 
     @rpc
     def session_active(self, session_id):
         """Whether a session can still be used (the gateway asks when Redis is away)."""
-        return sessions.session_active(self.uow.session, self.auth.settings, _id(session_id, "session_id"))
+        return sessions.session_active(self.uow.session, self.auth.settings, uuid_arg(session_id, "session_id"))
 
     @timer(interval=10)
     def reassert_revocations(self):
@@ -158,17 +158,17 @@ class AuthService(ServiceBase):
     def create_api_token(self, user_id, data):
         data = load(schemas.ApiTokenCreate(), data)
         with self.uow() as tx:
-            return api_tokens.create(tx, _id(user_id), data)
+            return api_tokens.create(tx, uuid_arg(user_id), data)
 
     @rpc
     def list_api_tokens(self, user_id):
-        return api_tokens.list_tokens(self.uow.session, _id(user_id))
+        return api_tokens.list_tokens(self.uow.session, uuid_arg(user_id))
 
     @rpc
     def revoke_api_token(self, user_id, token_id, reason=None):
         with self.uow() as tx:
-            self._may_manage(tx.session, _id(user_id))
-            return api_tokens.revoke(tx, _id(user_id), _id(token_id, "token_id"), reason)
+            self._may_manage(tx.session, uuid_arg(user_id))
+            return api_tokens.revoke(tx, uuid_arg(user_id), uuid_arg(token_id, "token_id"), reason)
 
     # -------------------------------------------------------------- users
 
@@ -189,7 +189,7 @@ class AuthService(ServiceBase):
     @rpc
     def get_user(self, user_id):
         session = self.uow.session
-        return accounts.dump_user(session, accounts.get_user(session, _id(user_id)))
+        return accounts.dump_user(session, accounts.get_user(session, uuid_arg(user_id)))
 
     @rpc
     def get_user_summaries(self, user_ids):
@@ -203,7 +203,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def update_user(self, user_id, changes):
-        user_id, changes = _id(user_id), load(schemas.UserUpdate(), changes)
+        user_id, changes = uuid_arg(user_id), load(schemas.UserUpdate(), changes)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
             out, deactivated = accounts.update_user(tx, user_id, changes)
@@ -213,7 +213,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def set_roles(self, user_id, data):
-        user_id, data = _id(user_id), load(schemas.RoleAssignment(), data)
+        user_id, data = uuid_arg(user_id), load(schemas.RoleAssignment(), data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
             self._may_grant(tx.session, accounts.permissions_of_roles(tx.session, data["roles"]), "grant these roles")
@@ -222,7 +222,7 @@ class AuthService(ServiceBase):
     @rpc
     def reset_password(self, user_id, data):
         """Temporary password set by an administrator; every session of the user ends."""
-        user_id, data = _id(user_id), load(schemas.PasswordReset(), data)
+        user_id, data = uuid_arg(user_id), load(schemas.PasswordReset(), data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
             user = accounts.reset_password(tx, user_id, data["password"], data["reason"])
@@ -231,7 +231,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def unlock_user(self, user_id, data=None):
-        user_id, data = _id(user_id), load(schemas.Reason(), data)
+        user_id, data = uuid_arg(user_id), load(schemas.Reason(), data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
             user = accounts.unlock(tx, user_id, data["reason"])
@@ -240,7 +240,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def reset_mfa(self, user_id, data=None):
-        user_id, data = _id(user_id), load(schemas.Reason(), data)
+        user_id, data = uuid_arg(user_id), load(schemas.Reason(), data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
             user = mfa.reset(tx, user_id, data["reason"])
@@ -277,12 +277,12 @@ class AuthService(ServiceBase):
     @rpc
     def get_me(self, user_id):
         session = self.uow.session
-        return accounts.dump_me(session, accounts.get_user(session, _id(user_id)))
+        return accounts.dump_me(session, accounts.get_user(session, uuid_arg(user_id)))
 
     @rpc
     def change_password(self, user_id, session_id, data):
         """The user's own change; their other sessions end (this one stays)."""
-        user_id, data = _id(user_id), load(schemas.PasswordChange(), data)
+        user_id, data = uuid_arg(user_id), load(schemas.PasswordChange(), data)
         with self.uow() as tx:
             user = accounts.get_user(tx.session, user_id, lock=True)
             outcome = accounts.change_password(tx, user, data["current_password"], data["new_password"])
@@ -295,18 +295,18 @@ class AuthService(ServiceBase):
     @rpc
     def begin_totp(self, user_id):
         with self.uow() as tx:
-            return mfa.begin_totp(tx, _id(user_id))
+            return mfa.begin_totp(tx, uuid_arg(user_id))
 
     @rpc
     def confirm_totp(self, user_id, data):
-        user_id, code = _id(user_id), load(schemas.TotpCode(), data)["code"]
+        user_id, code = uuid_arg(user_id), load(schemas.TotpCode(), data)["code"]
         with self.uow() as tx:
             outcome = mfa.confirm_totp(tx, user_id, code)
         return _raise(outcome)
 
     @rpc
     def disable_mfa(self, user_id, data):
-        user_id, data = _id(user_id), load(schemas.MfaDisable(), data)
+        user_id, data = uuid_arg(user_id), load(schemas.MfaDisable(), data)
         with self.uow() as tx:
             outcome = mfa.disable(tx, user_id, data["password"], data["code"])
         _raise(outcome)
@@ -314,7 +314,7 @@ class AuthService(ServiceBase):
 
     @rpc
     def regenerate_recovery_codes(self, user_id, data):
-        user_id, code = _id(user_id), load(schemas.TotpCode(), data)["code"]
+        user_id, code = uuid_arg(user_id), load(schemas.TotpCode(), data)["code"]
         with self.uow() as tx:
             outcome = mfa.regenerate_recovery_codes(tx, user_id, code)
         return _raise(outcome)
@@ -330,6 +330,3 @@ class AuthService(ServiceBase):
             outcome = signatures.verify(tx, self.auth.settings, self.auth.throttle, data)
         return _raise(outcome)
 
-
-def _id(value, field="id"):
-    return uuid_arg(value, field)

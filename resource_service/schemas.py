@@ -80,9 +80,5 @@ class TreeQuery(Schema):
 NodePage = page_schema(NodeOut, "NodePage")
 
 
-class NodeRef(Schema):
-    id = fields.UUID(required=True)
-
-
 class SummaryQuery(Schema):
     ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000))

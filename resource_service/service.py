@@ -6,7 +6,7 @@ work, refresh the reference cache after the commit, dump the answer.
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
 from mes_common.rpc import rpc
-from mes_common.schemas import load
+from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
 from resource_service import hierarchy, schemas
 from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
@@ -33,7 +33,7 @@ class ResourceService(ServiceBase):
 
     @rpc
     def get_node(self, node_id):
-        node_id = _node_id(node_id)
+        node_id = uuid_arg(node_id)
         return hierarchy.dump(hierarchy.get(self.uow.session, node_id))
 
     @rpc
@@ -48,7 +48,7 @@ class ResourceService(ServiceBase):
 
     @rpc
     def update_node(self, node_id, changes):
-        node_id = _node_id(node_id)
+        node_id = uuid_arg(node_id)
         changes = load(schemas.NodeUpdate(), changes)
         with self.uow() as tx:
             node = hierarchy.update_node(tx, node_id, changes)
@@ -57,7 +57,7 @@ class ResourceService(ServiceBase):
 
     @rpc
     def move_node(self, node_id, data):
-        node_id = _node_id(node_id)
+        node_id = uuid_arg(node_id)
         data = load(schemas.NodeMove(), data)
         with self.uow() as tx:
             node = hierarchy.move(tx, node_id, data)
@@ -73,7 +73,7 @@ class ResourceService(ServiceBase):
         return self._set_active(node_id, data, True)
 
     def _set_active(self, node_id, data, active):
-        node_id = _node_id(node_id)
+        node_id = uuid_arg(node_id)
         data = load(schemas.NodeDeactivate(), data)
         with self.uow() as tx:
             node = hierarchy.set_active(tx, node_id, data, active)
@@ -82,14 +82,11 @@ class ResourceService(ServiceBase):
 
     @rpc
     def get_tree(self, node_id, query=None):
-        node_id = _node_id(node_id)
+        node_id = uuid_arg(node_id)
         query = load(schemas.TreeQuery(), query)
         return hierarchy.tree(self.uow.session, node_id, query["max_depth"])
 
     @rpc
     def get_ancestors(self, node_id):
-        return hierarchy.ancestors(self.uow.session, _node_id(node_id))
+        return hierarchy.ancestors(self.uow.session, uuid_arg(node_id))
 
-
-def _node_id(value):
-    return load(schemas.NodeRef(), {"id": value})["id"]
