@@ -56,6 +56,8 @@ BUILTIN_ROLES = {
     "operator": ("Runs operations on the shop floor",
                  {"resource:read", "routing:read", "material:read", "work_order:read", "work_order:execute",
                   "quality:read", "inspection:record"}, False),
+    "store_keeper": ("Receives, stores, moves and issues material; keeps the inventory",
+                     {"resource:read", "material:read", "inventory:write", "work_order:read"}, False),
     "quality_engineer": ("Owns inspection plans, nonconformances and quality records",
                          _READ_SHOP | {"quality:write", "ncr:write", "material:hold", "inspection:record",
                                        "work_instruction:write"}, False),

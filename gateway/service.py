@@ -14,7 +14,10 @@ from gateway.http import json_response, route
 from gateway.openapi import build_spec
 from gateway.routes.audit import AuditRoutes
 from gateway.routes.auth import AuthRoutes
+from gateway.routes.material import MaterialRoutes
 from gateway.routes.resource import ResourceRoutes
+from gateway.routes.work_instruction import WorkInstructionRoutes
+from gateway.routes.work_order import WorkOrderRoutes
 from mes_common import registry
 from mes_common.amqp import broker_status
 from mes_common.cache import ReferenceDataCache
@@ -45,7 +48,8 @@ class Readiness(Schema):
     cache = fields.String(required=True, metadata={"description": "ok, or why not (not required to be ready)"})
 
 
-class Gateway(AuthRoutes, ResourceRoutes, AuditRoutes):
+class Gateway(AuthRoutes, ResourceRoutes, MaterialRoutes, WorkOrderRoutes, WorkInstructionRoutes,
+              AuditRoutes):
     name = "gateway"
 
     context = WorkerContext()

@@ -20,6 +20,9 @@ SERVICES = [
     ServiceSpec("auth_service", "auth_service.service:AuthService", "mes_auth", "AUTH_DATABASE_URL",
                 commands="auth_service.commands"),
     ServiceSpec("resource_service", "resource_service.service:ResourceService", "mes_resource", "RESOURCE_DATABASE_URL"),
+    ServiceSpec("material_service", "material_service.service:MaterialService", "mes_material", "MATERIAL_DATABASE_URL"),
+    ServiceSpec("work_order_service", "work_order_service.service:WorkOrderService", "mes_work_order",
+                "WORK_ORDER_DATABASE_URL"),
 ]
 
 GATEWAY = ServiceSpec("gateway", "gateway.service:Gateway", None, None)

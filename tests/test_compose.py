@@ -30,7 +30,7 @@ SEED = {
     "reporting_service": (5438, "mes_reporting"),
     "integration_service": (5439, "mes_integration"),
 }
-APP_SERVICES = ("auth_service", "resource_service", "gateway")
+APP_SERVICES = ("auth_service", "resource_service", "material_service", "work_order_service", "gateway")
 
 
 def _compose_command():
@@ -188,7 +188,7 @@ def test_mes_process_definition(services, name):
     assert env["GATEWAY_HOST"] == "0.0.0.0"
 
 
-@pytest.mark.parametrize("name", ["auth_service", "resource_service"])
+@pytest.mark.parametrize("name", ["auth_service", "resource_service", "material_service", "work_order_service"])
 def test_a_service_uses_only_its_own_database(services, name):
     svc = services[name]
     deps = _depends_on(svc)
@@ -214,7 +214,7 @@ def test_the_gateway_reads_the_key_pair_the_auth_service_generates(services):
 def test_gateway_publishes_8000_after_the_services_are_healthy(services):
     gateway = services["gateway"]
     assert _published_ports(gateway) == {8000: 8000}
-    assert _depends_on(gateway).get("resource_service") == "service_healthy"
+    assert all(_depends_on(gateway).get(name) == "service_healthy" for name in APP_SERVICES if name != "gateway")
     assert not [k for k in _environment(gateway) if k.endswith("_DATABASE_URL")]
 
 
