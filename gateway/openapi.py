@@ -1,4 +1,6 @@
 """OpenAPI 3 document generated from the route specs and marshmallow schemas."""
+import decimal
+import json
 import re
 
 from apispec import APISpec
@@ -58,7 +60,14 @@ def build_spec(title="MES API", version="1.0.0"):
         by_path.setdefault(path, {})[route.method.lower()] = _operation(route)
     for path, operations in sorted(by_path.items()):
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    # Decimal bounds of quantity fields (Range validators) become JSON numbers
+    return json.loads(json.dumps(spec.to_dict(), default=_json_number))
+
+
+def _json_number(value):
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _operation(route):

@@ -146,6 +146,12 @@ class Transaction:
                 log.exception("after-commit callback %r failed", callback)
         return False
 
+    @property
+    def actor(self):
+        """Who this unit of work acts for (the caller's actor, else "system")."""
+        ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
+        return ctx.get("actor") or "system"
+
     def after_commit(self, callback):
         """Run `callback()` once this transaction has committed (never on
         rollback). For side effects outside the database that can be redone;
@@ -167,7 +173,7 @@ class Transaction:
             type_=type_, source=self._provider.service_name, subject=str(subject), data=data,
             correlationid=logs.correlation_var.get() or ctx.get("correlation_id"),
             causationid=self.current_event.id if self.current_event else None,
-            actor=actor or ctx.get("actor") or "system",
+            actor=actor or self.actor,
         )
         envelope = event.to_dict()
         self.session.execute(insert(self._provider.Outbox).values(
@@ -188,7 +194,7 @@ class Transaction:
                                "pass its AuditEntry model to UnitOfWork")
         ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
         return audit_trail.append(
-            self.session, self._provider.Audit, actor=actor or ctx.get("actor") or "system",
+            self.session, self._provider.Audit, actor=actor or self.actor,
             action=action, entity_type=entity_type, entity_id=entity_id, old=old, new=new,
             reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"))
 

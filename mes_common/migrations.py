@@ -115,12 +115,24 @@ def create_audit_table(op, table="audit_log"):
         sa.Column("hash", sa.Text, nullable=False),
     )
     op.create_index(f"ix_{table}_entity", table, ["entity_type", "entity_id", "id"])
+    create_append_only_triggers(op, table, "the audit trail", "audit entries can only be inserted (21 CFR 11.10(e))")
+
+
+def drop_audit_table(op, table="audit_log"):
+    op.drop_index(f"ix_{table}_entity", table_name=table)
+    op.drop_table(table)
+    drop_append_only_function(op, table)
+
+
+def create_append_only_triggers(op, table, what, hint):
+    """Refuse UPDATE and DELETE (per row) and TRUNCATE on `table` (an immutable
+    record such as an audit trail or a ledger); `what` names it in the error."""
     op.execute(f"""
         CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION 'the audit trail "%" is append-only: % refused', TG_TABLE_NAME, TG_OP
+            RAISE EXCEPTION '{what} "%" is append-only: % refused', TG_TABLE_NAME, TG_OP
                 USING ERRCODE = 'insufficient_privilege',
-                      HINT = 'audit entries can only be inserted (21 CFR 11.10(e))';
+                      HINT = '{hint}';
         END
         $$""")
     op.execute(f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
@@ -129,8 +141,6 @@ def create_audit_table(op, table="audit_log"):
                f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()")
 
 
-def drop_audit_table(op, table="audit_log"):
-    # DROP TABLE fires no trigger; the triggers go with the table
-    op.drop_index(f"ix_{table}_entity", table_name=table)
-    op.drop_table(table)
+def drop_append_only_function(op, table):
+    # DROP TABLE fires no trigger; the triggers go with the table, the function stays
     op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")

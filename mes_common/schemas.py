@@ -2,6 +2,7 @@
 import base64
 import datetime as dt
 import binascii
+import decimal
 import json
 import uuid
 
@@ -31,6 +32,28 @@ class UtcDateTime(fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
+
+
+class Quantity(fields.Decimal):
+    """A quantity: a JSON number (a string or a boolean is refused, as the
+    documented type says), as a Decimal rounded to 6 places (NUMERIC(18,6)).
+    Positive by default; `positive=False` takes any non-zero signed value."""
+
+    MAX = 999_999_999_999  # an int: the bounds are also written into the OpenAPI document (JSON)
+
+    def __init__(self, positive=True, **kwargs):
+        bound = (validate.Range(min=0, min_inclusive=False, max=self.MAX) if positive
+                 else validate.Range(min=-self.MAX, max=self.MAX))
+        validators = [bound] if positive else [bound, validate.NoneOf([0], error="must not be 0")]
+        extra = kwargs.pop("validate", None)
+        super().__init__(places=6, validate=validators + ([extra] if callable(extra) else list(extra or [])),
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, (int, float, decimal.Decimal)) or isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50

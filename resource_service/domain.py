@@ -47,13 +47,80 @@ def check_deactivate(active_children):
             {"active_children": active_children})
 
 
-def check_version(expected, actual):
+def check_version(expected, actual, what="node"):
     """Optimistic concurrency: an update that names a version must match it."""
     if expected is not None and expected != actual:
-        raise errors.Conflict(f"the node was changed by someone else (version {actual}, you had {expected})",
+        raise errors.Conflict(f"the {what} was changed by someone else (version {actual}, you had {expected})",
                               {"version": actual})
 
 
 def child_path(parent_path, node_id):
     """Materialized path `/id/id/.../` of a node under `parent_path` ('' for a root)."""
     return f"{parent_path or '/'}{node_id}/"
+
+
+# ------------------------------------------------------------------ routings
+# A routing is the ordered list of operations that makes one revision of a
+# part. Versions of a part revision's routing: draft → released → obsolete;
+# at most one released at a time (releasing one obsoletes its predecessor).
+
+ROUTING_STATUSES = ("draft", "released", "obsolete")
+ROUTING_TRANSITIONS = {
+    "draft": ("released",),
+    "released": ("obsolete",),
+    "obsolete": (),
+}
+
+
+def check_routing_transition(current, target):
+    if target not in ROUTING_TRANSITIONS[current]:
+        allowed = " or ".join(ROUTING_TRANSITIONS[current]) or "nothing (final)"
+        raise errors.RuleViolated(f"a {current} routing cannot become {target}; it can become {allowed}",
+                                  {"status": [f"is {current}"]})
+
+
+def check_routing_editable(status):
+    """Only a draft changes; a released or obsolete routing is a record of what was made."""
+    if status != "draft":
+        raise errors.RuleViolated(f"a {status} routing cannot be changed; create a new version instead",
+                                  {"status": [f"is {status}, not draft"]})
+
+
+def check_operations(operations):
+    """At least one operation, sequences positive and unique, times not negative.
+    Field errors are named `operations.<i>.<field>` (i = position in the list)."""
+    if not operations:
+        raise errors.ValidationFailed("a routing needs at least one operation",
+                                      {"operations": ["at least one operation is required"]})
+    problems, first_at = {}, {}
+    for i, op in enumerate(operations):
+        sequence = op["sequence"]
+        if sequence <= 0:
+            problems[f"operations.{i}.sequence"] = ["must be greater than 0"]
+        elif sequence in first_at:
+            problems[f"operations.{i}.sequence"] = [
+                f"sequence {sequence} is already used by operation {first_at[sequence]}"]
+        else:
+            first_at[sequence] = i
+        for key in ("setup_time", "run_time"):
+            if op[key] < 0:
+                problems[f"operations.{i}.{key}"] = ["must not be negative (minutes)"]
+    if problems:
+        raise errors.ValidationFailed(f"invalid operations: {', '.join(problems)}", problems)
+
+
+def check_work_centers(operations, nodes):
+    """Each operation's work center must be an active node of level work_center.
+    `nodes` maps id → (level, active) for the ids that exist."""
+    problems = {}
+    for i, op in enumerate(operations):
+        found = nodes.get(op["work_center_id"])
+        if found is None:
+            problems[f"operations.{i}.work_center_id"] = ["no equipment node with this id"]
+        elif found[0] != "work_center":
+            problems[f"operations.{i}.work_center_id"] = [f"is a node of level {found[0]}, not a work_center"]
+        elif not found[1]:
+            problems[f"operations.{i}.work_center_id"] = ["work center is inactive"]
+    if problems:
+        raise errors.RuleViolated(
+            f"operations must run at active work centers: {', '.join(problems)}", problems)

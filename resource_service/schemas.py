@@ -1,8 +1,8 @@
 """The resource service's RPC contract (also the gateway's HTTP contract)."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, page_schema
-from resource_service.domain import LEVELS
+from mes_common.schemas import NO_NUL, PageQuery, Pattern, Quantity, page_schema
+from resource_service.domain import LEVELS, ROUTING_STATUSES
 
 CODE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
                error="use letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -82,3 +82,101 @@ NodePage = page_schema(NodeOut, "NodePage")
 
 class SummaryQuery(Schema):
     ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000))
+
+
+# ------------------------------------------------------------------ routings
+
+PART_REVISION = [validate.Length(min=1, max=32), NO_NUL]  # as the material service spells it
+INSTRUCTION_CODE = [validate.Length(min=1, max=64), CODE]
+
+
+class Minutes(Quantity):
+    """Standard minutes: a JSON number like a quantity (NUMERIC(18,6)), zero allowed."""
+
+    def __init__(self, **kwargs):
+        fields.Decimal.__init__(self, places=6, validate=validate.Range(min=0, max=int(Quantity.MAX)), **kwargs)
+
+
+def minutes(description):
+    return Minutes(required=True, metadata={"description": description, "example": 12.5})
+
+
+class RoutingOperationIn(Schema):
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000),
+                              metadata={"description": "order of the operation; unique in the routing",
+                                        "example": 10})
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
+                         metadata={"example": "Rough milling"})
+    work_center_id = fields.UUID(required=True,
+                                 metadata={"description": "an active equipment node of level work_center"})
+    setup_time = minutes("standard setup time, minutes")
+    run_time = minutes("standard run time per unit, minutes")
+    required_skill = fields.String(load_default=None, allow_none=True,
+                                   validate=[validate.Length(max=200), NO_NUL])
+    work_instruction_code = fields.String(load_default=None, allow_none=True, validate=INSTRUCTION_CODE,
+                                          metadata={"description": "code of a work instruction; its latest "
+                                                                   "released version is frozen at work order release"})
+
+
+class RoutingCreate(Schema):
+    part_id = fields.UUID(required=True, metadata={"description": "a part of the material service"})
+    part_revision = fields.String(required=True, validate=PART_REVISION, metadata={"example": "A"})
+    description = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=2000), NO_NUL])
+    operations = fields.List(fields.Nested(RoutingOperationIn), required=True,
+                             validate=validate.Length(min=1, max=500))
+
+
+class RoutingUpdate(Schema):
+    description = fields.String(allow_none=True, validate=[validate.Length(max=2000), NO_NUL])
+    operations = fields.List(fields.Nested(RoutingOperationIn), validate=validate.Length(min=1, max=500),
+                             metadata={"description": "replaces every operation"})
+    version = fields.Integer(strict=True, validate=validate.Range(min=1),
+                             metadata={"description": "refuse the change unless the routing is at this "
+                                                      "`row_version` (409 otherwise)"})
+
+
+class RoutingRelease(Schema):
+    version = fields.Integer(strict=True, validate=validate.Range(min=1),
+                             metadata={"description": "refuse unless the routing is at this `row_version`"})
+
+
+class RoutingOperationOut(Schema):
+    id = fields.UUID(required=True)
+    sequence = fields.Integer(required=True)
+    name = fields.String(required=True)
+    work_center_id = fields.UUID(required=True)
+    work_center_code = fields.String(required=True, attribute="work_center.code")
+    work_center_name = fields.String(required=True, attribute="work_center.name")
+    setup_time = fields.Float(required=True, metadata={"description": "minutes"})
+    run_time = fields.Float(required=True, metadata={"description": "minutes per unit"})
+    required_skill = fields.String(required=True, allow_none=True)
+    work_instruction_code = fields.String(required=True, allow_none=True)
+
+
+class RoutingOut(Schema):
+    id = fields.UUID(required=True)
+    part_id = fields.UUID(required=True)
+    part_revision = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "1, 2, … per part revision"})
+    status = fields.String(required=True, validate=validate.OneOf(ROUTING_STATUSES))
+    description = fields.String(required=True, allow_none=True)
+    operations = fields.List(fields.Nested(RoutingOperationOut), required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    released_at = fields.DateTime(required=True, allow_none=True)
+    row_version = fields.Integer(required=True, metadata={"description": "optimistic concurrency: give it "
+                                                                         "as `version` to update_routing"})
+
+
+class RoutingListQuery(PageQuery):
+    part_id = fields.UUID()
+    part_revision = fields.String(validate=PART_REVISION)
+    status = fields.String(validate=validate.OneOf(ROUTING_STATUSES))
+
+
+class ReleasedRoutingQuery(Schema):
+    part_id = fields.UUID(required=True)
+    part_revision = fields.String(required=True, validate=PART_REVISION)
+
+
+RoutingPage = page_schema(RoutingOut, "RoutingPage")

@@ -1,17 +1,20 @@
-"""Resource service: the ISA-95 equipment hierarchy (enterprise → equipment).
+"""Resource service: the ISA-95 equipment hierarchy (enterprise → equipment)
+and the routings of part revisions (operations at its work centers).
 
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
 """
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
-from mes_common.rpc import rpc
+from mes_common.rpc import RpcClient, rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
-from resource_service import hierarchy, schemas
+from resource_service import hierarchy, routings, schemas
 from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
 
 CACHE_KIND = "equipment"
+PART_KIND = "part"  # material's part summaries in the reference cache
+PART_CHECK_TIMEOUT = 2.0  # seconds: a slow material service does not hold up routing work
 
 
 class ResourceService(ServiceBase):
@@ -19,6 +22,7 @@ class ResourceService(ServiceBase):
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry)
     cache = ReferenceDataCache()
+    material = RpcClient("material_service", timeout=PART_CHECK_TIMEOUT)
 
     def _cached(self, node):
         self.cache.set(CACHE_KIND, str(node.id), hierarchy.summary(node))
@@ -90,3 +94,51 @@ class ResourceService(ServiceBase):
     def get_ancestors(self, node_id):
         return hierarchy.ancestors(self.uow.session, uuid_arg(node_id))
 
+
+    # ------------------------------------------------------------ routings
+
+    def _part_summary(self, part_id):
+        key = str(part_id)
+        return self.cache.get_or_load(PART_KIND, key,
+                                      lambda: self.material.get_part_summaries([key]).get(key))
+
+    @rpc
+    def create_routing(self, data):
+        """The next version of the routing of (part_id, part_revision), as a draft."""
+        data = load(schemas.RoutingCreate(), data)
+        routings.check_part(self._part_summary, data["part_id"])
+        with self.uow() as tx:
+            routing = routings.create(tx, data)
+        return routings.dump(routing)
+
+    @rpc
+    def update_routing(self, routing_id, changes):
+        """Description and/or operations of a draft; `version` = the expected row_version."""
+        routing_id = uuid_arg(routing_id)
+        changes = load(schemas.RoutingUpdate(), changes)
+        with self.uow() as tx:
+            routing = routings.update(tx, routing_id, changes)
+        return routings.dump(routing)
+
+    @rpc
+    def release_routing(self, routing_id, data=None):
+        """Release a draft; the previously released version becomes obsolete."""
+        routing_id = uuid_arg(routing_id)
+        data = load(schemas.RoutingRelease(), data)
+        with self.uow() as tx:
+            routing = routings.release(tx, routing_id, data)
+        return routings.dump(routing)
+
+    @rpc
+    def get_routing(self, routing_id):
+        return routings.dump(routings.get(self.uow.session, uuid_arg(routing_id)))
+
+    @rpc
+    def list_routings(self, query=None):
+        return routings.list_page(self.uow.session, load(schemas.RoutingListQuery(), query))
+
+    @rpc
+    def get_released_routing(self, part_id, part_revision):
+        """The released routing of a part revision (what a work order release snapshots), or NotFound."""
+        query = load(schemas.ReleasedRoutingQuery(), {"part_id": part_id, "part_revision": part_revision})
+        return routings.dump(routings.get_released(self.uow.session, query["part_id"], query["part_revision"]))

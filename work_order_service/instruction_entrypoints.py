@@ -1,5 +1,44 @@
-"""RPC entrypoints of work instructions (being built for issue 4); mixed into WorkOrderService."""
+"""RPC entrypoints of work instructions; mixed into WorkOrderService, which
+provides `self.uow` (UnitOfWork) and `self.context` (the worker's context data)."""
+from mes_common.rpc import rpc
+from mes_common.schemas import load
+from work_order_service import instruction_schemas as schemas, instructions
 
 
 class WorkInstructionEntrypoints:
-    pass
+
+    @rpc
+    def create_work_instruction(self, data):
+        """Version 1 of a new code, as a draft."""
+        data = load(schemas.WorkInstructionCreate(), data)
+        with self.uow() as tx:
+            instruction = instructions.create(tx, self.context, data)
+        return instructions.dump(instruction)
+
+    @rpc
+    def revise_work_instruction(self, code, data):
+        """The next version of `code`, as a draft."""
+        code = load(schemas.WorkInstructionKey(), {"code": code})["code"]
+        data = load(schemas.WorkInstructionRevise(), data)
+        with self.uow() as tx:
+            instruction = instructions.revise(tx, self.context, code, data)
+        return instructions.dump(instruction)
+
+    @rpc
+    def release_work_instruction(self, code, version):
+        """Release a draft version; older versions become obsolete."""
+        key = load(schemas.WorkInstructionVersionKey(), {"code": code, "version": version})
+        with self.uow() as tx:
+            instruction = instructions.release(tx, self.context, key["code"], key["version"])
+        return instructions.dump(instruction)
+
+    @rpc
+    def get_work_instruction(self, code, query=None):
+        """A version of `code` (`{"version": n}`), by default the newest whatever its status."""
+        code = load(schemas.WorkInstructionKey(), {"code": code})["code"]
+        query = load(schemas.WorkInstructionQuery(), query)
+        return instructions.dump(instructions.get(self.uow.session, code, query["version"]))
+
+    @rpc
+    def list_work_instructions(self, query=None):
+        return instructions.list_page(self.uow.session, load(schemas.WorkInstructionListQuery(), query))

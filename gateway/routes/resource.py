@@ -1,4 +1,4 @@
-"""/api/v1/resource: the equipment hierarchy."""
+"""/api/v1/resource: the equipment hierarchy and routings."""
 from gateway.http import json_body, path_id, query_args, route
 from mes_common.errors import NotFound
 from mes_common.rpc import RpcClient
@@ -7,6 +7,8 @@ from resource_service.service import CACHE_KIND
 
 TAGS = ["resource"]
 NODES = "/api/v1/resource/nodes"
+ROUTING_TAGS = ["routing"]
+ROUTINGS = "/api/v1/resource/routings"
 
 
 class ResourceRoutes:
@@ -78,3 +80,46 @@ class ResourceRoutes:
            error_codes=(400, 404, 503))
     def get_ancestors(self, request, node_id):
         return self.resource.get_ancestors(path_id("node_id", node_id))
+
+    # ------------------------------------------------------------ routings
+
+    @route("POST", ROUTINGS, summary="Create a routing version (draft) for a part revision", tags=ROUTING_TAGS,
+           body=schemas.RoutingCreate, response=schemas.RoutingOut, status=201, permission="routing:write")
+    def create_routing(self, request):
+        """The next `version` of the routing of (`part_id`, `part_revision`), as a draft. Each operation
+        runs at an active work center (422 naming `operations.<i>.work_center_id` otherwise);
+        sequences are unique; times are minutes (setup, and run per unit)."""
+        return self.resource.create_routing(json_body(request, schemas.RoutingCreate))
+
+    @route("GET", ROUTINGS, summary="List routings", tags=ROUTING_TAGS, query=schemas.RoutingListQuery,
+           response=schemas.RoutingPage, permission="routing:read", error_codes=(400, 503))
+    def list_routings(self, request):
+        """Ordered by part, revision and version; filter by part, revision and status."""
+        return self.resource.list_routings(query_args(request, schemas.RoutingListQuery))
+
+    @route("GET", ROUTINGS + "/released", summary="The released routing of a part revision", tags=ROUTING_TAGS,
+           query=schemas.ReleasedRoutingQuery, response=schemas.RoutingOut, permission="routing:read",
+           error_codes=(400, 404, 503))
+    def get_released_routing(self, request):
+        query = query_args(request, schemas.ReleasedRoutingQuery)
+        return self.resource.get_released_routing(query["part_id"], query["part_revision"])
+
+    @route("GET", ROUTINGS + "/<routing_id>", summary="Get a routing", tags=ROUTING_TAGS,
+           response=schemas.RoutingOut, permission="routing:read", error_codes=(400, 404, 503))
+    def get_routing(self, request, routing_id):
+        return self.resource.get_routing(path_id("routing_id", routing_id))
+
+    @route("PATCH", ROUTINGS + "/<routing_id>", summary="Change a draft routing", tags=ROUTING_TAGS,
+           body=schemas.RoutingUpdate, response=schemas.RoutingOut, permission="routing:write")
+    def update_routing(self, request, routing_id):
+        """Drafts only (422 otherwise). `operations` replaces them all; give `version` (the routing's
+        `row_version`) to refuse the change if someone else changed it meanwhile (409)."""
+        return self.resource.update_routing(path_id("routing_id", routing_id),
+                                            json_body(request, schemas.RoutingUpdate))
+
+    @route("POST", ROUTINGS + "/<routing_id>/release", summary="Release a draft routing", tags=ROUTING_TAGS,
+           body=schemas.RoutingRelease, response=schemas.RoutingOut, permission="routing:write")
+    def release_routing(self, request, routing_id):
+        """The previously released version of the same part revision becomes obsolete."""
+        return self.resource.release_routing(path_id("routing_id", routing_id),
+                                             json_body(request, schemas.RoutingRelease))

@@ -48,3 +48,54 @@ def test_version_check():
 def test_child_path():
     assert domain.child_path("", "a") == "/a/"
     assert domain.child_path("/a/", "b") == "/a/b/"
+
+
+# ------------------------------------------------------------------ routings
+
+def op(sequence, setup=0, run=1, wc="wc"):
+    return {"sequence": sequence, "setup_time": setup, "run_time": run, "work_center_id": wc}
+
+
+def test_routing_status_machine():
+    domain.check_routing_transition("draft", "released")
+    domain.check_routing_transition("released", "obsolete")
+    for current, target in [("draft", "obsolete"), ("released", "released"), ("obsolete", "released"),
+                            ("obsolete", "draft"), ("released", "draft")]:
+        with pytest.raises(errors.RuleViolated) as exc:
+            domain.check_routing_transition(current, target)
+        assert exc.value.details == {"status": [f"is {current}"]}
+
+
+def test_only_drafts_change():
+    domain.check_routing_editable("draft")
+    for status in ("released", "obsolete"):
+        with pytest.raises(errors.RuleViolated) as exc:
+            domain.check_routing_editable(status)
+        assert "status" in exc.value.details and status in exc.value.message
+
+
+def test_operations_need_one_unique_sequences_and_non_negative_times():
+    domain.check_operations([op(10), op(20), op(5)])
+    with pytest.raises(errors.ValidationFailed) as exc:
+        domain.check_operations([])
+    assert "operations" in exc.value.details
+    with pytest.raises(errors.ValidationFailed) as exc:
+        domain.check_operations([op(10), op(20), op(10, setup=-1), op(0, run=-0.5)])
+    assert exc.value.details == {
+        "operations.2.sequence": ["sequence 10 is already used by operation 0"],
+        "operations.2.setup_time": ["must not be negative (minutes)"],
+        "operations.3.sequence": ["must be greater than 0"],
+        "operations.3.run_time": ["must not be negative (minutes)"],
+    }
+
+
+def test_operations_run_at_active_work_centers():
+    nodes = {"wc": ("work_center", True), "area": ("area", True), "old": ("work_center", False)}
+    domain.check_work_centers([op(10), op(20)], nodes)
+    with pytest.raises(errors.RuleViolated) as exc:
+        domain.check_work_centers([op(10), op(20, wc="area"), op(30, wc="old"), op(40, wc="gone")], nodes)
+    assert exc.value.details == {
+        "operations.1.work_center_id": ["is a node of level area, not a work_center"],
+        "operations.2.work_center_id": ["work center is inactive"],
+        "operations.3.work_center_id": ["no equipment node with this id"],
+    }

@@ -1,0 +1,99 @@
+"""Fixtures of the material service tests: the service in a real container
+(PostgreSQL, RabbitMQ, Redis) and helpers that build a small plant.
+
+One stack serves the whole package (a vhost, an emptied database and a
+container cost seconds each time): every test makes its own parts and
+locations under a tag of its own, so tests depend neither on each other nor
+on their order, and look up only their own rows and events.
+"""
+import secrets
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from nameko.containers import get_container_cls
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import text
+
+from material_service.service import MaterialService
+from mes_common import infra
+from mes_common.testing.fixtures import RUN_ID, _close_pooled_connections, empty_database, isolated_config
+
+
+@pytest.fixture(scope="package")
+def stack(base_config, service_databases, _engines, cache_prefix):
+    vhost = f"mes_test_{RUN_ID}_material_{secrets.token_hex(3)}"
+    infra.create_vhost(vhost)
+    engine = _engines["material_service"]
+    empty_database(engine)
+    config = isolated_config(base_config, f"amqp://guest:guest@127.0.0.1:5672/{vhost}", service_databases,
+                             cache_prefix)
+    container = get_container_cls(config)(MaterialService, config)
+    try:
+        container.start()
+        with ClusterRpcProxy(config, timeout=30, context_data={"actor": "alice"}) as cluster:
+            yield SimpleNamespace(config=config, container=container, db=engine, cluster=cluster)
+    finally:
+        container.kill()
+        _close_pooled_connections(vhost)
+        infra.delete_vhost(vhost)
+
+
+@pytest.fixture
+def rpc(stack):
+    return stack.cluster.material_service
+
+
+@pytest.fixture
+def db(stack):
+    return stack.db
+
+
+@pytest.fixture
+def plant(rpc):
+    return Plant(rpc)
+
+
+class Plant:
+    """Parts, locations and lots of one test, their numbers and codes ending in its tag."""
+
+    def __init__(self, rpc):
+        self.rpc = rpc
+        self.tag = secrets.token_hex(3).upper()
+        self.stores = self.location("STORES")
+        self.line = self.location("LINE")
+
+    def location(self, code):
+        return self.rpc.create_location({"code": f"{code}-{self.tag}", "name": code})
+
+    def part(self, number, type_="raw", **fields):
+        return self.rpc.create_part({"part_number": f"{number}-{self.tag}", "name": f"part {number}",
+                                     "type": type_, **fields})
+
+    def lot(self, part, quantity, status="released", location=None, **fields):
+        lot = self.rpc.receive_lot({"part_id": part["id"], "quantity": quantity,
+                                    "location_id": (location or self.stores)["id"], **fields})
+        if status != "received":
+            lot = self.rpc.set_lot_status(lot["id"], {"status": status, "reason": "incoming inspection"})
+        return lot
+
+
+def work_order():
+    return str(uuid.uuid4())
+
+
+def rows(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def envelopes(engine, type_, subject=None):
+    """Outbox envelopes of one event type (and subject), oldest first."""
+    sql = "SELECT envelope FROM outbox WHERE type = :t" + (" AND subject = :s" if subject else "") + " ORDER BY id"
+    return [r[0] for r in rows(engine, sql, t=type_, s=str(subject))]
+
+
+def audit(engine, entity_id):
+    """(action, old, new, reason, actor) of one entity's audit entries, oldest first."""
+    return rows(engine, "SELECT action, old_values, new_values, reason, actor FROM audit_log "
+                        "WHERE entity_id = :e ORDER BY id", e=str(entity_id))
