@@ -22,7 +22,7 @@ PERMISSIONS = {
     # material
     "material:read": "see parts, bills of material, lots, serials and inventory",
     "material:write": "create and change parts and bills of material",
-    "inventory:write": "receive, move, issue, adjust and scrap inventory",
+    "inventory:write": "keep storage locations; receive, release, move, issue, adjust and scrap inventory; serials",
     "material:hold": "place and release holds on lots and serials",
     # work orders and execution
     "work_order:read": "see work orders, dispatch lists and schedules",

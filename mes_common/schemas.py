@@ -31,7 +31,10 @@ class UtcDateTime(fields.AwareDateTime):
     beyond ±15:59 that ISO 8601 and Python accept)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
+        try:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
+        except OverflowError:  # "0001-01-01T00:00:00+01:00" is before year 1 in UTC: was a 500
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
 
 
 class Quantity(fields.Decimal):

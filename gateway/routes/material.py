@@ -87,8 +87,9 @@ class MaterialRoutes:
     # ------------------------------------------------------------ locations
 
     @route("POST", LOCATIONS, summary="Create a storage location", tags=TAGS, body=schemas.LocationCreate,
-           response=schemas.LocationOut, status=201, permission=WRITE)
+           response=schemas.LocationOut, status=201, permission=INVENTORY)
     def create_location(self, request):
+        """Storage locations are kept by the store (inventory:write)."""
         return self.material.create_location(json_body(request, schemas.LocationCreate))
 
     @route("GET", LOCATIONS, summary="List storage locations", tags=TAGS, query=schemas.LocationListQuery,

@@ -1,7 +1,10 @@
+import importlib
+
 import pytest
 
 from auth_service.service import AuthService
 from gateway.service import Gateway
+from mes_common import registry
 from mes_common.testing.auth import bearer
 from resource_service.service import ResourceService
 
@@ -35,7 +38,19 @@ def web_session(web_session, mes_config):
     return web_session
 
 
+def service_class(spec):
+    module, _, cls = spec.module.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
 @pytest.fixture
-def api(gateway, resource_service, auth_service, web_session):
-    """The gateway with the services behind it, driven over HTTP."""
+def other_services(mes_config, container_factory):
+    """Every registered service but auth and resource (which have fixtures of their own)."""
+    return [_started(container_factory, service_class(spec), mes_config) for spec in registry.SERVICES
+            if spec.name not in ("auth_service", "resource_service")]
+
+
+@pytest.fixture
+def api(gateway, resource_service, auth_service, other_services, web_session):
+    """The gateway with every service behind it, driven over HTTP."""
     return web_session

@@ -78,7 +78,7 @@ def test_roles_drive_a_lot_from_receipt_to_hold(people):
     tag = secrets.token_hex(3).upper()
     part = created(people.planner.post("/parts", json={"part_number": f"P-{tag}", "name": "Rib", "type": "raw",
                                                        "lot_controlled": True}))
-    stores = created(people.planner.post("/locations", json={"code": f"ST-{tag}", "name": "Stores"}))
+    stores = created(people.store_keeper.post("/locations", json={"code": f"ST-{tag}", "name": "Stores"}))
     receipt = {"part_id": part["id"], "quantity": 12, "location_id": stores["id"], "heat_number": "H9"}
 
     refused = people.operator.post("/lots", json=receipt)

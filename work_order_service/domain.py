@@ -1,0 +1,297 @@
+"""Work order rules. Pure: no I/O, no clock (callers pass `now`).
+
+- the work order lifecycle (with its status history) and the operation
+  state machine;
+- the operation-order rule, when an operation is done, when the order is;
+- forward scheduling and plan-vs-actual variance;
+- the release saga's states;
+- numbers: work order numbers, generated serial numbers, shortage messages.
+"""
+import datetime as dt
+from decimal import Decimal
+
+from mes_common import errors
+
+# ------------------------------------------------------------------ lifecycle
+
+CREATED, RELEASED, IN_PROGRESS, ON_HOLD = "created", "released", "in_progress", "on_hold"
+COMPLETED, CLOSED, CANCELLED = "completed", "closed", "cancelled"
+STATUSES = (CREATED, RELEASED, IN_PROGRESS, ON_HOLD, COMPLETED, CLOSED, CANCELLED)
+
+TRANSITIONS = {
+    CREATED: {RELEASED, CANCELLED},
+    RELEASED: {IN_PROGRESS, ON_HOLD, CANCELLED},
+    IN_PROGRESS: {COMPLETED, ON_HOLD},
+    # resume goes back to the status the order was held in (released or in_progress)
+    ON_HOLD: {RELEASED, IN_PROGRESS, CANCELLED},
+    COMPLETED: {CLOSED},
+    CLOSED: set(),
+    CANCELLED: set(),
+}
+# where shop-floor work may be booked
+EXECUTABLE = (RELEASED, IN_PROGRESS)
+
+
+def check_transition(number, current, target):
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (final status)"
+        raise errors.RuleViolated(
+            f"work order {number} is {current}: it cannot become {target} (allowed: {allowed})",
+            {"status": [f"{current} cannot become {target}"]})
+
+
+def transition(number, current, target, *, reason=None, actor, at):
+    """Check `current → target`; the status-history entry that records it."""
+    check_transition(number, current, target)
+    return {"from": current, "to": target, "reason": reason, "actor": actor, "at": at}
+
+
+def hold(number, current, reason, *, actor, at):
+    """on_hold needs a reason; the status it came from is where resume returns."""
+    if current not in (RELEASED, IN_PROGRESS):
+        raise errors.RuleViolated(f"work order {number} is {current}: only released or in-progress orders "
+                                  "can be put on hold", {"status": [f"{current} cannot be held"]})
+    return transition(number, current, ON_HOLD, reason=reason, actor=actor, at=at)
+
+
+def resume_target(number, current, held_from):
+    if current != ON_HOLD:
+        raise errors.RuleViolated(f"work order {number} is {current}, not on hold",
+                                  {"status": [f"{current} is not on_hold"]})
+    return held_from if held_from in (RELEASED, IN_PROGRESS) else RELEASED
+
+
+def check_executable(number, status):
+    if status not in EXECUTABLE:
+        raise errors.RuleViolated(f"work order {number} is {status}: work can be booked only on released "
+                                  "or in-progress orders", {"status": [f"{status} is not executable"]})
+
+
+def check_editable(number, status):
+    if status != CREATED:
+        raise errors.RuleViolated(f"work order {number} is {status}: quantity, due date and priority "
+                                  "change only while created", {"status": [f"{status} is not editable"]})
+
+
+def check_version(number, expected, actual):
+    """Optimistic concurrency: an update that names a version must match it."""
+    if expected is not None and expected != actual:
+        raise errors.Conflict(f"work order {number} was changed by someone else (version {actual}, "
+                              f"you had {expected})", {"version": actual})
+
+
+def format_number(n):
+    """Generated work order numbers: WO-000001 (ERP numbers are taken as given)."""
+    return f"WO-{n:06d}"
+
+
+# ------------------------------------------------------------------ operations
+
+PENDING, READY, RUNNING, PAUSED = "pending", "ready", "running", "paused"
+OP_STATUSES = (PENDING, READY, RUNNING, PAUSED, COMPLETED)
+OP_TRANSITIONS = {
+    # ready: material has arrived (the previous operation completed some good);
+    # a pending one may start all the same (its setup), the order rule holds at completion
+    PENDING: {READY, RUNNING},
+    READY: {RUNNING},
+    RUNNING: {PAUSED, COMPLETED},
+    PAUSED: {RUNNING, COMPLETED},
+    COMPLETED: set(),
+}
+# operations that can be worked on (dispatch list)
+DISPATCHABLE = (READY, RUNNING, PAUSED)
+
+
+def check_op_transition(sequence, current, target):
+    if target not in OP_TRANSITIONS[current]:
+        raise errors.RuleViolated(f"operation {sequence} is {current}: it cannot become {target}",
+                                  {"status": [f"{current} cannot become {target}"]})
+
+
+def check_reportable(sequence, status):
+    """Quantities are reported on a started operation (running, or paused at a shift's end)."""
+    if status not in (RUNNING, PAUSED):
+        raise errors.RuleViolated(f"operation {sequence} is {status}: start it before reporting quantities",
+                                  {"status": [f"{status} operations take no report"]})
+
+
+def check_operation_order(sequence, new_good, previous):
+    """The next operation cannot complete more good than the previous one has
+    completed good. `previous` is (sequence, good) of the operation before, or
+    None for the first."""
+    if previous is None:
+        return
+    prev_sequence, prev_good = previous
+    if new_good > prev_good:
+        raise errors.RuleViolated(
+            f"operation {sequence} cannot complete {fmt(new_good)} good: operation {prev_sequence} "
+            f"has completed only {fmt(prev_good)} good",
+            {"good": [f"at most {fmt(prev_good)} in total (completed by operation {prev_sequence})"]})
+
+
+def check_input(sequence, processed, available):
+    """An operation cannot process (good + scrap) more units than have reached it:
+    the order quantity for the first, what the previous made good for the others."""
+    if processed > available:
+        raise errors.RuleViolated(
+            f"operation {sequence} cannot process {fmt(processed)} units (good + scrap): only "
+            f"{fmt(available)} have reached it", {"good": [f"good + scrap at most {fmt(available)} in total"]})
+
+
+def check_buy_off(number, status, sequence, op_status):
+    """Steps are bought off on started operations (completed ones too: a sign-off
+    may follow the work) of orders still open."""
+    if status not in (RELEASED, IN_PROGRESS, COMPLETED):
+        raise errors.RuleViolated(f"work order {number} is {status}: no buy-offs",
+                                  {"status": [f"{status} takes no buy-off"]})
+    if op_status in (PENDING, READY):
+        raise errors.RuleViolated(f"operation {sequence} is {op_status}: start it before buying off steps",
+                                  {"status": [f"{op_status} operations take no buy-off"]})
+
+
+def input_quantity(order_quantity, previous):
+    """What can reach an operation: (quantity, final). The first gets the order
+    quantity; a later one what the previous has made good so far, final only
+    once that one is completed. `previous` is (status, good) or None."""
+    if previous is None:
+        return order_quantity, True
+    status, good = previous
+    return good, status == COMPLETED
+
+
+def operation_done(good, scrap, order_quantity, previous):
+    """Every unit that can reach the operation has been reported good or scrap."""
+    quantity, final = input_quantity(order_quantity, previous)
+    return final and good + scrap >= quantity
+
+
+def order_done(order_quantity, last_good, last_status):
+    """The order completes when its last operation has made the quantity, or
+    when that operation is completed short (the rest was scrapped on the way)."""
+    return last_good >= order_quantity or last_status == COMPLETED
+
+
+def serial_numbers(number, first, count):
+    """Generated serial numbers of output: `<WO number>-0001`, continuing after
+    the `first - 1` units already reported."""
+    return [f"{number}-{i:04d}" for i in range(first, first + count)]
+
+
+def check_whole(quantity, what="good"):
+    """Serial-controlled output comes in whole units."""
+    if quantity != quantity.to_integral_value():
+        raise errors.RuleViolated(f"{what} must be a whole number for a serial-controlled part",
+                                  {what: ["a whole number of serials"]})
+
+
+# ------------------------------------------------------------------ time
+
+def running_minutes(intervals, now):
+    """Minutes an operation has run: its (start, end) intervals, pauses excluded;
+    an open interval runs until `now`."""
+    seconds = sum(((end or now) - start).total_seconds() for start, end in intervals)
+    return Decimal(str(round(seconds / 60, 6)))
+
+
+def operation_minutes(setup_time, run_time, quantity):
+    return setup_time + run_time * quantity
+
+
+def forward_schedule(start, operations, quantity):
+    """[(planned_start, planned_end)] for operations [(setup_time, run_time)] in
+    sequence: each starts when the previous ends; duration = setup + run × quantity."""
+    plan, at = [], start
+    try:
+        for setup, run in operations:
+            end = at + dt.timedelta(minutes=float(operation_minutes(setup, run, quantity)))
+            plan.append((at, end))
+            at = end
+    except OverflowError:
+        raise errors.RuleViolated("the schedule would end after the year 9999: check the start, the "
+                                  "quantity and the standard times", {"start_at": ["schedule out of range"]}) from None
+    return plan
+
+
+def _ratio(actual, planned):
+    return None if not planned else actual / planned
+
+
+def variance(order_quantity, operations):
+    """Plan vs actual per operation and for the order.
+
+    `operations`: dicts with sequence, setup_time, run_time, good, scrap, rework,
+    actual_minutes. Planned minutes are the standard for the order quantity;
+    earned minutes the standard for what was actually processed (good + scrap).
+    """
+    rows = []
+    for op in operations:
+        planned_min = operation_minutes(op["setup_time"], op["run_time"], order_quantity)
+        processed = op["good"] + op["scrap"]
+        earned = operation_minutes(op["setup_time"], op["run_time"], processed) if processed else Decimal(0)
+        rows.append({
+            "sequence": op["sequence"],
+            "planned_quantity": order_quantity, "actual_good": op["good"], "actual_scrap": op["scrap"],
+            "actual_rework": op["rework"],
+            "quantity_difference": op["good"] - order_quantity,
+            "quantity_ratio": _ratio(op["good"], order_quantity),
+            "planned_minutes": planned_min, "earned_minutes": earned, "actual_minutes": op["actual_minutes"],
+            "minutes_difference": op["actual_minutes"] - planned_min,
+            "minutes_ratio": _ratio(op["actual_minutes"], planned_min),
+        })
+    last_good = operations[-1]["good"] if operations else Decimal(0)
+    planned = sum((r["planned_minutes"] for r in rows), Decimal(0))
+    earned = sum((r["earned_minutes"] for r in rows), Decimal(0))
+    actual = sum((r["actual_minutes"] for r in rows), Decimal(0))
+    order = {
+        "planned_quantity": order_quantity, "actual_good": last_good,
+        "actual_scrap": sum((op["scrap"] for op in operations), Decimal(0)),
+        "quantity_difference": last_good - order_quantity, "quantity_ratio": _ratio(last_good, order_quantity),
+        "planned_minutes": planned, "earned_minutes": earned, "actual_minutes": actual,
+        "minutes_difference": actual - planned, "minutes_ratio": _ratio(actual, planned),
+    }
+    return rows, order
+
+
+# ------------------------------------------------------------------ release saga
+
+SAGA_RELEASE = "work_order_release"
+# started: reading routing and BOM, nothing reserved yet; reserving: requirements
+# persisted, reservations under way (compensation releases every key)
+STARTED, RESERVING, COMPENSATING, COMPENSATED = "started", "reserving", "compensating", "compensated"
+SAGA_STATES = (STARTED, RESERVING, COMPLETED, COMPENSATING, COMPENSATED)
+SAGA_ACTIVE = (STARTED, RESERVING, COMPENSATING)
+SAGA_TRANSITIONS = {
+    STARTED: {RESERVING, COMPENSATING},
+    RESERVING: {COMPLETED, COMPENSATING},
+    COMPENSATING: {COMPENSATED},
+    COMPLETED: set(),
+    COMPENSATED: set(),
+}
+
+
+def check_saga_transition(current, target):
+    if target not in SAGA_TRANSITIONS[current]:
+        raise errors.Conflict(f"the release saga is {current}: it cannot become {target}",
+                              {"state": current})
+
+
+def reservation_key(saga_id, part_id):
+    """One key per (saga, part): a retried step reserves once, and compensation
+    can release every key without knowing which steps ran."""
+    return f"wo-release:{saga_id}:{part_id}"
+
+
+def fmt(quantity):
+    """A quantity as people write it: 3, 2.5 (not 3.000000)."""
+    return format(Decimal(str(quantity)).normalize(), "f")
+
+
+def shortage_text(s):
+    return (f"part {s.get('part_number') or s['part_id']} is short by {fmt(s['short'])} "
+            f"(needs {fmt(s['required'])}, {fmt(s['available'])} available)")
+
+
+def release_refused(shortages):
+    """The error of a release refused for lack of material, naming every short part."""
+    return errors.RuleViolated("release refused: " + "; ".join(shortage_text(s) for s in shortages),
+                               {"shortages": shortages})

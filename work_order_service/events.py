@@ -1,0 +1,44 @@
+"""Events the work order service publishes: its public contract.
+
+Type `mes.work_order.<entity>.<verb>`, subject the entity id:
+
+- `work_order.created|updated|released|release_failed|held|resumed|cancelled|completed|closed`:
+  data = WorkOrderOut (with `changed: [field…]` on updated, `shortages` on
+  release_failed when material was short);
+- `operation.started|paused|resumed|completed`: data = OperationOut plus
+  `work_order_id`, `work_order_number`, and on completed the report
+  (`report: {id, good, scrap, rework, reason_codes}`; an operation reports
+  partial quantities, each report is one `completed` event: its `status`
+  says whether the operation is done);
+- `output.reported`: `{report_id, work_order_id, work_order_number,
+  operation_id, part_id, quantity, serial_numbers|null, lot_number|null,
+  location_id|null}` (material produces the output, keyed by report_id);
+- `downtime.recorded|ended`: data = DowntimeOut;
+- `step.bought_off`: `{work_order_id, work_order_number, operation_id, step,
+  values, note, by_id, by_name, at}`.
+Work-instruction events are listed by their own module.
+"""
+SOURCE = "work_order_service"
+
+WORK_ORDER_VERBS = ("created", "updated", "released", "release_failed", "held", "resumed", "cancelled",
+                    "completed", "closed")
+OPERATION_VERBS = ("started", "paused", "resumed", "completed")
+
+OUTPUT_REPORTED = "mes.work_order.output.reported"
+DOWNTIME_RECORDED = "mes.work_order.downtime.recorded"
+DOWNTIME_ENDED = "mes.work_order.downtime.ended"
+STEP_BOUGHT_OFF = "mes.work_order.step.bought_off"
+
+EVENT_TYPES = (tuple(f"mes.work_order.work_order.{v}" for v in WORK_ORDER_VERBS)
+               + tuple(f"mes.work_order.operation.{v}" for v in OPERATION_VERBS)
+               + (OUTPUT_REPORTED, DOWNTIME_RECORDED, DOWNTIME_ENDED, STEP_BOUGHT_OFF))
+
+
+def work_order(verb):
+    assert verb in WORK_ORDER_VERBS, verb
+    return f"mes.work_order.work_order.{verb}"
+
+
+def operation(verb):
+    assert verb in OPERATION_VERBS, verb
+    return f"mes.work_order.operation.{verb}"

@@ -1,0 +1,315 @@
+"""Shop-floor use cases: start, pause, resume and report operations, consume
+material, buy off work-instruction steps. Starting, pausing, resuming and
+reporting answer with the whole order (WorkOrderOut): a report moves other
+operations and the order too.
+
+Every booking locks the work order row first: the operation-order rule and
+the order's completion read several operations, so bookings on one order
+are serialised (different orders run in parallel).
+"""
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from mes_common import errors
+from mes_common.db import utcnow
+from work_order_service import domain, events, orders
+from work_order_service.models import OperationInterval, OperationReport, StepBuyOff
+from work_order_service.schemas import BuyOffOut
+
+ENTITY = "work_order_operation"
+
+buy_off_out = BuyOffOut()
+
+
+def _operation(wo, op_id):
+    for op in wo.operations:
+        if op.id == op_id:
+            return op
+    raise errors.NotFound(f"operation {op_id} of work order {wo.number} does not exist",
+                          {"operation_id": str(op_id)})
+
+
+def _locked(tx, wo_id, op_id):
+    wo = orders.get(tx.session, wo_id, lock=True)
+    return wo, _operation(wo, op_id)
+
+
+def _neighbours(wo, op):
+    ops = wo.operations  # ordered by sequence
+    i = ops.index(op)
+    return (ops[i - 1] if i else None), (ops[i + 1] if i + 1 < len(ops) else None)
+
+
+def _fresh(tx, wo_id, op_id):
+    """The order as it now is (the answer: WorkOrderOut) and the operation's
+    event data."""
+    wo = orders.get(tx.session, wo_id)
+    return orders.dump(wo), orders.dump_operation(_operation(wo, op_id), wo)
+
+
+def _open_interval(session, op, at):
+    session.add(OperationInterval(operation_id=op.id, started_at=at))
+
+
+def start(tx, refs, caller, wo_id, op_id, data):
+    """Operator = the calling user; the order goes in progress with its first start."""
+    if data["equipment_id"] is not None:
+        _check_equipment(refs, data["equipment_id"])
+    operator_name = caller.name
+    with tx:
+        session = tx.session
+        wo, op = _locked(tx, wo_id, op_id)
+        domain.check_executable(wo.number, wo.status)
+        domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
+        now = utcnow()
+        op.status = domain.RUNNING
+        op.actual_start = op.actual_start or now
+        op.operator_id, op.operator_name = caller.user_id, operator_name
+        op.equipment_id = data["equipment_id"] or op.equipment_id
+        _open_interval(session, op, now)
+        started_order = wo.status == domain.RELEASED
+        if started_order:
+            orders.record_status(tx, wo, domain.IN_PROGRESS, caller, at=now)
+        tx.flush()
+        order, operation = _fresh(tx, wo.id, op.id)
+        tx.emit(events.operation("started"), op.id, operation)
+        if started_order:
+            tx.emit(events.work_order("updated"), wo.id, {**order, "changed": ["status"]})
+        tx.audit("start", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence,
+                                              "operator": operator_name, "equipment_id": op.equipment_id})
+        return order
+
+
+def _check_equipment(refs, equipment_id):
+    node = refs.node(equipment_id)
+    if node is None:
+        raise errors.RuleViolated(f"equipment_id: no equipment node {equipment_id}",
+                                  {"equipment_id": ["no equipment node with this id"]})
+    if not node.get("active", True):
+        raise errors.RuleViolated(f"equipment {node['code']} is inactive", {"equipment_id": ["inactive"]})
+
+
+def pause(tx, caller, wo_id, op_id, reason=None):
+    with tx:
+        wo, op = _locked(tx, wo_id, op_id)
+        domain.check_executable(wo.number, wo.status)
+        domain.check_op_transition(op.sequence, op.status, domain.PAUSED)
+        op.status = domain.PAUSED
+        orders.close_intervals(tx.session, [op.id], utcnow())
+        tx.flush()
+        order, operation = _fresh(tx, wo.id, op.id)
+        tx.emit(events.operation("paused"), op.id, {**operation, "reason": reason})
+        tx.audit("pause", ENTITY, op.id, old={"status": domain.RUNNING}, new={"status": domain.PAUSED}, reason=reason)
+        return order
+
+
+def resume(tx, caller, wo_id, op_id):
+    """Whoever resumes becomes the operator."""
+    operator_name = caller.name
+    with tx:
+        wo, op = _locked(tx, wo_id, op_id)
+        domain.check_executable(wo.number, wo.status)
+        domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
+        op.status = domain.RUNNING
+        op.operator_id, op.operator_name = caller.user_id, operator_name
+        _open_interval(tx.session, op, utcnow())
+        tx.flush()
+        order, operation = _fresh(tx, wo.id, op.id)
+        tx.emit(events.operation("resumed"), op.id, operation)
+        tx.audit("resume", ENTITY, op.id, old={"status": domain.PAUSED}, new={"status": domain.RUNNING})
+        return order
+
+
+# ------------------------------------------------------------------ quantities
+
+def _replayed(session, key, op_id):
+    """The report already made with this idempotency key (None if none)."""
+    if key is None:
+        return None
+    report = session.execute(select(OperationReport).where(OperationReport.idempotency_key == key)).scalar_one_or_none()
+    if report is not None and report.operation_id != op_id:
+        raise errors.Conflict("this idempotency key was used for another operation",
+                              {"idempotency_key": ["already used"]})
+    return report
+
+
+def complete(tx, refs, caller, wo_id, op_id, data):
+    """Report good / scrap / rework (they accumulate: partial completions).
+
+    The last operation's good is the order's output: `output.reported` (outbox)
+    with the serial numbers given, or generated for a serial-controlled part.
+    An operation is completed once every unit that can reach it is reported
+    good or scrap; the order completes when its last operation has made the
+    quantity (or is completed short)."""
+    with tx:  # what the report needs from outside, looked up before any lock
+        wo = orders.get(tx.session, wo_id)
+        op = _operation(wo, op_id)
+        if _replayed(tx.session, data["idempotency_key"], op.id):
+            return orders.dump(wo)
+        is_last = op is wo.operations[-1]
+        part_id = wo.part_id
+    part = refs.part(part_id) if is_last and data["good"] else None
+    with tx:
+        session = tx.session
+        wo, op = _locked(tx, wo_id, op_id)
+        if _replayed(session, data["idempotency_key"], op.id):  # a concurrent retry won
+            return orders.dump(wo)
+        domain.check_executable(wo.number, wo.status)
+        domain.check_reportable(op.sequence, op.status)
+        previous, following = _neighbours(wo, op)
+        good, scrap, rework = data["good"], data["scrap"], data["rework"]
+        domain.check_operation_order(op.sequence, op.quantity_good + good,
+                                     (previous.sequence, previous.quantity_good) if previous else None)
+        available, _ = domain.input_quantity(wo.quantity, (previous.status, previous.quantity_good)
+                                             if previous else None)
+        domain.check_input(op.sequence, op.quantity_good + op.quantity_scrap + good + scrap, available)
+        now = utcnow()
+        report = OperationReport(id=uuid.uuid4(), operation_id=op.id, idempotency_key=data["idempotency_key"],
+                                 good=good, scrap=scrap, rework=rework, reason_codes=data["reason_codes"],
+                                 reported_by_id=caller.user_id, actor=caller.actor, at=now)
+        output = None
+        if following is None and good:
+            output = _output(session, wo, op, report, part, data)
+            report.output = output
+        elif data["serial_numbers"] is not None:
+            raise errors.RuleViolated("serial numbers are given with the last operation's output",
+                                      {"serial_numbers": ["only on the last operation"]})
+        session.add(report)
+        op.quantity_good += good
+        op.quantity_scrap += scrap
+        op.quantity_rework += rework
+        wo.quantity_scrapped += scrap
+        if following is None:
+            wo.quantity_completed = op.quantity_good
+        if good and following is not None and following.status == domain.PENDING:
+            following.status = domain.READY  # material has reached it
+        done = _complete_done(session, wo, now)
+        order_done = wo.status == domain.IN_PROGRESS and domain.order_done(
+            wo.quantity, wo.operations[-1].quantity_good, wo.operations[-1].status)
+        if order_done:
+            orders.record_status(tx, wo, domain.COMPLETED, caller, at=now)
+            wo.completed_at = now
+        tx.flush()
+
+        fresh = orders.get(session, wo.id)
+        by_id = {o.id: o for o in fresh.operations}
+        report_out = {"id": str(report.id), "good": float(good), "scrap": float(scrap), "rework": float(rework),
+                      "reason_codes": data["reason_codes"]}
+        tx.emit(events.operation("completed"), op.id,
+                {**orders.dump_operation(by_id[op.id], fresh), "report": report_out})
+        for other in done:
+            if other.id != op.id:
+                tx.emit(events.operation("completed"), other.id, {**orders.dump_operation(by_id[other.id], fresh),
+                                                                  "report": None})
+        if output is not None:
+            tx.emit(events.OUTPUT_REPORTED, report.id, output)
+        order = orders.dump(fresh)
+        if order_done:
+            tx.emit(events.work_order("completed"), wo.id, order)
+        tx.audit("report", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence, **report_out,
+                                               "output": output, "completed": [o.sequence for o in done]})
+        return order
+
+
+def _output(session, wo, op, report, part, data):
+    """The output.reported data of a report on the last operation. Material
+    makes the output from the event, after our commit: what we can check here
+    (serials already reported by this order) is refused now, not in its handler."""
+    good = data["good"]
+    serials = data["serial_numbers"]
+    if part is not None and part.get("serial_controlled"):
+        domain.check_whole(good)
+        if serials is None:
+            serials = domain.serial_numbers(wo.number, int(op.quantity_good) + 1, int(good))
+        earlier = {s for (out,) in session.execute(select(OperationReport.output).where(
+            OperationReport.operation_id == op.id, OperationReport.output.is_not(None)))
+            for s in out.get("serial_numbers") or []}
+        again = sorted(earlier.intersection(serials))
+        if again:
+            raise errors.Conflict(f"serial numbers already reported on this order: {', '.join(again[:10])}",
+                                  {"serial_numbers": again})
+    elif serials is not None:
+        raise errors.RuleViolated(f"part {wo.part_number} is not serial-controlled: no serial numbers",
+                                  {"serial_numbers": ["the part is not serial-controlled"]})
+    location = data["location_id"] or wo.output_location_id
+    return {"report_id": str(report.id), "work_order_id": str(wo.id), "work_order_number": wo.number,
+            "operation_id": str(op.id), "part_id": str(wo.part_id), "quantity": float(good),
+            "serial_numbers": serials, "lot_number": data["lot_number"],
+            "location_id": str(location) if location else None}
+
+
+def _complete_done(session, wo, now):
+    """Mark completed every operation all of whose input is reported (a report
+    upstream can finish operations downstream). Returns those it marked."""
+    done, previous = [], None
+    for op in wo.operations:
+        if op.status != domain.COMPLETED and domain.operation_done(
+                op.quantity_good, op.quantity_scrap, wo.quantity,
+                (previous.status, previous.quantity_good) if previous else None):
+            op.status, op.actual_end = domain.COMPLETED, now
+            done.append(op)
+        previous = op
+    orders.close_intervals(session, [op.id for op in done], now)
+    return done
+
+
+# ------------------------------------------------------------------ material, buy-offs
+
+def _number(value):
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def consume(tx, material, caller, wo_id, op_id, data):
+    """Material consumed against the operation, through material.consume (which
+    records the genealogy of the order's output)."""
+    with tx:
+        wo = orders.get(tx.session, wo_id)
+        op = _operation(wo, op_id)
+        domain.check_executable(wo.number, wo.status)
+        number = wo.number
+    key = data["idempotency_key"] or f"wo-consume:{op_id}:{uuid.uuid4()}"
+    items = [{k: str(v) if isinstance(v, uuid.UUID) else _number(v) for k, v in item.items() if v is not None}
+             for item in data["items"]]
+    result = material.consume({"work_order_id": str(wo_id), "work_order_number": number,
+                               "operation_id": str(op_id), "items": items, "idempotency_key": key})
+    with tx:
+        tx.audit("consume", ENTITY, op.id, new={"work_order": number, "sequence": op.sequence, "items": items,
+                                                "idempotency_key": key})
+    return result
+
+
+def buy_off(tx, caller, validate, wo_id, op_id, data):
+    """Record who bought off a step of the frozen work instruction, when, with
+    which values (checked against the step's field definitions). Each step once."""
+    by_name = caller.name
+    with tx:
+        session = tx.session
+        wo, op = _locked(tx, wo_id, op_id)
+        domain.check_buy_off(wo.number, wo.status, op.sequence, op.status)
+        instruction = op.work_instruction
+        if not instruction:
+            raise errors.RuleViolated(f"operation {op.sequence} has no work instruction",
+                                      {"step": ["the operation has no work instruction"]})
+        steps = instruction.get("steps") or []
+        if data["step"] >= len(steps):
+            raise errors.ValidationFailed(f"work instruction {instruction['code']} has {len(steps)} step(s)",
+                                          {"step": [f"no step {data['step']} (0 to {len(steps) - 1})"]})
+        existing = session.execute(select(StepBuyOff).where(
+            StepBuyOff.operation_id == op.id, StepBuyOff.step == data["step"])).scalar_one_or_none()
+        if existing is not None:
+            raise errors.Conflict(f"step {data['step']} of operation {op.sequence} was bought off by "
+                                  f"{existing.by_name} at {existing.at.isoformat()}", {"step": ["already bought off"]})
+        values = validate(steps[data["step"]], data["values"])
+        entry = StepBuyOff(operation_id=op.id, step=data["step"], values=values, note=data["note"],
+                           by_id=caller.user_id, by_name=by_name, at=utcnow())
+        session.add(entry)
+        tx.flush()
+        out = buy_off_out.dump(entry)
+        tx.emit(events.STEP_BOUGHT_OFF, op.id, {**out, "work_order_id": str(wo.id), "work_order_number": wo.number,
+                                                "operation_id": str(op.id), "sequence": op.sequence,
+                                                "work_instruction": {"code": instruction["code"],
+                                                                     "version": instruction.get("version")}})
+        tx.audit("buy_off", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence, **out})
+        return out

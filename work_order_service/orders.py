@@ -1,0 +1,238 @@
+"""Use cases of the work order itself: create, read, list, change, and the
+lifecycle moves (hold, resume, cancel, close). Release is a saga (release.py),
+execution has its own module (execution.py).
+
+A use case that calls another service opens its own units of work around
+the call (`with tx:`), so no database transaction waits on an RPC; the
+others run in the unit of work the entrypoint opens."""
+import uuid
+
+from sqlalchemy import select, update as sql_update
+from sqlalchemy.orm import selectinload
+
+from mes_common import errors, paging
+from mes_common.db import utcnow
+from work_order_service import domain, events
+from work_order_service.models import NUMBER_SEQUENCE, Operation, OperationInterval, Saga, StatusChange, WorkOrder
+from work_order_service.references import node_of_level
+from work_order_service.schemas import OperationOut, WorkOrderOut, WorkOrderSummaryOut
+
+ENTITY = "work_order"
+ACTIONS = {domain.CANCELLED: "cancel", domain.CLOSED: "close"}  # audit action of each end
+
+work_order_out = WorkOrderOut()
+summary_out = WorkOrderSummaryOut()
+operation_out = OperationOut()
+
+
+def dump(wo):
+    return work_order_out.dump(wo)
+
+
+def dump_operation(op, wo):
+    return {**operation_out.dump(op), "work_order_id": str(wo.id), "work_order_number": wo.number}
+
+
+def get(session, wo_id, lock=False):
+    """The order with its operations (and their buy-offs) and status history,
+    freshly read (populate_existing: a dump after a change shows the change)."""
+    stmt = (select(WorkOrder).where(WorkOrder.id == wo_id)
+            .options(selectinload(WorkOrder.operations).selectinload(Operation.buy_offs),
+                     selectinload(WorkOrder.history))
+            .execution_options(populate_existing=True))
+    if lock:
+        stmt = stmt.with_for_update(of=WorkOrder)
+    wo = session.execute(stmt).scalar_one_or_none()
+    if wo is None:
+        raise errors.NotFound(f"work order {wo_id} does not exist", {"id": str(wo_id)})
+    return wo
+
+
+def get_out(session, wo_id):
+    return dump(get(session, wo_id))
+
+
+def record_status(tx, wo, target, caller, reason=None, at=None):
+    """Move the order to `target` (domain rules) and append the history entry."""
+    entry = domain.transition(wo.number, wo.status, target, reason=reason, actor=caller.actor, at=at or utcnow())
+    wo.status = target
+    tx.session.add(StatusChange(work_order_id=wo.id, from_status=entry["from"], to_status=entry["to"],
+                                reason=reason, actor=caller.actor, at=entry["at"]))
+    return entry
+
+
+def active_saga(session, wo_id):
+    return session.execute(select(Saga.id).where(
+        Saga.work_order_id == wo_id, Saga.state.in_(domain.SAGA_ACTIVE))).scalar_one_or_none()
+
+
+def check_no_release_running(session, wo):
+    if active_saga(session, wo.id) is not None:
+        raise errors.Conflict(f"work order {wo.number} is being released; try again in a moment",
+                              {"status": ["release in progress"]})
+
+
+def _part(refs, part_id):
+    part = refs.part(part_id)
+    if part is None:
+        raise errors.RuleViolated(f"part_id: no part {part_id}", {"part_id": ["no part with this id"]})
+    if part.get("status", "active") != "active":
+        raise errors.RuleViolated(f"part {part['part_number']} is {part['status']}: no new work orders",
+                                  {"part_id": [f"part is {part['status']}"]})
+    return part
+
+
+def create(tx, refs, caller, data):
+    # reference lookups first: no database transaction is open during the RPCs
+    part = _part(refs, data["part_id"])
+    site = node_of_level(refs, data["site_id"], "site", "site_id")
+    work_center = (node_of_level(refs, data["work_center_id"], "work_center", "work_center_id")
+                   if data["work_center_id"] else None)
+    creator_name = caller.name
+    with tx:
+        session = tx.session
+        number = data["number"]
+        if number is None:
+            number = domain.format_number(session.execute(NUMBER_SEQUENCE.next_value()).scalar())
+        elif session.execute(select(WorkOrder.id).where(WorkOrder.number == number)).first():
+            raise errors.Conflict(f"work order number {number} is already used", {"number": ["already used"]})
+        now = utcnow()
+        wo = WorkOrder(
+            id=uuid.uuid4(), number=number, part_id=data["part_id"], part_number=part["part_number"],
+            part_name=part["name"], part_revision=data["part_revision"] or part["revision"],
+            uom=part.get("uom") or "ea",
+            quantity=data["quantity"], due_date=data["due_date"], priority=data["priority"],
+            site_id=data["site_id"], site_name=site["name"],
+            work_center_id=data["work_center_id"], work_center_name=work_center["name"] if work_center else None,
+            output_location_id=data["output_location_id"], created_by_id=caller.user_id, created_by_name=creator_name,
+            status=domain.CREATED, quantity_completed=0, quantity_scrapped=0)
+        session.add(wo)
+        session.add(StatusChange(work_order_id=wo.id, from_status=None, to_status=domain.CREATED,
+                                 actor=caller.actor, at=now))
+        tx.flush()
+        out = get_out(session, wo.id)
+        tx.emit(events.work_order("created"), wo.id, out)
+        tx.audit("create", ENTITY, wo.id, new=out)
+        return out
+
+
+def update(tx, caller, wo_id, changes):
+    session = tx.session
+    wo = get(session, wo_id, lock=True)
+    domain.check_version(wo.number, changes.pop("version", None), wo.version)
+    domain.check_editable(wo.number, wo.status)
+    check_no_release_running(session, wo)  # the saga reserves for the quantity it read
+    changed = {k: v for k, v in changes.items() if getattr(wo, k) != v}
+    if not changed:
+        return dump(wo)
+    old = {k: getattr(wo, k) for k in changed}
+    for key, value in changed.items():
+        setattr(wo, key, value)
+    tx.flush()
+    out = get_out(session, wo.id)
+    tx.emit(events.work_order("updated"), wo.id, {**out, "changed": sorted(changed)})
+    tx.audit("update", ENTITY, wo.id, old=old, new=changed)
+    return out
+
+
+def hold(tx, caller, wo_id, reason):
+    """Hold stops the work: running operations are paused (their clocks stop)."""
+    session = tx.session
+    wo = get(session, wo_id, lock=True)
+    now = utcnow()
+    domain.hold(wo.number, wo.status, reason, actor=caller.actor, at=now)
+    held_from = wo.status
+    record_status(tx, wo, domain.ON_HOLD, caller, reason, now)
+    wo.held_from, wo.hold_reason = held_from, reason
+    paused = [op for op in wo.operations if op.status == domain.RUNNING]
+    for op in paused:
+        op.status = domain.PAUSED
+    if paused:
+        close_intervals(session, [op.id for op in paused], now)
+    tx.flush()
+    wo = get(session, wo.id)
+    paused_ids = {op.id for op in paused}
+    for op in wo.operations:
+        if op.id in paused_ids:
+            tx.emit(events.operation("paused"), op.id, {**dump_operation(op, wo), "reason": f"order held: {reason}"})
+    out = dump(wo)
+    tx.emit(events.work_order("held"), wo.id, out)
+    tx.audit("hold", ENTITY, wo.id, old={"status": held_from}, new={"status": domain.ON_HOLD}, reason=reason)
+    return out
+
+
+def resume(tx, caller, wo_id, reason=None):
+    session = tx.session
+    wo = get(session, wo_id, lock=True)
+    target = domain.resume_target(wo.number, wo.status, wo.held_from)
+    record_status(tx, wo, target, caller, reason)
+    wo.held_from = wo.hold_reason = None
+    tx.flush()
+    out = get_out(session, wo.id)
+    tx.emit(events.work_order("resumed"), wo.id, out)
+    tx.audit("resume", ENTITY, wo.id, old={"status": domain.ON_HOLD}, new={"status": target}, reason=reason)
+    return out
+
+
+def _end(tx, material, caller, wo_id, target, reason):
+    """Cancel or close: check the move, give back what material still holds for
+    the order, then record the move. The release is idempotent, so it runs
+    first, outside any database transaction: a failure leaves the order as it was."""
+    with tx:
+        wo = get(tx.session, wo_id)
+        domain.check_transition(wo.number, wo.status, target)
+        check_no_release_running(tx.session, wo)
+        holds_material = wo.status != domain.CREATED  # failed releases were compensated
+        number = wo.number
+    verb = ACTIONS[target]
+    if holds_material:
+        material.release_work_order_reservations(
+            str(wo_id), {"reason": f"work order {number} {verb}" + (f": {reason}" if reason else "")})
+    with tx:
+        session = tx.session
+        wo = get(session, wo_id, lock=True)
+        old = wo.status
+        now = utcnow()
+        record_status(tx, wo, target, caller, reason, now)
+        wo.held_from = None
+        running = [op for op in wo.operations if op.status == domain.RUNNING]
+        for op in running:  # a cancelled order's clocks stop
+            op.status = domain.PAUSED
+        close_intervals(session, [op.id for op in running], now)
+        if target == domain.CLOSED:
+            wo.closed_at = now
+        tx.flush()
+        out = get_out(session, wo.id)
+        tx.emit(events.work_order(target), wo.id, out)
+        tx.audit(verb, ENTITY, wo.id, old={"status": old}, new={"status": target}, reason=reason)
+        return out
+
+
+def cancel(tx, material, caller, wo_id, reason=None):
+    """From created, released or on_hold; material reservations are released."""
+    return _end(tx, material, caller, wo_id, domain.CANCELLED, reason)
+
+
+def close(tx, material, caller, wo_id, reason=None):
+    """From completed; leftover reservations are released."""
+    return _end(tx, material, caller, wo_id, domain.CLOSED, reason)
+
+
+def close_intervals(session, operation_ids, at):
+    if not operation_ids:
+        return
+    session.execute(sql_update(OperationInterval)
+                    .where(OperationInterval.operation_id.in_(operation_ids), OperationInterval.ended_at.is_(None))
+                    .values(ended_at=at).execution_options(synchronize_session=False))
+
+
+def list_page(session, query):
+    """Newest first (keyset on created_at, id)."""
+    stmt = select(WorkOrder)
+    for name in ("status", "part_id", "work_center_id"):
+        if name in query:
+            stmt = stmt.where(getattr(WorkOrder, name) == query[name])
+    if "number" in query:
+        stmt = stmt.where(WorkOrder.number.startswith(query["number"], autoescape=True))
+    return paging.page(session, stmt, [(WorkOrder.created_at, paging.time_key), (WorkOrder.id, paging.uuid_key)],
+                       query, lambda rows: summary_out.dump(rows, many=True), descending=True)

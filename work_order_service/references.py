@@ -1,0 +1,150 @@
+"""Other services' entities seen from work orders: display fields read through
+the reference cache, and kept current from the owners' `.updated` events.
+
+A work order keeps the ids of its part, site, work center and creator plus
+copies of their display fields (ARCHITECTURE.md §3). Reads go to the Redis
+cache and, on a miss, to the owner over RPC. When an owner publishes an
+update, every copy is rewritten in ONE set-based UPDATE per table (indexed
+on the id), and the cache entry is dropped after the commit.
+"""
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, update
+
+from mes_common import errors
+from work_order_service.models import Downtime, Operation, WorkOrder
+
+log = logging.getLogger(__name__)
+
+PART, EQUIPMENT, USER = "part", "equipment", "user"   # cache kinds (mes_common.cache)
+ENTITY = "work_order_reference"  # audit entity type of a display-field sync
+
+
+class References:
+    """Display fields by id (dicts as the owners' get_*_summaries give them), or None."""
+
+    def __init__(self, cache, material, resource, auth):
+        self.cache, self.material, self.resource, self.auth = cache, material, resource, auth
+
+    def _get(self, kind, id_, load_many):
+        id_ = str(id_)
+        return self.cache.get_or_load(kind, id_, lambda: load_many([id_]).get(id_))
+
+    def part(self, part_id):
+        return self._get(PART, part_id, self.material.get_part_summaries)
+
+    def node(self, node_id):
+        return self._get(EQUIPMENT, node_id, self.resource.get_node_summaries)
+
+    def user(self, user_id):
+        """A user's summary; None when auth cannot say (a display name is not
+        worth refusing shop-floor work for)."""
+        if user_id is None:
+            return None
+        try:
+            return self._get(USER, user_id, self.auth.get_user_summaries)
+        except errors.Unavailable as exc:
+            log.warning("user %s not resolved: %s", user_id, exc)
+            return None
+
+
+@dataclass
+class Caller:
+    """Who is calling: the actor recorded in histories and the audit trail, the
+    user id (absent for system and CLI calls) and, looked up once when needed,
+    the user's display name."""
+    actor: str
+    user_id: object = None
+    refs: References | None = None
+    _name: object = field(default=None, repr=False)
+
+    @property
+    def name(self):
+        if self._name is None:
+            summary = self.refs.user(self.user_id) if self.refs is not None else None
+            self._name = (summary or {}).get("display_name") or self.actor
+        return self._name
+
+
+def node_of_level(refs, node_id, level, field_name):
+    """The summary of an active equipment node of `level`, or RuleViolated naming the field."""
+    node = refs.node(node_id)
+    if node is None:
+        raise errors.RuleViolated(f"{field_name}: no equipment node {node_id}",
+                                  {field_name: ["no equipment node with this id"]})
+    if node["level"] != level:
+        raise errors.RuleViolated(f"{field_name}: {node['code']} is a {node['level']}, not a {level}",
+                                  {field_name: [f"must be a {level}"]})
+    if not node.get("active", True):
+        raise errors.RuleViolated(f"{field_name}: {level} {node['code']} is inactive",
+                                  {field_name: ["inactive"]})
+    return node
+
+
+# ------------------------------------------------------------------ sync from events
+
+def _set(tx, model, key_column, key, values):
+    """One UPDATE of every row of `model` whose `key_column` is `key` and whose
+    copies differ; the row count. The ORM version is not bumped: a display
+    field catching up must not make a planner's pending edit stale."""
+    changed = or_(*(getattr(model, name).is_distinct_from(value) for name, value in values.items()))
+    result = tx.session.execute(
+        update(model).where(key_column == key, changed).values(**values)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def _key(data):
+    try:
+        return uuid.UUID(str(data["id"]))
+    except (KeyError, ValueError):
+        raise errors.PermanentEventError(f"event data has no valid id: {data.get('id')!r}") from None
+
+
+def _synced(tx, cache, kind, key, new, counts):
+    if any(counts.values()):
+        tx.audit("sync_reference", ENTITY, f"{kind}:{key}", new={**new, "rows": counts})
+    # after the commit: a reader between our invalidate and our commit would
+    # reload the old copy into the cache
+    tx.after_commit(lambda: cache.invalidate(kind, str(key)))
+    return counts
+
+
+def sync_part(tx, cache, data):
+    """`mes.material.part.updated` (data = PartOut)."""
+    key = _key(data)
+    new = {"part_number": data["part_number"], "part_name": data["name"]}
+    counts = {"work_order": _set(tx, WorkOrder, WorkOrder.part_id, key, new)}
+    return _synced(tx, cache, PART, key, new, counts)
+
+
+def sync_site(tx, cache, data):
+    """`mes.resource.site.updated` (data = NodeOut)."""
+    key = _key(data)
+    new = {"site_name": data["name"]}
+    counts = {"work_order": _set(tx, WorkOrder, WorkOrder.site_id, key, new)}
+    return _synced(tx, cache, EQUIPMENT, key, new, counts)
+
+
+def sync_work_center(tx, cache, data):
+    """`mes.resource.work_center.updated` (data = NodeOut): orders, operations, downtime."""
+    key = _key(data)
+    counts = {
+        "work_order": _set(tx, WorkOrder, WorkOrder.work_center_id, key, {"work_center_name": data["name"]}),
+        "operation": _set(tx, Operation, Operation.work_center_id, key,
+                          {"work_center_code": data["code"], "work_center_name": data["name"]}),
+        "downtime": _set(tx, Downtime, Downtime.work_center_id, key, {"work_center_name": data["name"]}),
+    }
+    return _synced(tx, cache, EQUIPMENT, key, {"code": data["code"], "name": data["name"]}, counts)
+
+
+def sync_user(tx, cache, data):
+    """`mes.auth.user.updated` (data = UserSummary): creators and operators."""
+    key, name = _key(data), data["display_name"]
+    counts = {
+        "work_order": _set(tx, WorkOrder, WorkOrder.created_by_id, key, {"created_by_name": name}),
+        "operation": _set(tx, Operation, Operation.operator_id, key, {"operator_name": name}),
+    }
+    return _synced(tx, cache, USER, key, {"display_name": name}, counts)

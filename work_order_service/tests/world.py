@@ -1,0 +1,62 @@
+"""A plant, parts, a BOM, stock and a released routing, built through the
+real services' RPCs (`rpc` has `.resource`, `.material`, `.wo`)."""
+import uuid
+from types import SimpleNamespace
+
+from sqlalchemy import text
+
+DUE = "2026-12-31"
+USER_ID = str(uuid.uuid4())  # the caller of the tests' RPCs
+
+
+def plant(resource):
+    ent = resource.create_node({"level": "enterprise", "code": "ACME", "name": "Acme Aero"})
+    site = resource.create_node({"level": "site", "code": "TLS", "name": "Toulouse", "parent_id": ent["id"]})
+    area = resource.create_node({"level": "area", "code": "MACH", "name": "Machining", "parent_id": site["id"]})
+    wcs = [resource.create_node({"level": "work_center", "code": f"WC-{10 * (i + 1)}", "name": f"Cell {i + 1}",
+                                 "parent_id": area["id"]}) for i in range(2)]
+    return site, wcs
+
+
+def build(rpc, components=2, per=2, stock=100, serial=True, operations=3, part_number="A-100", instruction=None):
+    """A serial-controlled assembly whose BOM has `components` purchased parts
+    (`per` each, `stock` released on hand each) and a released routing of
+    `operations` operations alternating between two work centers (the first
+    with work instruction code `instruction`, if given)."""
+    m = rpc.material
+    site, wcs = plant(rpc.resource)
+    stores = m.create_location({"code": "STORES", "name": "Stores"})
+    comps, lots = [], []
+    for i in range(components):
+        comp = m.create_part({"part_number": f"C-{i + 1:03d}", "name": f"Component {i + 1}", "type": "purchased",
+                              "lot_controlled": True})
+        comps.append(comp)
+        if stock:
+            lot = m.receive_lot({"part_id": comp["id"], "quantity": stock, "location_id": stores["id"]})
+            m.set_lot_status(lot["id"], {"status": "released", "reason": "receiving inspection passed"})
+            lots.append(lot)
+    top = m.create_part({"part_number": part_number, "name": "Bracket assembly", "type": "assembly",
+                         "serial_controlled": serial})
+    m.set_bom(top["id"], {"components": [{"part_id": c["id"], "quantity": per} for c in comps]})
+    routing = rpc.resource.create_routing({
+        "part_id": top["id"], "part_revision": "A", "operations": [
+            {"sequence": 10 * (i + 1), "name": f"Operation {10 * (i + 1)}", "work_center_id": wcs[i % 2]["id"],
+             "setup_time": 30, "run_time": 2, "work_instruction_code": instruction if i == 0 else None}
+            for i in range(operations)]})
+    rpc.resource.release_routing(routing["id"])
+    return SimpleNamespace(site=site, wcs=wcs, stores=stores, components=comps, lots=lots, part=top,
+                           routing=routing)
+
+
+def new_order(rpc, world, quantity=5, **extra):
+    return rpc.wo.create_work_order({"part_id": world.part["id"], "quantity": quantity, "due_date": DUE,
+                                     "site_id": world.site["id"], "work_center_id": world.wcs[0]["id"], **extra})
+
+
+def active_reservations(rpc, wo_id):
+    return rpc.material.list_reservations({"work_order_id": wo_id, "status": "active", "limit": 500})["items"]
+
+
+def rows(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).mappings().all()
