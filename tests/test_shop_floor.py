@@ -17,10 +17,11 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from kombu import Connection, Exchange
+from kombu import Connection, Exchange, Queue
+from nameko.standalone.events import get_event_exchange
 from sqlalchemy import text
 
-from mes_common import infra
+from mes_common import infra, registry
 from mes_common.db import make_engine
 from mes_common.testing.auth import create_admin
 from mes_common.testing.fixtures import RUN_ID, wait_until
@@ -64,6 +65,16 @@ class Person:
         return self.request("PATCH", path, expect, **kwargs)
 
 
+def bind_read_model_queue(amqp_uri, config):
+    """One durable queue bound to every service's events, standing in for the
+    read models (traceability, reporting) still to come: events are routable."""
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.default_channel
+        for spec in registry.SERVICES:
+            Queue("shop-floor.read-model", get_event_exchange(spec.name, config), routing_key="#",
+                  durable=True)(channel).declare()
+
+
 def sign_in(system, username, password, **extra):
     response = system.post(f"{API}/auth/login", json={"username": username, "password": password, **extra})
     assert response.status_code == 200, response.text
@@ -91,6 +102,7 @@ def plant(base_config, service_databases, cache_prefix, tmp_path_factory):
         empty_databases(service_databases)
         config = system_config(base_config, amqp_uri, service_databases, cache_prefix)
         config.update(SAGA_STEP_DELAY=SAGA_STEP_DELAY, SAGA_LEASE_SECONDS=SAGA_LEASE, SAGA_RECOVERY_INTERVAL=0.5)
+        bind_read_model_queue(amqp_uri, config)
         system = MesSystem(config, tmp_path_factory.mktemp("shop_floor")).start()
         system.http.headers.pop("Authorization", None)  # people sign in
         system.amqp_uri = amqp_uri
@@ -321,7 +333,8 @@ def test_killing_the_work_order_service_mid_saga_ends_consistent(plant):
             "lot_controlled": True, "serial_controlled": False})
         lot = plant.people.store_keeper.post(f"{MATERIAL}/lots", 201, json={
             "part_id": component["id"], "quantity": 10, "location_id": plant.store["id"]})
-        plant.people.store_keeper.post(f"{MATERIAL}/lots/{lot['id']}/status", json={"status": "released"})
+        plant.people.store_keeper.post(f"{MATERIAL}/lots/{lot['id']}/status",
+                                       json={"status": "released", "reason": "inspected"})
         components.append(component)
     kit = planner.post(f"{MATERIAL}/parts", 201, json={
         "part_number": "KIT-ASSY", "name": "Kit", "uom": "ea", "type": "assembly",
