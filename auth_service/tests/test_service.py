@@ -64,8 +64,8 @@ def claims(config, token):
 
 def test_builtin_roles_are_seeded(rpc):
     roles = {r["name"]: r for r in rpc.list_roles()}
-    assert set(roles) == {"admin", "planner", "operator", "quality_engineer", "inspector", "mrb_member",
-                          "auditor", "integration"}
+    assert set(roles) == {"admin", "planner", "store_keeper", "operator", "quality_engineer", "inspector",
+                          "mrb_member", "auditor", "integration"}
     assert "audit:read" in roles["auditor"]["permissions"] and "user:write" not in roles["auditor"]["permissions"]
     assert all(r["builtin"] for r in roles.values())
     with pytest.raises(errors.RuleViolated) as exc:

@@ -45,12 +45,15 @@ def service_class(spec):
 
 @pytest.fixture
 def other_services(mes_config, container_factory):
-    """Every registered service but auth and resource (which have fixtures of their own)."""
+    """Every registered service but auth and resource (which have fixtures of their own),
+    for tests that need the whole API (`@pytest.mark.usefixtures("other_services")`);
+    each costs about a second to start."""
     return [_started(container_factory, service_class(spec), mes_config) for spec in registry.SERVICES
             if spec.name not in ("auth_service", "resource_service")]
 
 
 @pytest.fixture
-def api(gateway, resource_service, auth_service, other_services, web_session):
-    """The gateway with every service behind it, driven over HTTP."""
+def api(gateway, resource_service, auth_service, web_session):
+    """The gateway with the auth and resource services behind it, driven over HTTP."""
     return web_session
+

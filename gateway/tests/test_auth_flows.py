@@ -13,18 +13,14 @@ from types import SimpleNamespace
 
 import pyotp
 import pytest
-import redis
 import requests
 import yaml
 from click.testing import CliRunner
-from nameko.containers import get_container_cls
 
 from auth_service.service import AuthService
 from gateway.service import Gateway
-from mes_common import infra
 from mes_common.cli import main
-from mes_common.testing.fixtures import (RUN_ID, _close_pooled_connections, empty_database, isolated_config,
-                                         wait_until)
+from mes_common.testing.fixtures import service_stack, wait_until
 from resource_service.service import ResourceService
 
 API = "/api/v1"
@@ -42,41 +38,18 @@ ADMIN_PASSWORD = "granite lighthouse marmalade 913"
 
 @pytest.fixture(scope="module")
 def stack(base_config, service_databases, _engines, cache_prefix, tmp_path_factory):
-    """Gateway + auth + resource services on their own vhost and Redis prefix,
-    over emptied databases, for this module."""
-    vhost = f"mes_test_{RUN_ID}_flows_{secrets.token_hex(3)}"
-    infra.create_vhost(vhost)
-    for engine in _engines.values():
-        empty_database(engine)
-    # a Redis prefix of its own: other modules' throttle counters and revocations stay apart
-    prefix = f"{cache_prefix}_flows{secrets.token_hex(2)}"
-    config = isolated_config(base_config, f"amqp://guest:guest@127.0.0.1:5672/{vhost}", service_databases, prefix)
-    config["AUTH"] = {**config["AUTH"], "API_TOKEN_CACHE_TTL": 1}  # a revoked API token stops within 1 s
-    config_file = tmp_path_factory.mktemp("flows") / "config.yml"
-    config_file.write_text(yaml.safe_dump(config))
-    containers = []
-    try:
-        for cls in (AuthService, ResourceService, Gateway):
-            container = get_container_cls(config)(cls, config)
-            containers.append(container)
-            container.start()
-        with requests.Session() as session:
-            yield SimpleNamespace(config=config, config_file=config_file, http=Http(session, config))
-    finally:
-        for container in reversed(containers):
-            try:
-                container.kill()
-            except Exception:  # pragma: no cover
-                pass
-        _close_pooled_connections(vhost)
-        infra.delete_vhost(vhost)
-        client = redis.Redis.from_url(config["REDIS_URL"])
-        try:
-            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
+    """Gateway + auth + resource services on their own vhost and Redis prefix
+    (other modules' throttle counters and revocations stay apart), over
+    emptied databases, for this module."""
+    def configure(config):
+        config["AUTH"]["API_TOKEN_CACHE_TTL"] = 1  # a revoked API token stops within 1 s
+
+    with service_stack("flows", (AuthService, ResourceService, Gateway), base_config=base_config,
+                       service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix,
+                       configure=configure, own_cache_prefix=True) as running, requests.Session() as session:
+        config_file = tmp_path_factory.mktemp("flows") / "config.yml"
+        config_file.write_text(yaml.safe_dump(running.config))
+        yield SimpleNamespace(config=running.config, config_file=config_file, http=Http(session, running.config))
 
 
 class Http:

@@ -14,9 +14,11 @@ for the /auth/me routes), so the handlers run rather than stop at 401
 (test_auth.py covers those).
 """
 import collections
+import os
 import time
 import uuid
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
@@ -33,7 +35,10 @@ from mes_common.testing.auth import bearer, create_admin
 
 NODES = "/api/v1/resource/nodes"
 NODE = NODES + "/{node_id}"
-EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 60}  # per operation
+# examples per operation and mode: the suite's budget (~100 s for ~120 operations);
+# MES_FUZZ_EXAMPLES=60,60 runs the deep profile (about 10 minutes)
+_POSITIVE, _NEGATIVE = (int(n) for n in os.environ.get("MES_FUZZ_EXAMPLES", "10,6").split(","))
+EXAMPLES = {GenerationMode.POSITIVE: _POSITIVE, GenerationMode.NEGATIVE: _NEGATIVE}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 PARENT_LINKS = {"create_node", "move_node"}  # operations whose body names a parent
@@ -129,6 +134,7 @@ def load_schema(api, base_url):
     return schema
 
 
+@pytest.mark.usefixtures("other_services")
 def test_fuzz_every_operation(api, mes_config):
     base_url = f"http://{mes_config['WEB_SERVER_ADDRESS']}"
     schema = load_schema(api, base_url)
@@ -183,6 +189,7 @@ def edge_cases(node_id):
     ]
 
 
+@pytest.mark.usefixtures("other_services")
 def test_edge_cases(api, mes_config):
     base_url = f"http://{mes_config['WEB_SERVER_ADDRESS']}"
     schema = load_schema(api, base_url)

@@ -4,6 +4,8 @@ import uuid
 import pytest
 from openapi_spec_validator import validate
 
+from mes_common import registry
+
 NODES = "/api/v1/resource/nodes"
 
 
@@ -104,11 +106,12 @@ def test_openapi_document_validates_and_docs_are_served(api):
     assert api.get("/docs/../../etc/passwd").status_code == 404
 
 
+@pytest.mark.usefixtures("other_services")
 def test_health_and_ready(api):
     assert api.get("/health").json() == {"status": "ok"}
     ready = api.get("/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["services"] == {"auth_service": "ok", "resource_service": "ok"}
+    assert ready.json()["services"] == {spec.name: "ok" for spec in registry.SERVICES}
     assert ready.json()["broker"] == "ok"
 
 

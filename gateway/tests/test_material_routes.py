@@ -7,32 +7,22 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from nameko.containers import get_container_cls
 
 from auth_service.permissions import BUILTIN_ROLES
 from auth_service.service import AuthService
 from gateway.service import Gateway
 from material_service.service import MaterialService
-from mes_common import infra
 from mes_common.testing.auth import bearer
-from mes_common.testing.fixtures import (RUN_ID, _close_pooled_connections, empty_database, isolated_config,
-                                         wait_until)
+from mes_common.testing.fixtures import service_stack, wait_until
 
 API = "/api/v1/material"
 
 
 @pytest.fixture(scope="module")
 def stack(base_config, service_databases, _engines, cache_prefix):
-    vhost = f"mes_test_{RUN_ID}_material_http_{secrets.token_hex(3)}"
-    infra.create_vhost(vhost)
-    empty_database(_engines["material_service"])
-    config = isolated_config(base_config, f"amqp://guest:guest@127.0.0.1:5672/{vhost}", service_databases,
-                             cache_prefix)
-    containers = []
-    try:
-        for cls in (AuthService, MaterialService, Gateway):
-            containers.append(get_container_cls(config)(cls, config))
-            containers[-1].start()
+    with service_stack("material_http", (AuthService, MaterialService, Gateway), base_config=base_config,
+                       service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix) as running:
+        config = running.config
         base = f"http://{config['WEB_SERVER_ADDRESS']}"
         # until the gateway's copy of the revoked sessions is in sync, it asks the auth
         # service, which knows none of these test tokens' sessions
@@ -40,11 +30,6 @@ def stack(base_config, service_databases, _engines, cache_prefix):
         wait_until(lambda: requests.get(f"{base}{API}/locations", headers=ready, timeout=5).status_code == 200,
                    message="the gateway in sync with the revoked sessions")
         yield SimpleNamespace(config=config, base=base)
-    finally:
-        for container in reversed(containers):
-            container.kill()
-        _close_pooled_connections(vhost)
-        infra.delete_vhost(vhost)
 
 
 class Caller:

@@ -7,19 +7,16 @@ once and each test works on parts and codes of its own. Material is left out
 on purpose: a routing's part is then accepted unchecked
 (resource_service/routings.py, check_part), so the parts here are random ids.
 """
-import secrets
 import uuid
 
 import pytest
 import requests
-from nameko.containers import get_container_cls
 
 from auth_service.permissions import BUILTIN_ROLES
 from auth_service.service import AuthService
 from gateway.service import Gateway
-from mes_common import infra
 from mes_common.testing.auth import bearer
-from mes_common.testing.fixtures import RUN_ID, _close_pooled_connections, empty_database, isolated_config
+from mes_common.testing.fixtures import service_stack
 from resource_service.service import ResourceService
 from work_order_service.service import WorkOrderService
 
@@ -49,24 +46,10 @@ class Http(requests.Session):
 
 @pytest.fixture(scope="module")
 def http(base_config, service_databases, _engines, cache_prefix):
-    vhost = f"mes_test_{RUN_ID}_routes_{secrets.token_hex(3)}"
-    infra.create_vhost(vhost)
-    for name in ("resource_service", "work_order_service"):
-        empty_database(_engines[name])
-    config = isolated_config(base_config, f"amqp://guest:guest@127.0.0.1:5672/{vhost}", service_databases,
-                             cache_prefix)
-    containers = []
-    try:
-        for cls in (AuthService, ResourceService, WorkOrderService, Gateway):
-            containers.append(get_container_cls(config)(cls, config))
-            containers[-1].start()
-        with Http(config) as session:
-            yield session
-    finally:
-        for container in reversed(containers):
-            container.kill()
-        _close_pooled_connections(vhost)
-        infra.delete_vhost(vhost)
+    with service_stack("routes", (AuthService, ResourceService, WorkOrderService, Gateway), base_config=base_config,
+                       service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix) as running, \
+            Http(running.config) as session:
+        yield session
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ def create(api, world, **extra):
     return response.json()
 
 
+@pytest.mark.usefixtures("other_services")
 def test_plan_release_and_run_over_http(api, world):
     wo = create(api, world)
     assert api.get(f"{ORDERS}/{wo['id']}").json()["part_number"] == "A-100"
@@ -51,6 +52,7 @@ def test_plan_release_and_run_over_http(api, world):
     assert api.post(f"{ORDERS}/{wo['id']}/close", json={}).json()["status"] == "closed"
 
 
+@pytest.mark.usefixtures("other_services")
 def test_permissions_error_shapes_and_downtime(api, world, mes_config):
     wo = create(api, world, quantity=4)  # 8 of each component needed, 10 on hand
     short = create(api, world, quantity=6)  # 12 needed

@@ -11,32 +11,19 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from nameko.containers import get_container_cls
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
 from material_service.service import MaterialService
-from mes_common import infra
-from mes_common.testing.fixtures import RUN_ID, _close_pooled_connections, empty_database, isolated_config
+from mes_common.testing.fixtures import service_stack
 
 
 @pytest.fixture(scope="package")
 def stack(base_config, service_databases, _engines, cache_prefix):
-    vhost = f"mes_test_{RUN_ID}_material_{secrets.token_hex(3)}"
-    infra.create_vhost(vhost)
-    engine = _engines["material_service"]
-    empty_database(engine)
-    config = isolated_config(base_config, f"amqp://guest:guest@127.0.0.1:5672/{vhost}", service_databases,
-                             cache_prefix)
-    container = get_container_cls(config)(MaterialService, config)
-    try:
-        container.start()
-        with ClusterRpcProxy(config, timeout=30, context_data={"actor": "alice"}) as cluster:
-            yield SimpleNamespace(config=config, container=container, db=engine, cluster=cluster)
-    finally:
-        container.kill()
-        _close_pooled_connections(vhost)
-        infra.delete_vhost(vhost)
+    with service_stack("material", (MaterialService,), base_config=base_config, service_databases=service_databases,
+                       engines=_engines, cache_prefix=cache_prefix) as running, \
+            ClusterRpcProxy(running.config, timeout=30, context_data={"actor": "alice"}) as cluster:
+        yield SimpleNamespace(config=running.config, db=_engines["material_service"], cluster=cluster)
 
 
 @pytest.fixture

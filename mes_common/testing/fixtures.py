@@ -5,6 +5,7 @@ migrations), each test its own RabbitMQ vhost, and the session its own Redis
 key prefix; all are removed at the end. Replaces nameko's fixtures that need
 the management plugin (rabbit_config) or old Werkzeug (web_session).
 """
+import contextlib
 import copy
 import tempfile
 from pathlib import Path
@@ -12,10 +13,12 @@ import secrets
 import shutil
 import socket
 import time
+from types import SimpleNamespace
 
 import pytest
 import redis
 import requests
+from nameko.containers import get_container_cls
 from sqlalchemy import text
 
 from mes_common import infra, migrations, registry
@@ -129,16 +132,22 @@ def rabbit_config(rabbit_vhost):
 def cache_prefix(base_config):
     prefix = f"mes_test_{RUN_ID}"
     yield prefix
-    client = redis.Redis.from_url(base_config["REDIS_URL"])
-    batch = []
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-        batch.append(key)
-        if len(batch) >= 500:
+    _delete_keys(base_config["REDIS_URL"], prefix)
+
+
+def _delete_keys(redis_url, prefix):
+    client = redis.Redis.from_url(redis_url)
+    try:
+        batch = []
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
             client.delete(*batch)
-            batch.clear()
-    if batch:
-        client.delete(*batch)
-    client.close()
+    finally:
+        client.close()
 
 
 def isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_level=None):
@@ -161,6 +170,48 @@ def isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_
     else:
         config["LOGGING"].setdefault("root", {})["level"] = log_level
     return config
+
+
+@contextlib.contextmanager
+def service_stack(label, service_classes, *, base_config, service_databases, engines, cache_prefix,
+                  empty=None, configure=None, own_cache_prefix=False):
+    """Nameko containers of `service_classes` on a vhost of their own, for a
+    module- or package-scoped fixture: a vhost, emptied databases and started
+    containers cost seconds, so the tests of a module share one stack (and
+    each makes data of its own).
+
+    Empties the databases named in `empty` (default: those of the services),
+    builds the config with `isolated_config`, lets `configure(config)` change
+    it, then starts the containers in order. With `own_cache_prefix`, the Redis
+    prefix is the stack's own (other modules' counters and revocations stay
+    apart) and its keys are deleted at the end. Yields
+    SimpleNamespace(config, vhost, amqp_uri, containers); at the end kills the
+    containers in reverse order and deletes the vhost."""
+    vhost = f"mes_test_{RUN_ID}_{label}_{secrets.token_hex(3)}"
+    amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    prefix = f"{cache_prefix}_{label}{secrets.token_hex(2)}" if own_cache_prefix else cache_prefix
+    infra.create_vhost(vhost)
+    containers = []
+    try:
+        for name in (empty if empty is not None else [c.name for c in service_classes if c.name in engines]):
+            empty_database(engines[name])
+        config = isolated_config(base_config, amqp_uri, service_databases, prefix)
+        if configure is not None:
+            configure(config)
+        for cls in service_classes:
+            containers.append(get_container_cls(config)(cls, config))
+            containers[-1].start()
+        yield SimpleNamespace(config=config, vhost=vhost, amqp_uri=amqp_uri, containers=containers)
+    finally:
+        for container in reversed(containers):
+            try:
+                container.kill()
+            except Exception:  # pragma: no cover - one container's failure must not leak the rest
+                pass
+        _close_pooled_connections(vhost)
+        infra.delete_vhost(vhost)
+        if own_cache_prefix:
+            _delete_keys(base_config["REDIS_URL"], prefix)
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
     assert code == 1, out
     assert "resource_service: 1 pending" in out and "FAILING 1 x mes.resource.site.created" in out
     code, out = run(config_path, "migrate", "resource_service")
-    assert code == 0 and "resource_service: 0002 -> 0002" in out
+    assert code == 0 and "resource_service: 0003 -> 0003" in out
 
 
 def test_infra_check_names_what_is_missing(base_config, tmp_path):

@@ -3,7 +3,6 @@
 One container serves the module (a vhost and a container cost seconds); each
 test works on parts of its own (random part ids), so tests stay independent.
 """
-import secrets
 import time
 import uuid
 
@@ -14,30 +13,20 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from mes_common import errors, infra
+from mes_common import errors
 from mes_common.rpc import ConsumerProbe
 from mes_common.schemas import encode_cursor
-from mes_common.testing.fixtures import RUN_ID, _close_pooled_connections, empty_database, isolated_config
+from mes_common.testing.fixtures import service_stack
 from resource_service.service import ResourceService
 from resource_service.tests.test_service import build_plant
 
 
 @pytest.fixture(scope="module")
 def stack(base_config, service_databases, _engines, cache_prefix):
-    vhost = f"mes_test_{RUN_ID}_routings_{secrets.token_hex(3)}"
-    infra.create_vhost(vhost)
-    empty_database(_engines["resource_service"])
-    config = isolated_config(base_config, f"amqp://guest:guest@127.0.0.1:5672/{vhost}", service_databases,
-                             cache_prefix)
-    container = get_container_cls(config)(ResourceService, config)
-    try:
-        container.start()
-        with ClusterRpcProxy(config, timeout=10, context_data={"actor": "planner-1"}) as proxy:
-            yield {"config": config, "rpc": proxy.resource_service, "engine": _engines["resource_service"]}
-    finally:
-        container.kill()
-        _close_pooled_connections(vhost)
-        infra.delete_vhost(vhost)
+    with service_stack("routings", (ResourceService,), base_config=base_config, service_databases=service_databases,
+                       engines=_engines, cache_prefix=cache_prefix) as running, \
+            ClusterRpcProxy(running.config, timeout=10, context_data={"actor": "planner-1"}) as proxy:
+        yield {"config": running.config, "rpc": proxy.resource_service, "engine": _engines["resource_service"]}
 
 
 @pytest.fixture(scope="module")

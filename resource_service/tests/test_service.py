@@ -2,7 +2,6 @@
 import uuid
 
 import pytest
-from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
