@@ -1,12 +1,50 @@
-"""The gateway over real HTTP, with the resource service behind it."""
+"""The gateway over real HTTP, with the resource service behind it.
+
+Most tests share one module stack (`http`) and make equipment of their own
+(the enterprise code, unique among roots, carries a tag); those that stop a
+service, start none or need the whole API start their own containers
+(conftest.py's per-test fixtures)."""
+import secrets
 import uuid
 
 import pytest
+import requests
 from openapi_spec_validator import validate
 
+from auth_service.service import AuthService
+from gateway.service import Gateway
 from mes_common import registry
+from mes_common.testing.auth import bearer
+from mes_common.testing.fixtures import service_stack, wait_until
+from resource_service.service import ResourceService
 
 NODES = "/api/v1/resource/nodes"
+
+
+class Http(requests.Session):
+    """requests on the gateway at `config`'s address, with every permission."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.base = f"http://{config['WEB_SERVER_ADDRESS']}"
+        self.headers["Authorization"] = bearer(config)
+
+    def request(self, method, url, *args, **kwargs):
+        kwargs.setdefault("timeout", 15)
+        return super().request(method, self.base + url, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def http(base_config, service_databases, _engines, cache_prefix):
+    """The gateway with the auth and resource services behind it, shared by the module."""
+    with service_stack("gateway", (AuthService, ResourceService, Gateway), base_config=base_config,
+                       service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix) as running, \
+            Http(running.config) as session:
+        # until the gateway's copy of the revoked sessions is in sync, it asks the auth
+        # service, which knows none of these test tokens' sessions
+        wait_until(lambda: session.get(NODES).status_code == 200,
+                   message="the gateway in sync with the revoked sessions")
+        yield session
 
 
 def create(api, **body):
@@ -15,42 +53,46 @@ def create(api, **body):
     return response.json()
 
 
+def enterprise_code():
+    return f"ACME-{secrets.token_hex(3).upper()}"
+
+
 def plant(api):
-    ent = create(api, level="enterprise", code="ACME", name="Acme Aero")
+    ent = create(api, level="enterprise", code=enterprise_code(), name="Acme Aero")
     site = create(api, level="site", code="TLS", name="Toulouse", parent_id=ent["id"])
     area = create(api, level="area", code="MACH", name="Machining", parent_id=site["id"])
     wc = create(api, level="work_center", code="WC-10", name="5-axis", parent_id=area["id"])
     return ent, site, area, wc
 
 
-def test_create_browse_and_page(api):
-    ent, site, area, wc = plant(api)
-    assert api.get(f"{NODES}/{wc['id']}").json()["name"] == "5-axis"
-    summary = api.get(f"{NODES}/{wc['id']}/summary").json()
+def test_create_browse_and_page(http):
+    ent, site, area, wc = plant(http)
+    assert http.get(f"{NODES}/{wc['id']}").json()["name"] == "5-axis"
+    summary = http.get(f"{NODES}/{wc['id']}/summary").json()
     assert summary == {"id": wc["id"], "level": "work_center", "code": "WC-10", "name": "5-axis",
                        "parent_id": area["id"], "active": True}
-    tree = api.get(f"{NODES}/{ent['id']}/tree").json()
+    tree = http.get(f"{NODES}/{ent['id']}/tree").json()
     assert tree["children"][0]["children"][0]["children"][0]["code"] == "WC-10"
-    assert [a["code"] for a in api.get(f"{NODES}/{wc['id']}/ancestors").json()] == ["ACME", "TLS", "MACH"]
-    page = api.get(NODES, params={"level": "site"}).json()
+    assert [a["code"] for a in http.get(f"{NODES}/{wc['id']}/ancestors").json()] == [ent["code"], "TLS", "MACH"]
+    page = http.get(NODES, params={"level": "site", "parent_id": ent["id"]}).json()
     assert [n["code"] for n in page["items"]] == ["TLS"] and page["next_cursor"] is None
     for i in range(3):
-        create(api, level="work_center", code=f"WC-{20 + i}", name="wc", parent_id=area["id"])
-    first = api.get(NODES, params={"parent_id": area["id"], "limit": 2}).json()
-    second = api.get(NODES, params={"parent_id": area["id"], "limit": 2, "cursor": first["next_cursor"]}).json()
+        create(http, level="work_center", code=f"WC-{20 + i}", name="wc", parent_id=area["id"])
+    first = http.get(NODES, params={"parent_id": area["id"], "limit": 2}).json()
+    second = http.get(NODES, params={"parent_id": area["id"], "limit": 2, "cursor": first["next_cursor"]}).json()
     assert [n["code"] for n in first["items"] + second["items"]] == ["WC-10", "WC-20", "WC-21", "WC-22"]
-    renamed = api.patch(f"{NODES}/{wc['id']}", json={"name": "5-axis DMU", "version": 1})
+    renamed = http.patch(f"{NODES}/{wc['id']}", json={"name": "5-axis DMU", "version": 1})
     assert renamed.status_code == 200 and renamed.json()["version"] == 2
     # the cached display entry follows the change
-    assert api.get(f"{NODES}/{wc['id']}/summary").json()["name"] == "5-axis DMU"
+    assert http.get(f"{NODES}/{wc['id']}/summary").json()["name"] == "5-axis DMU"
 
 
-def test_request_id_in_and_out(api):
-    response = api.get(NODES, headers={"X-Request-ID": "req-123"})
+def test_request_id_in_and_out(http):
+    response = http.get(NODES, headers={"X-Request-ID": "req-123"})
     assert response.headers["X-Request-ID"] == "req-123"
-    generated = api.get(NODES).headers["X-Request-ID"]
+    generated = http.get(NODES).headers["X-Request-ID"]
     assert uuid.UUID(generated)
-    assert api.get(NODES, headers={"X-Request-ID": "bad id\x7f" * 3}).headers["X-Request-ID"] != "bad id"
+    assert http.get(NODES, headers={"X-Request-ID": "bad id\x7f" * 3}).headers["X-Request-ID"] != "bad id"
 
 
 @pytest.mark.parametrize("body,status,field", [
@@ -64,46 +106,46 @@ def test_request_id_in_and_out(api):
     (b'{"level": "site", "code": "A", "name": "x"}', 422, "parent_id"),
     (b'{"level": "enterprise", "code": "a b", "name": "x"}', 400, "code"),
 ])
-def test_bad_input_is_a_4xx_naming_the_field(api, body, status, field):
-    response = api.post(NODES, data=body, headers={"Content-Type": "application/json"})
+def test_bad_input_is_a_4xx_naming_the_field(http, body, status, field):
+    response = http.post(NODES, data=body, headers={"Content-Type": "application/json"})
     assert response.status_code == status, response.text
     payload = response.json()
     assert field in payload["details"], payload
     assert payload["error"] in ("validation_failed", "rule_violated")
 
 
-def test_malformed_ids_duplicates_and_unknown_routes(api):
-    ent, site, area, wc = plant(api)
-    bad = api.get(f"{NODES}/not-a-uuid")
+def test_malformed_ids_duplicates_and_unknown_routes(http):
+    ent, site, area, wc = plant(http)
+    bad = http.get(f"{NODES}/not-a-uuid")
     assert bad.status_code == 400 and "node_id" in bad.json()["details"]
-    missing = api.get(f"{NODES}/{uuid.uuid4()}")
+    missing = http.get(f"{NODES}/{uuid.uuid4()}")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
-    dup = api.post(NODES, json={"level": "area", "code": "MACH", "name": "again", "parent_id": site["id"]})
+    dup = http.post(NODES, json={"level": "area", "code": "MACH", "name": "again", "parent_id": site["id"]})
     assert dup.status_code == 409 and dup.json()["details"] == {"code": ["already used"]}
-    wrong_nesting = api.post(f"{NODES}/{wc['id']}/move", json={"parent_id": site["id"]})
+    wrong_nesting = http.post(f"{NODES}/{wc['id']}/move", json={"parent_id": site["id"]})
     assert wrong_nesting.status_code == 422
-    busy = api.post(f"{NODES}/{area['id']}/deactivate", json={})
+    busy = http.post(f"{NODES}/{area['id']}/deactivate", json={})
     assert busy.status_code == 409 and busy.json()["details"] == {"active_children": 1}
-    assert api.get(NODES, params={"limit": 0}).status_code == 400
-    assert api.get(NODES, params={"cursor": "%%%"}).status_code == 400
-    assert api.get(NODES, params={"level": "galaxy"}).json()["details"].keys() == {"level"}
-    unknown = api.get("/api/v1/nope")
+    assert http.get(NODES, params={"limit": 0}).status_code == 400
+    assert http.get(NODES, params={"cursor": "%%%"}).status_code == 400
+    assert http.get(NODES, params={"level": "galaxy"}).json()["details"].keys() == {"level"}
+    unknown = http.get("/api/v1/nope")
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
-    assert api.delete(NODES).status_code == 405
+    assert http.delete(NODES).status_code == 405
     # a doubled slash is merged by a redirect that says where to
-    redirect = api.get(f"{NODES}//tree", allow_redirects=False)
+    redirect = http.get(f"{NODES}//tree", allow_redirects=False)
     assert redirect.status_code == 308 and redirect.headers["Location"].endswith(f"{NODES}/tree")
 
 
-def test_openapi_document_validates_and_docs_are_served(api):
-    document = api.get("/openapi.json").json()
+def test_openapi_document_validates_and_docs_are_served(http):
+    document = http.get("/openapi.json").json()
     validate(document)
     assert "/api/v1/resource/nodes/{node_id}" in document["paths"]
-    page = api.get("/docs")
+    page = http.get("/docs")
     assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
-    asset = api.get("/docs/swagger-ui-bundle.js")
+    asset = http.get("/docs/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.content) > 100_000
-    assert api.get("/docs/../../etc/passwd").status_code == 404
+    assert http.get("/docs/../../etc/passwd").status_code == 404
 
 
 @pytest.mark.usefixtures("other_services")
@@ -131,8 +173,9 @@ def test_a_never_started_service_is_503(gateway, web_session):
     assert response.elapsed.total_seconds() < 2
 
 
-def test_an_oversized_body_is_refused_before_any_work(api):
-    big = b'{"level": "enterprise", "code": "A", "name": "' + b"x" * (1024 * 1024) + b'"}'
-    response = api.post(NODES, data=big, headers={"Content-Type": "application/json"})
+def test_an_oversized_body_is_refused_before_any_work(http):
+    code = enterprise_code()
+    big = b'{"level": "enterprise", "code": "%s", "name": "%s"}' % (code.encode(), b"x" * (1024 * 1024))
+    response = http.post(NODES, data=big, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and "body" in response.json()["details"]
-    assert api.get(NODES, params={"level": "enterprise"}).json()["items"] == []
+    create(http, level="enterprise", code=code, name="x")  # the code is free (a root's is unique): nothing was made

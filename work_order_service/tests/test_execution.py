@@ -3,16 +3,18 @@ import pytest
 
 from mes_common import errors
 from mes_common.testing.fixtures import wait_until
-from work_order_service.tests.world import USER_ID, active_reservations, build, new_order, rows
+from work_order_service.tests.world import USER_ID, active_reservations, build, new_tag, new_order, rows
 
 
-def outbox(engine, type_):
-    return [r["envelope"]["data"] for r in rows(engine, "SELECT envelope FROM outbox WHERE type = :t ORDER BY id",
-                                                t=type_)]
+def outbox(engine, type_, wo_id):
+    """The data of one work order's events of `type_`, oldest first."""
+    return [r["envelope"]["data"] for r in rows(
+        engine, "SELECT envelope FROM outbox WHERE type = :t AND envelope->'data'->>'work_order_id' = :wo "
+                "ORDER BY id", t=type_, wo=wo_id)]
 
 
-def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, db_engines):
-    engine = db_engines["work_order_service"]
+def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, engines):
+    engine = engines["work_order_service"]
     world = build(rpc, components=2, per=1, operations=3, serial=True)
     wo = new_order(rpc, world, quantity=4)
     wo = rpc.wo.release_work_order(wo["id"])
@@ -23,7 +25,7 @@ def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, db_
         == [("07:00", "07:38", 38), ("07:38", "08:16", 38), ("08:16", "08:54", 38)]
     assert plan["late"] is False and rpc.wo.get_schedule(wo["id"]) == plan
     dispatch = rpc.wo.get_dispatch_list(world.wcs[0]["id"])["items"]
-    assert [(d["work_order_number"], d["sequence"], d["status"]) for d in dispatch] == [("WO-000001", 10, "ready")]
+    assert [(d["work_order_number"], d["sequence"], d["status"]) for d in dispatch] == [(wo["number"], 10, "ready")]
 
     started = rpc.wo.start_operation(wo["id"], op10, {})  # the answer is the whole order
     assert started["status"] == "in_progress"
@@ -59,13 +61,13 @@ def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, db_
     order = rpc.wo.get_work_order(wo["id"])
     assert order["status"] == "completed" and order["quantity_completed"] == 4 and order["completed_at"]
     assert [h["to"] for h in order["status_history"]] == ["created", "released", "in_progress", "completed"]
-    outputs = outbox(engine, "mes.work_order.output.reported")
-    assert [(o["quantity"], o["serial_numbers"]) for o in outputs] == [
-        (2, ["SN-A", "SN-B"]), (2, ["WO-000001-0003", "WO-000001-0004"])]
+    outputs = outbox(engine, "mes.work_order.output.reported", wo["id"])
+    generated = [f"{wo['number']}-0003", f"{wo['number']}-0004"]
+    assert [(o["quantity"], o["serial_numbers"]) for o in outputs] == [(2, ["SN-A", "SN-B"]), (2, generated)]
     # material made the serials (its handler of output.reported)
     serials = lambda: rpc.material.list_serials({"work_order_id": wo["id"]})["items"]  # noqa: E731
     wait_until(lambda: len(serials()) == 4, timeout=10, message="output serials in material")
-    assert sorted(s["serial_number"] for s in serials()) == ["SN-A", "SN-B", "WO-000001-0003", "WO-000001-0004"]
+    assert sorted(s["serial_number"] for s in serials()) == ["SN-A", "SN-B", *generated]
 
     variance = rpc.wo.get_variance(wo["id"])
     assert [(v["sequence"], v["actual_good"], v["planned_minutes"]) for v in variance["operations"]] == [
@@ -76,7 +78,7 @@ def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, db_
     assert rpc.wo.get_dispatch_list(world.wcs[0]["id"])["items"] == []
 
 
-def test_hold_cancel_scrap_and_close(rpc, db_engines):
+def test_hold_cancel_scrap_and_close(rpc, engines):
     """Hold pauses work, held material is refused, cancel gives back the
     reservations; scrap completes an order short, close gives back the rest."""
     world = build(rpc, components=1, per=1, operations=2, serial=False)
@@ -126,7 +128,7 @@ def test_hold_cancel_scrap_and_close(rpc, db_engines):
     assert done["operations"][1]["status"] == "completed"
     order = rpc.wo.get_work_order(wo["id"])
     assert (order["status"], order["quantity_completed"], order["quantity_scrapped"]) == ("completed", 2, 1)
-    output, = outbox(db_engines["work_order_service"], "mes.work_order.output.reported")
+    output, = outbox(engines["work_order_service"], "mes.work_order.output.reported", wo["id"])
     assert (output["quantity"], output["serial_numbers"], output["lot_number"]) == (2, None, "OUT-1")
 
     assert len(active_reservations(rpc, wo["id"])) == 1  # nothing was consumed
@@ -140,19 +142,20 @@ TORQUE_STEP = {"title": "Torque the fasteners", "text": "Cross pattern, two pass
 
 
 def test_work_instruction_frozen_at_release_and_steps_bought_off_once(rpc):
-    wi = {"code": "WI-TORQUE", "title": "Torque", "steps": [TORQUE_STEP, {"title": "Clean", "fields": []}]}
-    world = build(rpc, components=1, operations=2, instruction="WI-TORQUE")
+    code = f"WI-TORQUE-{new_tag()}"
+    wi = {"code": code, "title": "Torque", "steps": [TORQUE_STEP, {"title": "Clean", "fields": []}]}
+    world = build(rpc, components=1, operations=2, instruction=code)
     wo = new_order(rpc, world, quantity=1)
     rpc.wo.create_work_instruction(wi)
     with pytest.raises(errors.RuleViolated) as exc:  # a draft is not work to the floor
         rpc.wo.release_work_order(wo["id"])
-    assert "WI-TORQUE" in exc.value.message and active_reservations(rpc, wo["id"]) == []
-    rpc.wo.release_work_instruction("WI-TORQUE", 1)
+    assert code in exc.value.message and active_reservations(rpc, wo["id"]) == []
+    rpc.wo.release_work_instruction(code, 1)
     wo = rpc.wo.release_work_order(wo["id"])
     frozen = wo["operations"][0]["work_instruction"]
-    assert (frozen["code"], frozen["version"], len(frozen["steps"])) == ("WI-TORQUE", 1, 2)
-    rpc.wo.revise_work_instruction("WI-TORQUE", {"title": "Torque v2", "steps": [TORQUE_STEP]})
-    rpc.wo.release_work_instruction("WI-TORQUE", 2)
+    assert (frozen["code"], frozen["version"], len(frozen["steps"])) == (code, 1, 2)
+    rpc.wo.revise_work_instruction(code, {"title": "Torque v2", "steps": [TORQUE_STEP]})
+    rpc.wo.release_work_instruction(code, 2)
     assert rpc.wo.get_work_order(wo["id"])["operations"][0]["work_instruction"]["version"] == 1  # frozen
 
     op = wo["operations"][0]["id"]

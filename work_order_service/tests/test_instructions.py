@@ -1,5 +1,6 @@
 """Work instructions: the pure rules (step definitions, buy-off values) and
-the RPCs in a real work order service container (PostgreSQL, RabbitMQ, Redis)."""
+the RPCs in the package's work order service container (PostgreSQL,
+RabbitMQ, Redis): each test's codes start with a tag of its own."""
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mes_common import errors
 from work_order_service import instruction_rules as rules, instructions
-from work_order_service.service import WorkOrderService
+from work_order_service.tests.world import new_tag, rows
 
 USER_ID = str(uuid.uuid4())
 
@@ -108,16 +109,23 @@ def test_buy_off_values_are_checked_against_the_frozen_step():
 
 # ------------------------------------------------------------------ the service
 
-@pytest.fixture
-def rpc(mes_config, container_factory):
-    container_factory(WorkOrderService, mes_config).start()
-    with ClusterRpcProxy(mes_config, timeout=10, context_data={"actor": "eve", "user_id": USER_ID}) as proxy:
+@pytest.fixture(scope="module")
+def rpc(stack):
+    """Calls as eve, a user of this module's own."""
+    with ClusterRpcProxy(stack.config, timeout=10, context_data={"actor": "eve", "user_id": USER_ID}) as proxy:
         yield proxy.work_order_service
 
 
 @pytest.fixture
-def engine(db_engines):
-    return db_engines["work_order_service"]
+def engine(engines):
+    return engines["work_order_service"]
+
+
+@pytest.fixture
+def wi():
+    """The codes of one test: wi("TORQUE") is WI-<tag>-TORQUE, wi() the prefix WI-<tag>."""
+    tag = new_tag()
+    return lambda *name: "-".join(("WI", tag, *name))
 
 
 def frozen(engine, *codes):
@@ -125,41 +133,38 @@ def frozen(engine, *codes):
         return instructions.freeze(session, codes)
 
 
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).mappings().all()
-
-
-def test_versions_release_and_freeze(rpc, engine):
-    v1 = rpc.create_work_instruction({"code": "WI-TORQUE", "title": "Torque", "steps": STEPS})
+def test_versions_release_and_freeze(rpc, engine, wi):
+    torque, other_code = wi("TORQUE"), wi("OTHER")
+    v1 = rpc.create_work_instruction({"code": torque, "title": "Torque", "steps": STEPS})
     assert (v1["version"], v1["status"], v1["created_by"], v1["released_at"]) == (1, "draft", "eve", None)
     assert v1["steps"] == rules.normalize_steps(STEPS)
-    v2 = rpc.revise_work_instruction("WI-TORQUE", {"title": "Torque (rev)", "steps": STEPS[:1]})
+    v2 = rpc.revise_work_instruction(torque, {"title": "Torque (rev)", "steps": STEPS[:1]})
     assert (v2["version"], v2["status"]) == (2, "draft")
-    other = rpc.create_work_instruction({"code": "WI-OTHER", "title": "Other", "steps": STEPS[1:]})
-    assert frozen(engine, "WI-TORQUE", "WI-OTHER") == {}  # drafts are never frozen
+    other = rpc.create_work_instruction({"code": other_code, "title": "Other", "steps": STEPS[1:]})
+    assert frozen(engine, torque, other_code) == {}  # drafts are never frozen
 
-    released = rpc.release_work_instruction("WI-TORQUE", 1)
+    released = rpc.release_work_instruction(torque, 1)
     assert (released["status"], released["released_by"]) == ("released", "eve") and released["released_at"]
-    assert frozen(engine, "WI-TORQUE", "WI-OTHER", None) == {
-        "WI-TORQUE": {"code": "WI-TORQUE", "version": 1, "title": "Torque", "steps": v1["steps"]}}
-    rpc.release_work_instruction("WI-TORQUE", 2)
-    rpc.release_work_instruction("WI-OTHER", 1)
-    assert rpc.get_work_instruction("WI-TORQUE", {"version": 1})["status"] == "obsolete"
-    v3 = rpc.revise_work_instruction("WI-TORQUE", {"title": "Torque v3", "steps": STEPS})
-    assert {code: f["version"] for code, f in frozen(engine, "WI-TORQUE", "WI-OTHER").items()} == {
-        "WI-TORQUE": 2, "WI-OTHER": 1}  # the latest RELEASED, not the newest draft
-    assert rpc.get_work_instruction("WI-TORQUE")["version"] == 3  # newest, whatever its status
-    assert rpc.get_work_instruction("WI-TORQUE", {"version": 2})["title"] == "Torque (rev)"
+    assert frozen(engine, torque, other_code, None) == {
+        torque: {"code": torque, "version": 1, "title": "Torque", "steps": v1["steps"]}}
+    rpc.release_work_instruction(torque, 2)
+    rpc.release_work_instruction(other_code, 1)
+    assert rpc.get_work_instruction(torque, {"version": 1})["status"] == "obsolete"
+    v3 = rpc.revise_work_instruction(torque, {"title": "Torque v3", "steps": STEPS})
+    assert {code: f["version"] for code, f in frozen(engine, torque, other_code).items()} == {
+        torque: 2, other_code: 1}  # the latest RELEASED, not the newest draft
+    assert rpc.get_work_instruction(torque)["version"] == 3  # newest, whatever its status
+    assert rpc.get_work_instruction(torque, {"version": 2})["title"] == "Torque (rev)"
 
-    page = rpc.list_work_instructions({"code": "WI-T", "limit": 2})
-    rest = rpc.list_work_instructions({"code": "WI-T", "limit": 2, "cursor": page["next_cursor"]})
+    page = rpc.list_work_instructions({"code": wi("T"), "limit": 2})
+    rest = rpc.list_work_instructions({"code": wi("T"), "limit": 2, "cursor": page["next_cursor"]})
     assert [i["version"] for i in page["items"] + rest["items"]] == [1, 2, 3] and rest["next_cursor"] is None
-    assert [(i["code"], i["version"]) for i in rpc.list_work_instructions({"status": "released"})["items"]] == [
-        ("WI-OTHER", 1), ("WI-TORQUE", 2)]
+    listed = rpc.list_work_instructions({"status": "released", "code": wi()})["items"]
+    assert [(i["code"], i["version"]) for i in listed] == [(other_code, 1), (torque, 2)]
 
+    ids = [v1["id"], v2["id"], other["id"], v3["id"]]
     events = rows(engine, "SELECT type, subject, envelope->'data' AS data, envelope->>'actor' AS actor "
-                          "FROM outbox ORDER BY id")
+                          "FROM outbox WHERE subject = ANY(:ids) ORDER BY id", ids=ids)
     assert [(e["type"].rsplit(".", 1)[1], e["subject"]) for e in events] == [
         ("created", v1["id"]), ("revised", v2["id"]), ("created", other["id"]), ("released", v1["id"]),
         ("released", v2["id"]), ("released", other["id"]), ("revised", v3["id"])]
@@ -167,7 +172,8 @@ def test_versions_release_and_freeze(rpc, engine):
     assert events[0]["data"] == v1
     assert [e["data"]["obsoleted_versions"] for e in events[3:6]] == [[], [1], []]
 
-    log = rows(engine, "SELECT actor, action, entity_type, entity_id, reason FROM audit_log ORDER BY id")
+    log = rows(engine, "SELECT actor, action, entity_type, entity_id, reason FROM audit_log "
+                       "WHERE entity_id = ANY(:ids) ORDER BY id", ids=ids)
     assert [(e["action"], e["entity_id"]) for e in log] == [
         ("create", v1["id"]), ("revise", v2["id"]), ("create", other["id"]), ("release", v1["id"]),
         ("obsolete", v1["id"]), ("release", v2["id"]), ("release", other["id"]), ("revise", v3["id"])]
@@ -178,50 +184,52 @@ def test_versions_release_and_freeze(rpc, engine):
     assert [str(v) for v in stored[0].values()] == [USER_ID, USER_ID]
 
 
-def test_released_versions_are_immutable(rpc, engine):
-    rpc.create_work_instruction({"code": "WI-1", "title": "One", "steps": STEPS})
-    rpc.revise_work_instruction("WI-1", {"title": "Two", "steps": STEPS})
-    rpc.release_work_instruction("WI-1", 1)
+def test_released_versions_are_immutable(rpc, engine, wi):
+    code = wi("1")
+    rpc.create_work_instruction({"code": code, "title": "One", "steps": STEPS})
+    rpc.revise_work_instruction(code, {"title": "Two", "steps": STEPS})
+    rpc.release_work_instruction(code, 1)
     with pytest.raises(errors.RuleViolated):
-        rpc.release_work_instruction("WI-1", 1)  # already released
-    rpc.release_work_instruction("WI-1", 2)
+        rpc.release_work_instruction(code, 1)  # already released
+    rpc.release_work_instruction(code, 2)
     with pytest.raises(errors.RuleViolated) as exc:
-        rpc.release_work_instruction("WI-1", 1)  # obsolete: final
+        rpc.release_work_instruction(code, 1)  # obsolete: final
     assert exc.value.details == {"status": ["is obsolete"]}
     # and the database refuses any change of a released or obsolete version, or its deletion
     for sql in ("UPDATE work_instruction SET steps = '[]' WHERE version = 2",
                 "UPDATE work_instruction SET title = 'edited' WHERE version = 1",
                 "UPDATE work_instruction SET status = 'draft' WHERE version = 2",
                 "DELETE FROM work_instruction WHERE version = 2"):
-        with pytest.raises(IntegrityError, match="work instruction WI-1 version"), engine.begin() as conn:
-            conn.execute(text(sql))
-    assert rpc.get_work_instruction("WI-1")["steps"] == rules.normalize_steps(STEPS)
-    draft = rpc.revise_work_instruction("WI-1", {"title": "Three", "steps": STEPS})
+        with pytest.raises(IntegrityError, match=f"work instruction {code} version"), engine.begin() as conn:
+            conn.execute(text(sql + " AND code = :code"), {"code": code})
+    assert rpc.get_work_instruction(code)["steps"] == rules.normalize_steps(STEPS)
+    draft = rpc.revise_work_instruction(code, {"title": "Three", "steps": STEPS})
     with engine.begin() as conn:  # a draft is still work in progress
         conn.execute(text("UPDATE work_instruction SET title = 'Three!' WHERE id = :id"), {"id": draft["id"]})
 
 
-def test_bad_input_names_the_field(rpc):
+def test_bad_input_names_the_field(rpc, wi):
+    code = wi("1")
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.create_work_instruction({"code": "WI 1", "title": "", "steps": [{"title": "s", "fields": [
             {"name": "a", "type": "date"}]}]})
     assert set(exc.value.details) == {"code", "title", "steps"}
     with pytest.raises(errors.ValidationFailed) as exc:
-        rpc.create_work_instruction({"code": "WI-1", "title": "t", "steps": [{"title": "s", "fields": [
+        rpc.create_work_instruction({"code": code, "title": "t", "steps": [{"title": "s", "fields": [
             {"name": "a", "type": "number"}, {"name": "a", "type": "choice"}]}]})
     assert exc.value.details == {"steps.0.fields.1.name": ["'a' is already field 0 of this step"],
                                  "steps.0.fields.1.choices": ["a choice field needs at least one choice"]}
-    rpc.create_work_instruction({"code": "WI-1", "title": "t", "steps": STEPS})
+    rpc.create_work_instruction({"code": code, "title": "t", "steps": STEPS})
     with pytest.raises(errors.Conflict) as exc:
-        rpc.create_work_instruction({"code": "WI-1", "title": "t", "steps": STEPS})
+        rpc.create_work_instruction({"code": code, "title": "t", "steps": STEPS})
     assert exc.value.details == {"code": ["already used"]}
     with pytest.raises(errors.NotFound):
-        rpc.revise_work_instruction("WI-2", {"title": "t", "steps": STEPS})
+        rpc.revise_work_instruction(wi("2"), {"title": "t", "steps": STEPS})
     with pytest.raises(errors.NotFound) as exc:
-        rpc.release_work_instruction("WI-1", 9)
-    assert exc.value.message == "work instruction WI-1 version 9 does not exist"
+        rpc.release_work_instruction(code, 9)
+    assert exc.value.message == f"work instruction {code} version 9 does not exist"
     with pytest.raises(errors.ValidationFailed) as exc:
-        rpc.release_work_instruction("WI-1", "x")
+        rpc.release_work_instruction(code, "x")
     assert "version" in exc.value.details
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.get_work_instruction("WI\x00")

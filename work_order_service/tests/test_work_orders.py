@@ -9,26 +9,29 @@ from kombu import Connection, Exchange
 from mes_common import errors
 from mes_common.events import CloudEvent
 from mes_common.testing.fixtures import wait_until
+from work_order_service import domain
 from work_order_service.tests.world import DUE, USER_ID, build, new_order, rows
 
 
 def test_create_checks_references_caches_names_and_lists(rpc):
     world = build(rpc, components=1, operations=1)
     wo = new_order(rpc, world, quantity=5, priority=10)
+    generated = int(wo["number"].removeprefix("WO-"))  # the order number sequence
     assert (wo["number"], wo["part_number"], wo["part_name"], wo["part_revision"], wo["uom"]) == \
-        ("WO-000001", "A-100", "Bracket assembly", "A", "ea")
+        (domain.format_number(generated), f"A-100-{world.tag}", "Bracket assembly", "A", "ea")
     assert (wo["site_name"], wo["work_center_name"], wo["created_by_id"], wo["created_by_name"]) == \
         ("Toulouse", "Cell 1", USER_ID, "alice")
     assert wo["status_history"] == [{"from": None, "to": "created", "reason": None, "actor": "alice",
                                      "at": wo["status_history"][0]["at"]}]
-    erp = new_order(rpc, world, number="ERP-4711", quantity=1)
-    assert erp["number"] == "ERP-4711" and new_order(rpc, world)["number"] == "WO-000002"
+    erp = new_order(rpc, world, number=f"ERP-{world.tag}-4711", quantity=1)
+    assert erp["number"] == f"ERP-{world.tag}-4711"
+    assert new_order(rpc, world)["number"] == domain.format_number(generated + 1)
 
     base = {"part_id": world.part["id"], "quantity": 1, "due_date": DUE, "site_id": world.site["id"]}
     refused = [({"part_id": str(uuid.uuid4())}, errors.RuleViolated, "part_id"),
                ({"site_id": world.wcs[0]["id"]}, errors.RuleViolated, "site_id"),
                ({"work_center_id": world.site["id"]}, errors.RuleViolated, "work_center_id"),
-               ({"number": "ERP-4711"}, errors.Conflict, "number"),
+               ({"number": erp["number"]}, errors.Conflict, "number"),
                ({"quantity": 0, "priority": 1000}, errors.ValidationFailed, "quantity")]
     for change, error, field in refused:
         with pytest.raises(error) as exc:
@@ -36,10 +39,11 @@ def test_create_checks_references_caches_names_and_lists(rpc):
         assert field in exc.value.details, (change, exc.value.details)
 
     page = rpc.wo.list_work_orders({"part_id": world.part["id"], "limit": 2})
-    assert [w["number"] for w in page["items"]] == ["WO-000002", "ERP-4711"] and "operations" not in page["items"][0]
+    assert [w["number"] for w in page["items"]] == [domain.format_number(generated + 1), erp["number"]]
+    assert "operations" not in page["items"][0]
     rest = rpc.wo.list_work_orders({"part_id": world.part["id"], "limit": 2, "cursor": page["next_cursor"]})
-    assert [w["number"] for w in rest["items"]] == ["WO-000001"] and rest["next_cursor"] is None
-    assert [w["number"] for w in rpc.wo.list_work_orders({"number": "ERP"})["items"]] == ["ERP-4711"]
+    assert [w["number"] for w in rest["items"]] == [wo["number"]] and rest["next_cursor"] is None
+    assert [w["number"] for w in rpc.wo.list_work_orders({"number": f"ERP-{world.tag}"})["items"]] == [erp["number"]]
 
     updated = rpc.wo.update_work_order(wo["id"], {"quantity": 8, "priority": 1, "version": 1})
     assert (updated["quantity"], updated["priority"], updated["version"]) == (8, 1, 2)
@@ -51,7 +55,7 @@ def test_create_checks_references_caches_names_and_lists(rpc):
     with pytest.raises(errors.NotFound):
         rpc.wo.get_work_order(str(uuid.uuid4()))
     with pytest.raises(errors.ValidationFailed):
-        rpc.wo.get_work_order("WO-000001")
+        rpc.wo.get_work_order(wo["number"])
 
     rpc.material.update_part(world.part["id"], {"status": "obsolete"})
     with pytest.raises(errors.RuleViolated) as exc:
@@ -66,33 +70,41 @@ def _publish(config, source, envelope):
                                 declare=[exchange])
 
 
-def _part_names(rpc, part_id):
-    return {w["part_name"] for w in rpc.wo.list_work_orders({"part_id": part_id, "limit": 500})["items"]}
+def _names(rpc, part_id, field="part_name"):
+    """The `field` values of the work orders of one part."""
+    return {w[field] for w in rpc.wo.list_work_orders({"part_id": part_id, "limit": 500})["items"]}
 
 
-def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, wo_config, db_engines):
+def part_updated(engine, part_id):
+    """The envelopes of the material service's part.updated events of one part, oldest first."""
+    return [r["envelope"] for r in rows(engine, "SELECT envelope FROM outbox "
+                                        "WHERE type = 'mes.material.part.updated' AND subject = :p ORDER BY id",
+                                        p=part_id)]
+
+
+def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, stack, engines):
     world = build(rpc, components=1, operations=2)
-    other = rpc.material.create_part({"part_number": "B-200", "name": "Other", "type": "manufactured"})
+    other = rpc.material.create_part({"part_number": f"B-200-{world.tag}", "name": "Other", "type": "manufactured"})
     for _ in range(20):
         new_order(rpc, world, quantity=1)
 
     rpc.material.update_part(world.part["id"], {"name": "Bracket assy, LH"})
-    wait_until(lambda: _part_names(rpc, world.part["id"]) == {"Bracket assy, LH"}, timeout=5, message="rename")
-    first, = [r["envelope"] for r in rows(db_engines["material_service"],
-                                          "SELECT envelope FROM outbox WHERE type = 'mes.material.part.updated'")]
+    wait_until(lambda: _names(rpc, world.part["id"]) == {"Bracket assy, LH"}, timeout=5, message="rename")
+    first, = part_updated(engines["material_service"], world.part["id"])
     rpc.material.update_part(world.part["id"], {"name": "Bracket assy, RH"})
-    wait_until(lambda: _part_names(rpc, world.part["id"]) == {"Bracket assy, RH"}, timeout=5, message="rename 2")
+    wait_until(lambda: _names(rpc, world.part["id"]) == {"Bracket assy, RH"}, timeout=5, message="rename 2")
 
     # the first event again (a redelivery): applied once already, so nothing changes
-    _publish(wo_config, "material_service", first)
+    _publish(stack.config, "material_service", first)
     rpc.material.update_part(other["id"], {"name": "Marker"})  # handled after the duplicate
-    handled = lambda: rows(db_engines["work_order_service"],  # noqa: E731
-                           "SELECT 1 FROM inbox WHERE event_type = 'mes.material.part.updated'")
-    wait_until(lambda: len(handled()) == 3, timeout=5, message="marker handled")
+    marker, = part_updated(engines["material_service"], other["id"])
+    handled = lambda: rows(engines["work_order_service"],  # noqa: E731
+                           "SELECT 1 FROM inbox WHERE event_id = :e", e=marker["id"])
+    wait_until(handled, timeout=5, message="marker handled")
     eventlet.sleep(0.2)
-    assert _part_names(rpc, world.part["id"]) == {"Bracket assy, RH"}
-    syncs = rows(db_engines["work_order_service"],
-                 "SELECT new_values FROM audit_log WHERE action = 'sync_reference' ORDER BY id")
+    assert _names(rpc, world.part["id"]) == {"Bracket assy, RH"}
+    syncs = rows(engines["work_order_service"], "SELECT new_values FROM audit_log "
+                 "WHERE action = 'sync_reference' AND entity_id = :e ORDER BY id", e=f"part:{world.part['id']}")
     assert [s["new_values"]["part_name"] for s in syncs] == ["Bracket assy, LH", "Bracket assy, RH"]
     assert syncs[0]["new_values"]["rows"] == {"work_order": 20}
 
@@ -101,7 +113,7 @@ def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, w
     rpc.wo.start_operation(wo["id"], wo["operations"][0]["id"])
     rpc.resource.update_node(world.wcs[0]["id"], {"name": "5-axis cell"})
     rpc.resource.update_node(world.site["id"], {"name": "Toulouse-Blagnac"})
-    _publish(wo_config, "auth_service", CloudEvent.new(
+    _publish(stack.config, "auth_service", CloudEvent.new(
         "mes.auth.user.updated", "auth_service", USER_ID,
         {"id": USER_ID, "username": "alice", "display_name": "Alice Martin", "active": True}).to_dict())
 
@@ -112,4 +124,4 @@ def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, w
                 order["operations"][1]["work_center_name"]) == \
             ("5-axis cell", "Toulouse-Blagnac", "Alice Martin", "5-axis cell", "Alice Martin", "Cell 2")
     wait_until(renamed, timeout=5, message="renames applied")
-    assert {w["site_name"] for w in rpc.wo.list_work_orders({"limit": 500})["items"]} == {"Toulouse-Blagnac"}
+    assert _names(rpc, world.part["id"], "site_name") == {"Toulouse-Blagnac"}

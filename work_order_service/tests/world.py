@@ -1,5 +1,9 @@
 """A plant, parts, a BOM, stock and a released routing, built through the
-real services' RPCs (`rpc` has `.resource`, `.material`, `.wo`)."""
+real services' RPCs (`rpc` has `.resource`, `.material`, `.wo`).
+
+The services are shared by the whole package: every world's codes and part
+numbers end in a tag of its own, so tests look up only their own rows."""
+import secrets
 import uuid
 from types import SimpleNamespace
 
@@ -9,8 +13,12 @@ DUE = "2026-12-31"
 USER_ID = str(uuid.uuid4())  # the caller of the tests' RPCs
 
 
-def plant(resource):
-    ent = resource.create_node({"level": "enterprise", "code": "ACME", "name": "Acme Aero"})
+def new_tag():
+    return secrets.token_hex(3).upper()
+
+
+def plant(resource, tag):
+    ent = resource.create_node({"level": "enterprise", "code": f"ACME-{tag}", "name": "Acme Aero"})
     site = resource.create_node({"level": "site", "code": "TLS", "name": "Toulouse", "parent_id": ent["id"]})
     area = resource.create_node({"level": "area", "code": "MACH", "name": "Machining", "parent_id": site["id"]})
     wcs = [resource.create_node({"level": "work_center", "code": f"WC-{10 * (i + 1)}", "name": f"Cell {i + 1}",
@@ -22,20 +30,21 @@ def build(rpc, components=2, per=2, stock=100, serial=True, operations=3, part_n
     """A serial-controlled assembly whose BOM has `components` purchased parts
     (`per` each, `stock` released on hand each) and a released routing of
     `operations` operations alternating between two work centers (the first
-    with work instruction code `instruction`, if given)."""
-    m = rpc.material
-    site, wcs = plant(rpc.resource)
-    stores = m.create_location({"code": "STORES", "name": "Stores"})
+    with work instruction code `instruction`, if given). Part numbers and
+    location codes end in the world's `tag` (C-001-<tag>, A-100-<tag>, …)."""
+    m, tag = rpc.material, new_tag()
+    site, wcs = plant(rpc.resource, tag)
+    stores = m.create_location({"code": f"STORES-{tag}", "name": "Stores"})
     comps, lots = [], []
     for i in range(components):
-        comp = m.create_part({"part_number": f"C-{i + 1:03d}", "name": f"Component {i + 1}", "type": "purchased",
-                              "lot_controlled": True})
+        comp = m.create_part({"part_number": f"C-{i + 1:03d}-{tag}", "name": f"Component {i + 1}",
+                              "type": "purchased", "lot_controlled": True})
         comps.append(comp)
         if stock:
             lot = m.receive_lot({"part_id": comp["id"], "quantity": stock, "location_id": stores["id"]})
             m.set_lot_status(lot["id"], {"status": "released", "reason": "receiving inspection passed"})
             lots.append(lot)
-    top = m.create_part({"part_number": part_number, "name": "Bracket assembly", "type": "assembly",
+    top = m.create_part({"part_number": f"{part_number}-{tag}", "name": "Bracket assembly", "type": "assembly",
                          "serial_controlled": serial})
     m.set_bom(top["id"], {"components": [{"part_id": c["id"], "quantity": per} for c in comps]})
     routing = rpc.resource.create_routing({
@@ -44,7 +53,7 @@ def build(rpc, components=2, per=2, stock=100, serial=True, operations=3, part_n
              "setup_time": 30, "run_time": 2, "work_instruction_code": instruction if i == 0 else None}
             for i in range(operations)]})
     rpc.resource.release_routing(routing["id"])
-    return SimpleNamespace(site=site, wcs=wcs, stores=stores, components=comps, lots=lots, part=top,
+    return SimpleNamespace(tag=tag, site=site, wcs=wcs, stores=stores, components=comps, lots=lots, part=top,
                            routing=routing)
 
 
@@ -60,3 +69,8 @@ def active_reservations(rpc, wo_id):
 def rows(engine, sql, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).mappings().all()
+
+
+def sagas(engine, wo_id):
+    return rows(engine, "SELECT id, state, data, error, version FROM saga WHERE work_order_id = :id "
+                "ORDER BY created_at", id=wo_id)
