@@ -30,7 +30,7 @@ def create(api, world, **extra):
 @pytest.mark.usefixtures("other_services")
 def test_plan_release_and_run_over_http(api, world):
     wo = create(api, world)
-    assert api.get(f"{ORDERS}/{wo['id']}").json()["part_number"] == "A-100"
+    assert api.get(f"{ORDERS}/{wo['id']}").json()["part_number"] == f"A-100-{world.tag}"
     assert [w["id"] for w in api.get(ORDERS, params={"status": "created"}).json()["items"]] == [wo["id"]]
 
     released = api.post(f"{ORDERS}/{wo['id']}/release", json={})
@@ -81,8 +81,8 @@ def test_permissions_error_shapes_and_downtime(api, world, mes_config):
     assert refused.status_code == 422, refused.text
     body = refused.json()
     assert body["error"] == "rule_violated"
-    assert body["message"] == ("release refused: part C-001 is short by 10 (needs 12, 2 available); "
-                               "part C-002 is short by 10 (needs 12, 2 available)")
+    assert body["message"] == (f"release refused: part C-001-{world.tag} is short by 10 (needs 12, 2 available); "
+                               f"part C-002-{world.tag} is short by 10 (needs 12, 2 available)")
     assert [s["short"] for s in body["details"]["shortages"]] == [10, 10]
     assert api.get(f"{ORDERS}/{short['id']}").json()["release_error"] == body["message"]
 
