@@ -121,7 +121,8 @@ def check_split(lot_number, on_hand, quantities):
             f"{fmt_qty(total)})", {"children": [f"quantities sum to {fmt_qty(total)}, not {fmt_qty(on_hand)}"]})
 
 
-MERGE_KEYS = ("part_id", "status", "heat_number", "expiry_date")
+# what lots must share to be merged
+MERGE_ATTRIBUTES = ("part_id", "status", "heat_number", "expiry_date")
 
 
 def check_merge(lots):
@@ -129,11 +130,12 @@ def check_merge(lots):
     `lots`: [{"lot_number", "part_id", "status", "heat_number", "expiry_date"}]."""
     first = lots[0]
     for lot in lots[1:]:
-        for key in MERGE_KEYS:
-            if lot[key] != first[key]:
+        for attribute in MERGE_ATTRIBUTES:
+            if lot[attribute] != first[attribute]:
                 raise errors.RuleViolated(
                     f"lots {first['lot_number']} and {lot['lot_number']} cannot be merged: different "
-                    f"{key.replace('_', ' ')} ({first[key]} / {lot[key]})", {"lot_ids": [f"different {key}"]})
+                    f"{attribute.replace('_', ' ')} ({first[attribute]} / {lot[attribute]})",
+                    {"lot_ids": [f"different {attribute}"]})
     if first["status"] in ("consumed", "expired", "rejected"):
         raise errors.RuleViolated(f"{first['status']} lots cannot be merged", {"lot_ids": [first["status"]]})
 
