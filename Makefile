@@ -18,7 +18,7 @@ MES         := $(BIN)/mes
 PYTEST_ARGS ?=
 APT_ENV     := DEBIAN_FRONTEND=noninteractive
 
-.PHONY: help venv infra db run test compose-tool bench clean distclean
+.PHONY: help venv infra db run test test-fast demo reset compose-tool bench clean distclean
 
 help: ## this list
 	@echo "usage: make TARGET   (variables: PYTHON=$(PYTHON), PYTEST_ARGS='...')"
@@ -57,6 +57,13 @@ compose-tool: ## (used by test) Debian's docker-compose, when missing and root
 
 test: venv compose-tool infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: venv ## load the README's plant, people, parts, lots and an order in progress into a running MES
+	$(BIN)/python tools/demo.py
+
+reset: venv ## drop the development databases and the access-token keys (then `make run` starts afresh)
+	$(MES) db drop --yes
+	rm -rf var/auth
 
 bench: venv infra ## run every bench/*.py script in turn (they print figures)
 	@set -e; found=0; for script in bench/*.py; do \

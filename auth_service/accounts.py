@@ -12,8 +12,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from auth_service import domain, passwords
 from auth_service.models import PasswordHistory, Role, User, UserRole
-from auth_service.permissions import BUILTIN_ROLES, PERMISSIONS
-from auth_service.schemas import RoleOut, UserOut, UserSummary
+from auth_service.contract.permissions import BUILTIN_ROLES, PERMISSIONS
+from auth_service.contract.schemas import RoleOut, UserOut, UserSummary
+from auth_service.contract import events
 from mes_common import errors
 from mes_common.db import fetch
 from mes_common.schemas import decode_cursor, encode_cursor
@@ -178,7 +179,7 @@ def create_role(tx, data):
     tx.flush()
     out = role_out.dump(role)
     tx.audit("create", ROLE, role.name, new=out)
-    tx.emit("mes.auth.role.created", role.name, out)
+    tx.emit(events.ROLE_CREATED, role.name, out)
     return out
 
 
@@ -195,7 +196,7 @@ def update_role(tx, name, changes):
     out = role_out.dump(role)
     if out != old:
         tx.audit("update", ROLE, name, old=old, new=out)
-        tx.emit("mes.auth.role.updated", name, out)
+        tx.emit(events.ROLE_UPDATED, name, out)
     return out
 
 
@@ -246,7 +247,7 @@ def create_user(tx, data, *, must_change_password=True, reason=None):
     tx.flush()
     out = dump_user(session, user, roles)
     tx.audit("create", USER, user.id, new=out, reason=reason)
-    tx.emit("mes.auth.user.created", user.id, summary(user))
+    tx.emit(events.USER_CREATED, user.id, summary(user))
     return out
 
 
@@ -268,7 +269,7 @@ def update_user(tx, user_id, changes):
     if out != old:
         action = "deactivate" if deactivated else "reactivate" if user.active and not old["active"] else "update"
         tx.audit(action, USER, user.id, old=old, new=out, reason=reason)
-        tx.emit("mes.auth.user.updated", user.id, summary(user))
+        tx.emit(events.USER_UPDATED, user.id, summary(user))
     return out, deactivated
 
 
@@ -284,7 +285,7 @@ def set_roles(tx, user_id, roles, reason=None):
     session.add_all([UserRole(user_id=user.id, role=name) for name in roles])
     tx.flush()
     tx.audit("assign_roles", USER, user.id, old={"roles": old}, new={"roles": roles}, reason=reason)
-    tx.emit("mes.auth.user.roles_changed", user.id, {"id": str(user.id), "roles": roles})
+    tx.emit(events.USER_ROLES_CHANGED, user.id, {"id": str(user.id), "roles": roles})
     return dump_user(session, user, roles)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from auth_service import accounts, domain
 from auth_service.models import ApiToken
-from auth_service.schemas import ApiTokenOut
+from auth_service.contract.schemas import ApiTokenOut
 from mes_common import errors
 
 API_TOKEN = "api_token"

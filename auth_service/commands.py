@@ -7,7 +7,7 @@ import click
 
 from auth_service import accounts
 from auth_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
-from mes_common.cli import main
+from mes_common.commands import main
 from mes_common.config import database_url
 from mes_common.db import StandaloneUnitOfWork
 from mes_common.errors import MesError

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 
 from auth_service import accounts, domain, passwords
 from auth_service.models import RecoveryCode
+from auth_service.contract import events
 from mes_common import errors
 
 USER = accounts.USER
@@ -73,7 +74,7 @@ def confirm_totp(tx, user_id, code):
     user.totp_last_step, user.mfa_enabled = step, True
     codes = _new_recovery_codes(tx, user)
     tx.audit("mfa_enabled", USER, user.id, new={"mfa_enabled": True, "recovery_codes": len(codes)})
-    tx.emit("mes.auth.user.mfa_changed", user.id, {"id": str(user.id), "mfa_enabled": True})
+    tx.emit(events.USER_MFA_CHANGED, user.id, {"id": str(user.id), "mfa_enabled": True})
     return {"recovery_codes": codes}
 
 
@@ -105,7 +106,7 @@ def _turn_off(tx, user, action, reason=None):
     user.mfa_enabled, user.totp_secret, user.totp_last_step = False, None, None
     tx.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     tx.audit(action, USER, user.id, old={"mfa_enabled": was}, new={"mfa_enabled": False}, reason=reason)
-    tx.emit("mes.auth.user.mfa_changed", user.id, {"id": str(user.id), "mfa_enabled": False})
+    tx.emit(events.USER_MFA_CHANGED, user.id, {"id": str(user.id), "mfa_enabled": False})
 
 
 def regenerate_recovery_codes(tx, user_id, code):

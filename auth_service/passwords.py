@@ -22,10 +22,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn
 
+from auth_service.contract import MAX_PASSWORD_LENGTH
 from mes_common import errors
 
 MIN_LENGTH = 12
-MAX_LENGTH = 128
+MAX_LENGTH = MAX_PASSWORD_LENGTH
 MIN_SCORE = 3          # zxcvbn: 0 too guessable ... 4 very unguessable
 HISTORY = 5            # previous passwords that cannot be reused
 ESTIMATOR_INPUT = 100  # zxcvbn's cost grows with length; beyond this a password is long enough anyway

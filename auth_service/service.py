@@ -10,9 +10,10 @@ import redis
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from auth_service import accounts, api_tokens, keys, mfa, schemas, sessions, signatures
+from auth_service import accounts, api_tokens, mfa, sessions, signatures
+from auth_service.contract import keys, schemas
 from auth_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
-from auth_service.revocations import RevocationList
+from auth_service.contract.revocations import RevocationList
 from auth_service.throttle import Throttle
 from mes_common.cache import DEFAULT_PREFIX
 from mes_common.config import database_url
@@ -91,7 +92,9 @@ class AuthService(ServiceBase):
 
     @rpc
     def refresh(self, refresh_token, client=None):
-        token = load(schemas.Refresh(), {"refresh_token": refresh_token})["refresh_token"]
+        """`refresh_token`: the token, or the HTTP body `{"refresh_token": ...}`."""
+        body = refresh_token if isinstance(refresh_token, dict) else {"refresh_token": refresh_token}
+        token = load(schemas.Refresh(), body)["refresh_token"]
         with self.uow() as tx:
             outcome = sessions.refresh(tx, self.auth.settings, self.auth.revocations, token,
                                        load(schemas.Client(), client))

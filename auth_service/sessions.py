@@ -12,9 +12,11 @@ from functools import partial
 
 from sqlalchemy import select
 
-from auth_service import accounts, domain, keys, mfa, passwords, tokens
+from auth_service import accounts, domain, mfa, passwords
+from auth_service.contract import keys, tokens
 from auth_service.models import RefreshToken, Session, User
-from auth_service.schemas import SessionOut
+from auth_service.contract.schemas import SessionOut
+from auth_service.contract import events
 from mes_common import errors
 
 SESSION = "session"
@@ -143,7 +145,7 @@ def _lock(tx, settings, user, now, attempt):
     accounts.bookkeep(tx.session, user, locked_until=now + settings.lock_duration)
     tx.audit("account_locked", accounts.USER, user.id, new={**attempt, "locked_until": user.locked_until},
              actor="system")
-    tx.emit("mes.auth.user.locked", user.id, {"id": str(user.id), "username": user.username,
+    tx.emit(events.USER_LOCKED, user.id, {"id": str(user.id), "username": user.username,
                                                "locked_until": user.locked_until.isoformat()})
 
 
@@ -166,7 +168,7 @@ def refresh(tx, settings, revocations, raw_token, client):
         tx.audit("refresh_token_reuse", SESSION, login_session.id,
                  new={**where, "user_id": str(user.id), "token_rotated_at": row.rotated_at},
                  reason="security: an already rotated refresh token was presented", actor=user.username)
-        tx.emit("mes.auth.security.refresh_token_reused", login_session.id,
+        tx.emit(events.REFRESH_TOKEN_REUSED, login_session.id,
                 {"session_id": str(login_session.id), "user_id": str(user.id), "username": user.username,
                  "address": client.get("address")})
         return errors.Unauthenticated("the refresh token was already used; the session has been ended",
@@ -194,7 +196,7 @@ def revoke(tx, revocations, login_session, reason):
     login_session.revoked_at = accounts.now()
     login_session.revoked_reason = reason[:100]
     tx.after_commit(partial(revocations.publish, [login_session.id]))
-    tx.emit("mes.auth.session.revoked", login_session.id,
+    tx.emit(events.SESSION_REVOKED, login_session.id,
             {"session_id": str(login_session.id), "user_id": str(login_session.user_id), "reason": reason})
     return True
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from auth_service import accounts, domain, mfa, passwords
 from auth_service.models import Session
+from auth_service.contract import events
 from mes_common import errors
 
 SIGNATURE = "signature"
@@ -53,7 +54,7 @@ def verify(tx, settings, throttle, data):
     if not ok or not user.active:
         throttle.failed(signer=data["user_id"])
         tx.audit("signature_failed", accounts.USER, user.id, new=attempt, actor=user.username)
-        tx.emit("mes.auth.security.signature_failed", user.id,
+        tx.emit(events.SIGNATURE_FAILED, user.id,
                 {"user_id": str(user.id), "username": user.username, **attempt})
         return errors.Unauthenticated("the signature credentials are wrong",
                                       {c: ["wrong credentials"] for c in needed})

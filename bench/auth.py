@@ -5,7 +5,7 @@ migrations, AUTH key pair generated in the benchmark's temp dir): the auth
 service, the resource service, the real Gateway, and a stand-in "open"
 gateway on another port: `class OpenGateway(Gateway)` with one extra public
 route, GET /bench/open/nodes/<id>, whose handler is the real get_node's
-(`self.resource.get_node(path_id(...))`), so the only difference between its
+(`self.services["resource_service"].get_node(path_id(...))`), so the only difference between its
 path and the real one is authentication. An administrator is created with
 `mes create-admin`, signs in over HTTP, creates an enterprise > site > area >
 work center chain and an API token (resource:read).
@@ -80,7 +80,8 @@ from _common import (REPO, BackingCpu, BenchEnv, MachineCpu, backing_line, combi
                      free_port, goal, http_load, interleaved_rounds, load_generator, log, machine_line, parse_args,
                      percentile, ratio, summary_ms, table, wait_quiet)
 
-from auth_service import keys, passwords  # noqa: E402  (after _common: it puts the repository on sys.path)
+from auth_service import passwords  # noqa: E402  (after _common: it puts the repository on sys.path)
+from auth_service.contract import keys
 
 ADMIN = "bench-admin"
 ADMIN_PASSWORD = "harbour lantern quartz 1969"
@@ -99,7 +100,7 @@ LABELS = {
 OPEN_GATEWAY = '''
 from gateway.http import path_id, route
 from gateway.service import Gateway
-from resource_service import schemas
+from resource_service.contract import schemas
 
 
 class OpenGateway(Gateway):
@@ -108,7 +109,7 @@ class OpenGateway(Gateway):
     @route("GET", "/bench/open/nodes/<node_id>", summary="get_node without authentication (bench only)",
            tags=["bench"], response=schemas.NodeOut, public=True, error_codes=(400, 404, 503))
     def bench_open_get_node(self, request, node_id):
-        return self.resource.get_node(path_id("node_id", node_id))
+        return self.services["resource_service"].get_node(path_id("node_id", node_id))
 '''
 
 # In-process microbenchmarks, run as their own process: `plain` or `eventlet`
@@ -172,7 +173,7 @@ with open(CONFIG) as fh:
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.utils import base64url_decode
-from auth_service import keys, revocations, tokens
+from auth_service.contract import keys, revocations, tokens
 
 auth_settings = keys.settings(config)
 pem = keys.public_key(config)

@@ -31,7 +31,7 @@ from _common import (BackingCpu, BenchEnv, MachineCpu, backing_line, combine_loa
                      http_load, interleaved_rounds, load_generator, log, machine_line, parse_args, ratio, table,
                      wait_quiet)
 
-from mes_common.testing.auth import bearer
+from auth_service.testing import bearer
 
 PLAIN_GATEWAY = '''
 import json

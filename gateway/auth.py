@@ -6,7 +6,7 @@ AUTHENTICATED (any signed-in caller: self-service routes such as /me); only
 before the handler:
 
 - `Authorization: Bearer <JWT>`: an access token of the auth service, verified
-  here with its public key (EdDSA only, see auth_service.tokens) and refused
+  here with its public key (EdDSA only, see auth_service.contract.tokens) and refused
   when its session has been revoked (an in-memory copy of the revocation list,
   kept in sync from Redis; while it is not, the auth service's
   `session_active`, and 503 when that fails too).
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from nameko.extensions import SharedExtension
 
-from auth_service import keys, tokens
-from auth_service.revocations import RevocationWatcher
+from auth_service.contract import keys, tokens
+from auth_service.contract.revocations import RevocationWatcher
 from mes_common import errors
 from mes_common.cache import DEFAULT_PREFIX
 from mes_common.consumers import ResilientReplyListener

@@ -9,6 +9,7 @@ Every route declares a permission (or AUTHENTICATED) or public=True; the
 caller is authenticated and authorized before the handler runs (gateway.auth),
 and the handler finds it as `request.principal`.
 """
+import inspect
 import json
 import logging
 import re
@@ -21,13 +22,12 @@ from eventlet.event import Event
 from nameko.exceptions import BadRequest
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway.auth import AUTHENTICATED, Authenticator
 from mes_common import errors
-from mes_common.schemas import load
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("gateway.access")
@@ -78,13 +78,17 @@ ROUTES = []
 class JsonApp(WsgiApp):
     """Unknown paths and wrong methods answer JSON too."""
 
+    _static = None  # path of each rule without variables -> its methods
+
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
-            provider, values = adapter.match()
+            rule, values = adapter.match(return_rule=True)
+            if rule.arguments:
+                self._refuse_other_method(request.path)
             request.path_values = values
-            response = provider.handle_request(request)
+            response = rule.endpoint.handle_request(request)
         except HTTPException as exc:
             code = "not_found" if exc.code == 404 else "method_not_allowed" if exc.code == 405 else "http_error"
             response = json_response({"error": code, "message": exc.description, "details": {}},
@@ -94,6 +98,19 @@ class JsonApp(WsgiApp):
             elif isinstance(exc, RequestRedirect):  # e.g. `//` merged: say where to go
                 response.headers["Location"] = exc.new_url
         return response(environ, start_response)
+
+    def _refuse_other_method(self, path):
+        """`PATCH /routings/released` is a wrong method on a path of its own,
+        not a routing whose id is "released": 405, as for any other path."""
+        if self._static is None:
+            static = {}
+            for rule in self.url_map.iter_rules():
+                if not rule.arguments:
+                    static.setdefault(rule.rule.rstrip("/"), set()).update(rule.methods or ())
+            self._static = static
+        methods = self._static.get(path.rstrip("/"))
+        if methods is not None:
+            raise MethodNotAllowed(valid_methods=sorted(methods))
 
 
 class ApiServer(WebServer):
@@ -180,38 +197,27 @@ def route(method, path, *, summary, tags=(), body=None, query=None, response=Non
     def decorator(fn):
         spec.operation_id = fn.__name__
         if description is None and fn.__doc__:
-            spec.description = fn.__doc__.strip()
+            spec.description = inspect.cleandoc(fn.__doc__)
         return ApiRoute.decorator(method, path, spec=spec, expected_exceptions=errors.ALL)(fn)
     return decorator
 
 
 # ------------------------------------------------------------ request parsing
 
-def json_body(request, schema=None):
-    """The request's JSON object, validated by `schema` when given (the raw
-    dict is returned: it is what the RPC takes)."""
+def json_body(request):
+    """The request's JSON object (validated by the service that takes it)."""
     raw = request.get_data(cache=True)
     if not raw:
-        data = {}
-    else:
-        try:
-            data = json.loads(raw)
-            # "\ud800" parses but is no text: lone surrogates cannot be stored (UnicodeEncodeError)
-            json.dumps(data, ensure_ascii=False).encode()
-        except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError; deep nesting recurses
-            raise errors.ValidationFailed("the body is not valid JSON", {"body": [f"invalid JSON: {exc}"]}) from None
+        return {}
+    try:
+        data = json.loads(raw)
+        # "\ud800" parses but is no text: lone surrogates cannot be stored (UnicodeEncodeError)
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError; deep nesting recurses
+        raise errors.ValidationFailed("the body is not valid JSON", {"body": [f"invalid JSON: {exc}"]}) from None
     if not isinstance(data, dict):
         raise errors.ValidationFailed("the body must be a JSON object", {"body": ["expected an object"]})
-    if schema is not None:
-        load(schema(), data)
     return data
-
-
-def query_args(request, schema):
-    """Query parameters validated by `schema`; returns them as JSON-able values."""
-    raw = {key: values[-1] for key, values in request.args.lists()}
-    loaded = load(schema(), raw)
-    return schema().dump(loaded)
 
 
 def path_id(name, value):

@@ -1,5 +1,5 @@
-"""The HTTP gateway: /api/v1 routes (one module per backing service), OpenAPI,
-Swagger UI, /health and /ready."""
+"""The HTTP gateway: /api/v1 routes (one route table per backing service),
+OpenAPI, Swagger UI, /health and /ready."""
 import json
 import mimetypes
 from pathlib import Path
@@ -12,12 +12,8 @@ from werkzeug.wrappers import Response
 
 from gateway.http import json_response, route
 from gateway.openapi import build_spec
-from gateway.routes.audit import AuditRoutes
-from gateway.routes.auth import AuthRoutes
-from gateway.routes.material import MaterialRoutes
-from gateway.routes.resource import ResourceRoutes
-from gateway.routes.work_instruction import WorkInstructionRoutes
-from gateway.routes.work_order import WorkOrderRoutes
+from gateway.routes import route_tables
+from gateway.routing import install
 from mes_common import registry
 from mes_common.amqp import broker_status
 from mes_common.cache import ReferenceDataCache
@@ -48,8 +44,10 @@ class Readiness(Schema):
     cache = fields.String(required=True, metadata={"description": "ok, or why not (not required to be ready)"})
 
 
-class Gateway(AuthRoutes, ResourceRoutes, MaterialRoutes, WorkOrderRoutes, WorkInstructionRoutes,
-              AuditRoutes):
+class Gateway:
+    """The gateway's own routes; every /api/v1 route comes from the route tables
+    (gateway.routes), installed on this class below."""
+
     name = "gateway"
 
     context = WorkerContext()
@@ -106,3 +104,6 @@ class Gateway(AuthRoutes, ResourceRoutes, MaterialRoutes, WorkOrderRoutes, WorkI
             return json_response({"error": "not_found", "message": f"no asset {asset}", "details": {}}, 404)
         return Response(path.read_bytes(), mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
                         headers={"Cache-Control": "public, max-age=86400"})
+
+
+install(Gateway, route_tables())

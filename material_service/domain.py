@@ -4,16 +4,7 @@ import re
 from collections import deque, namedtuple
 
 from mes_common import errors
-
-PART_TYPES = ("raw", "purchased", "manufactured", "assembly")
-PART_STATUSES = ("active", "inactive", "obsolete")
-LOT_STATUSES = ("received", "quarantine", "released", "consumed", "expired", "rejected")
-SERIAL_STATUSES = ("available", "consumed", "assembled", "scrapped")
-TARGET_TYPES = ("lot", "serial")
-RELATIONS = ("split", "merge", "assembly", "produced_from")
-RESERVATION_STATUSES = ("active", "released", "consumed")
-HOLD_STATUSES = ("active", "released")
-TRANSACTION_TYPES = ("receive", "issue", "consume", "produce", "move", "adjust", "scrap", "split", "merge")
+from material_service.contract import MAX_SERIALS
 
 # Lot status machine (the issue's received → quarantine → released → consumed / expired / rejected)
 LOT_TRANSITIONS = {
@@ -24,13 +15,9 @@ LOT_TRANSITIONS = {
     "expired": (),
     "rejected": (),
 }
-# `consumed` follows from consumption reaching zero; nobody sets it by hand
-MANUAL_LOT_STATUSES = tuple(s for s in LOT_STATUSES if s != "consumed")
 
-MAX_SERIALS = 100_000
 MAX_BOM_DEPTH = 30
 ZERO = decimal.Decimal(0)
-
 
 def fmt_qty(value):
     """A quantity as people write it: 10, 2.5 (not 10.000000)."""
@@ -39,13 +26,11 @@ def fmt_qty(value):
         return str(value.quantize(decimal.Decimal(1)))
     return format(value.normalize(), "f")
 
-
 def check_version(expected, actual, what):
     """Optimistic concurrency: an update that names a version must match it."""
     if expected is not None and expected != actual:
         raise errors.Conflict(f"the {what} was changed by someone else (version {actual}, you had {expected})",
                               {"version": actual})
-
 
 # ------------------------------------------------------------------ parts
 
@@ -53,11 +38,9 @@ def check_part_usable(part_number, status, field="part_id"):
     if status == "obsolete":
         raise errors.RuleViolated(f"part {part_number} is obsolete", {field: ["the part is obsolete"]})
 
-
 def check_new_revision(revision, existing):
     if revision in existing:
         raise errors.Conflict(f"revision {revision} already exists", {"revision": ["already exists"]})
-
 
 # ------------------------------------------------------------------ lots
 
@@ -70,24 +53,20 @@ def check_lot_transition(lot_number, current, new):
         raise errors.RuleViolated(f"lot {lot_number} cannot go from {current} to {new}; allowed: {options}",
                                   {"status": [f"not allowed from {current}"]})
 
-
 def check_lot_usable(lot_number, status, action):
     """Issue and consumption take released material only."""
     if status != "released":
         raise errors.RuleViolated(f"lot {lot_number} is {status}: only released lots can be {action}",
                                   {"lot_id": [f"lot is {status}"]})
 
-
 def expired(expiry_date, today):
     """Usable through its expiry date, not after."""
     return expiry_date is not None and expiry_date < today
-
 
 def check_not_expired(lot_number, expiry_date, today):
     if expired(expiry_date, today):
         raise errors.RuleViolated(f"lot {lot_number} expired on {expiry_date.isoformat()}",
                                   {"lot_id": [f"expired on {expiry_date.isoformat()}"]})
-
 
 def check_on_hand(lot_number, on_hand, quantity, where="", field="quantity"):
     """No negative on-hand."""
@@ -97,7 +76,6 @@ def check_on_hand(lot_number, on_hand, quantity, where="", field="quantity"):
                                   f"{fmt_qty(quantity)} requested",
                                   {field: [f"only {fmt_qty(on_hand)} on hand"], "on_hand": float(on_hand)})
 
-
 def check_unreserved(lot_number, free, quantity, where="", field="quantity"):
     """What others reserved stays theirs: take only the unreserved part."""
     if quantity > free:
@@ -106,12 +84,10 @@ def check_unreserved(lot_number, free, quantity, where="", field="quantity"):
                                   f"{fmt_qty(quantity)} requested",
                                   {field: [f"only {fmt_qty(free)} unreserved"], "unreserved": float(free)})
 
-
 def check_not_reserved(lot_number, reserved, action):
     if reserved > 0:
         raise errors.RuleViolated(f"lot {lot_number} has {fmt_qty(reserved)} reserved: release the "
                                   f"reservations before it can be {action}", {"lot_id": ["lot has reservations"]})
-
 
 def check_split(lot_number, on_hand, quantities):
     total = sum(quantities, ZERO)
@@ -120,10 +96,8 @@ def check_split(lot_number, on_hand, quantities):
             f"the children of lot {lot_number} must sum to its {fmt_qty(on_hand)} on hand (they sum to "
             f"{fmt_qty(total)})", {"children": [f"quantities sum to {fmt_qty(total)}, not {fmt_qty(on_hand)}"]})
 
-
 # what lots must share to be merged
 MERGE_ATTRIBUTES = ("part_id", "status", "heat_number", "expiry_date")
-
 
 def check_merge(lots):
     """Merge compatible lots only: same part, status, heat number and expiry.
@@ -139,16 +113,13 @@ def check_merge(lots):
     if first["status"] in ("consumed", "expired", "rejected"):
         raise errors.RuleViolated(f"{first['status']} lots cannot be merged", {"lot_ids": [first["status"]]})
 
-
 def merged_attribute(values):
     """A merged lot keeps an attribute its sources agree on, else none."""
     distinct = set(values)
     return distinct.pop() if len(distinct) == 1 else None
 
-
 def generated_lot_number(n):
     return f"LOT-{n:06d}"
-
 
 # ------------------------------------------------------------------ holds
 
@@ -158,11 +129,9 @@ def hold_conflict(hold_id, target_type, target_id, number, reason):
                            {"hold_id": str(hold_id), "target_type": target_type, "target_id": str(target_id),
                             "reason": reason})
 
-
 # ------------------------------------------------------------------ serials
 
 _PATTERN = re.compile(r"^([^{}]*)\{(\d{1,9})\.\.(\d{1,9})\}([^{}]*)$")
-
 
 def expand_serial_pattern(pattern, limit=MAX_SERIALS):
     """`SN-{00001..10000}` → SN-00001 … SN-10000. A leading zero on either
@@ -182,7 +151,6 @@ def expand_serial_pattern(pattern, limit=MAX_SERIALS):
     width = max(len(start), len(end)) if padded else 0
     return [f"{prefix}{n:0{width}d}{suffix}" for n in range(first, last + 1)]
 
-
 def duplicates(values):
     seen, dup = set(), []
     for value in values:
@@ -191,11 +159,9 @@ def duplicates(values):
         seen.add(value)
     return dup
 
-
 def output_serial_numbers(work_order_number, start, count):
     """Serials generated for a work order's output: <WO number>-0001, ..."""
     return [f"{work_order_number}-{n:04d}" for n in range(start, start + count)]
-
 
 def check_serial_count(numbers, count, field="serial_numbers"):
     if len(numbers) != count:
@@ -205,23 +171,19 @@ def check_serial_count(numbers, count, field="serial_numbers"):
     if repeated:
         raise errors.ValidationFailed("serial numbers repeat", {field: [f"repeated: {', '.join(repeated[:20])}"]})
 
-
 def refuse_serial_numbers(part_number, field="serial_numbers"):
     raise errors.RuleViolated(f"part {part_number} is not serial-controlled: its output is a lot",
                               {field: ["only for a serial-controlled part"]})
-
 
 def check_serial_usable(serial_number, status, action):
     if status != "available":
         raise errors.RuleViolated(f"serial {serial_number} is {status}: it cannot be {action}",
                                   {"serial_id": [f"serial is {status}"]})
 
-
 def check_whole(quantity, field="quantity"):
     if quantity != quantity.to_integral_value():
         raise errors.RuleViolated("a serial-controlled part is counted in whole units",
                                   {field: ["must be a whole number for a serial-controlled part"]})
-
 
 # ------------------------------------------------------------------ genealogy
 
@@ -232,18 +194,15 @@ def check_no_genealogy_cycle(parent, child, descendants_of_parent):
         raise errors.RuleViolated("the child is the parent or was made from it: that would be a cycle",
                                   {"parent": ["is made from the child"]})
 
-
 # ------------------------------------------------------------------ reservations
 
 Candidate = namedtuple("Candidate", "lot_id location_id expiry_date received_at lot_number location_code available")
 Allocation = namedtuple("Allocation", "lot_id location_id quantity")
 
-
 def fefo_order(candidates):
     """First expiring first (no expiry last), then first received first."""
     return sorted(candidates, key=lambda c: (c.expiry_date is None, c.expiry_date or 0, c.received_at,
                                              c.lot_number, c.location_code))
-
 
 def allocate(candidates, required):
     """Allocations covering `required` from `candidates` in FEFO then FIFO
@@ -258,13 +217,11 @@ def allocate(candidates, required):
             left -= take
     return allocations if left <= 0 else None
 
-
 def shortage(part_id, part_number, required, available):
     """{part_id, part_number, required, available, short} of one part."""
     short = max(required - available, ZERO)
     return {"part_id": str(part_id), "part_number": part_number, "required": float(required),
             "available": float(available), "short": float(short)}
-
 
 def short_error(part_id, part_number, required, available):
     detail = shortage(part_id, part_number, required, available)
@@ -272,13 +229,11 @@ def short_error(part_id, part_number, required, available):
         f"part {part_number} is short by {fmt_qty(required - available)} "
         f"(needs {fmt_qty(required)}, {fmt_qty(available)} available)", detail)
 
-
 def plan_consumption(quantity, own_reserved, unreserved):
     """How much of a consumption comes out of the work order's own
     reservation (first) and how much out of unreserved stock."""
     from_reservation = min(quantity, own_reserved)
     return from_reservation, quantity - from_reservation
-
 
 # ------------------------------------------------------------------ BOMs
 
@@ -297,14 +252,12 @@ def check_bom_lines(part_id, lines):
                     {f"components.{i}.part_id": [f"repeats components.{j} with overlapping dates"]})
         seen.setdefault(line["part_id"], []).append(i)
 
-
 def _overlap(a, b):
     starts_before_b_ends = a["effective_from"] is None or b["effective_to"] is None or \
         a["effective_from"] <= b["effective_to"]
     b_starts_before_a_ends = b["effective_from"] is None or a["effective_to"] is None or \
         b["effective_from"] <= a["effective_to"]
     return starts_before_b_ends and b_starts_before_a_ends
-
 
 def find_cycle(parent, components, children_of):
     """The shortest path parent → component → … → parent if adding
@@ -322,11 +275,9 @@ def find_cycle(parent, components, children_of):
         queue.extend((child, path + [child]) for child in children_of.get(node, ()))
     return None
 
-
 def effective(line, at):
     return (line["effective_from"] is None or line["effective_from"] <= at) and \
         (line["effective_to"] is None or at <= line["effective_to"])
-
 
 def explode(root, quantity, boms, levels=None):
     """Multi-level explosion, depth first (an indented BOM).

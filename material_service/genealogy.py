@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy import String, Uuid, insert, select, text
 
-from material_service import events
+from material_service.contract import events
 from material_service.models import GenealogyLink, Lot, Serial
-from material_service.schemas import GenealogyLinkOut, GenealogyNode
+from material_service.contract.schemas import GenealogyLinkOut, GenealogyNode
 from mes_common import errors
 
 MAX_DEPTH = 100
@@ -75,7 +75,7 @@ def link(tx, links, subject):
                  | {(r["target_type"], r["target_id"]) for r in rows})
     published = [{**o, "source": ends.get((r["source_type"], r["source_id"])),
                   "target": ends.get((r["target_type"], r["target_id"]))} for o, r in zip(out, rows)]
-    events.emit_chunked(tx, events.GENEALOGY_LINKED, subject, "links", published)
+    tx.emit_chunked(events.GENEALOGY_LINKED, subject, "links", published)
     return out
 
 

@@ -3,10 +3,11 @@ genealogy (each gets its own hold row pointing at the root), and material
 made later from held material inherits the hold."""
 from sqlalchemy import func, or_, select, update
 
-from material_service import domain, events, genealogy
+from material_service import domain, genealogy
+from material_service.contract import events
 from material_service.common import columns, get
 from material_service.models import Hold, Lot, Serial
-from material_service.schemas import HoldOut
+from material_service.contract.schemas import HoldOut
 from mes_common import errors
 from mes_common.paging import page, time_key, uuid_key
 

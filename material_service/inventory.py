@@ -5,7 +5,7 @@ from sqlalchemy import select
 from material_service import domain, holds, ledger, lots
 from material_service.common import get, referenced, today
 from material_service.models import InventoryTransaction, Location, Lot, LotBalance
-from material_service.schemas import BalanceOut
+from material_service.contract.schemas import BalanceOut
 from mes_common import errors
 from mes_common.paging import int_key, page, uuid_key
 

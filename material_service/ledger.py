@@ -9,10 +9,11 @@ deadlocking.
 """
 from sqlalchemy import insert, select, tuple_
 
-from material_service import domain, events
+from material_service import domain
+from material_service.contract import events
 from material_service.common import referenced
 from material_service.models import InventoryTransaction, Location, LotBalance
-from material_service.schemas import InventoryTransactionOut
+from material_service.contract.schemas import InventoryTransactionOut
 from mes_common import errors
 
 transaction_out = InventoryTransactionOut()
@@ -38,7 +39,7 @@ def post(tx, rows):
 
 def publish(tx, subject, posted):
     """inventory.transacted for these (posted) ledger rows, in chunks."""
-    events.emit_chunked(tx, events.INVENTORY_TRANSACTED, subject, "transactions", posted)
+    tx.emit_chunked(events.INVENTORY_TRANSACTED, subject, "transactions", posted)
 
 
 def lock_balances(session, lot_ids):

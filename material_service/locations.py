@@ -3,7 +3,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from material_service.models import Location
-from material_service.schemas import LocationOut
+from material_service.contract.schemas import LocationOut
 from mes_common import errors
 from mes_common.paging import page, text_key, uuid_key
 

@@ -1,10 +1,11 @@
 """Use cases of lots: receive, status, split, merge; the LotOut view."""
 from sqlalchemy import func, select
 
-from material_service import domain, events, genealogy, holds, ledger, parts
+from material_service import domain, genealogy, holds, ledger, parts
+from material_service.contract import events
 from material_service.common import columns, get, once, referenced, today
 from material_service.models import LOT_NUMBER_SEQUENCE, Location, Lot, LotBalance, Part
-from material_service.schemas import LotOut
+from material_service.contract.schemas import LotOut
 from mes_common import errors
 from mes_common.paging import page, text_key, uuid_key
 

@@ -1,10 +1,11 @@
 """Use cases of parts and their revisions."""
 from sqlalchemy import select
 
-from material_service import domain, events
+from material_service import domain
+from material_service.contract import events
 from material_service.common import columns, get
 from material_service.models import Part, PartRevision
-from material_service.schemas import PartOut
+from material_service.contract.schemas import PartOut
 from mes_common import errors
 from mes_common.paging import page, text_key, uuid_key
 

@@ -6,10 +6,11 @@ import uuid
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from material_service import domain, events, ledger, parts
+from material_service import domain, ledger, parts
+from material_service.contract import events
 from material_service.common import columns, referenced, today
 from material_service.models import Hold, Location, Lot, LotBalance, Part, Reservation, ReservationAllocation
-from material_service.schemas import ReservationOut
+from material_service.contract.schemas import ReservationOut
 from mes_common import errors
 from mes_common.paging import page, time_key, uuid_key
 

@@ -5,10 +5,11 @@ import uuid
 from sqlalchemy import String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from material_service import domain, events, holds, parts
+from material_service import domain, holds, parts
+from material_service.contract import events
 from material_service.common import columns, get, referenced
 from material_service.models import Location, Lot, Part, Serial
-from material_service.schemas import SerialOut
+from material_service.contract.schemas import SerialOut
 from mes_common import errors
 from mes_common.paging import page, text_key, uuid_key
 
@@ -41,7 +42,7 @@ def insert(tx, part, numbers, lot_id=None, location_id=None, work_order_id=None,
     session.execute(_INSERT, {"ids": ids, "numbers": numbers, "part_id": part.id, "lot_id": lot_id,
                               "location_id": location_id, "work_order_id": work_order_id})
     created = [{"id": i, "serial_number": n} for i, n in zip(ids, numbers)]
-    events.emit_chunked(tx, events.SERIAL_CREATED, part.id, "serials", created, part_id=str(part.id),
+    tx.emit_chunked(events.SERIAL_CREATED, part.id, "serials", created, part_id=str(part.id),
                         lot_id=_str(lot_id), location_id=_str(location_id), work_order_id=_str(work_order_id))
     return created
 

@@ -5,17 +5,18 @@ Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after a commit that changed a part.
 """
 from material_service import (boms, genealogy, holds, inventory, locations, lots, parts, production, reservations,
-                              schemas, serials)
+                              serials)
+from material_service import contract
+from material_service.contract import schemas
 from material_service.common import get
 from material_service.models import AuditEntry, Base, Hold, InboxEvent, Location, OutboxEvent, Part
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
-from mes_common.events import event_handler
+from mes_common.events.handlers import event_handler
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
 
-CACHE_KIND = "part"
 
 
 class MaterialService(ServiceBase):
@@ -35,7 +36,7 @@ class MaterialService(ServiceBase):
         with self.uow() as tx:
             part = use_case(tx, *args)
             out = parts.dump(tx.session, part)
-        self.cache.set(CACHE_KIND, out["id"], parts.summary(part))
+        self.cache.set(contract.PART_KIND, out["id"], parts.summary(part))
         return out
 
     # ------------------------------------------------------------ parts

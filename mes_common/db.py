@@ -18,9 +18,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from mes_common import audit as audit_trail, errors, logs
 from mes_common.config import database_url
-from mes_common.events import CloudEvent, OutboxRelay
+from mes_common.events.envelope import CloudEvent
+from mes_common.events.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
+
+EVENT_CHUNK = 1000  # items per batch event (Transaction.emit_chunked)
 
 
 def utcnow():
@@ -184,6 +187,14 @@ class Transaction:
             next_attempt_at=func.now() + self._provider.relay.lease))
         self._emitted.append(envelope)
         return event
+
+    def emit_chunked(self, type_, subject, key, items, chunk=None, **extra):
+        """Record one event per `chunk` items, `{**extra, key: items[i:i + chunk]}`:
+        a batch of 10,000 serials is 10 events of a size a broker and a
+        consumer handle well, not one of megabytes."""
+        chunk = chunk or EVENT_CHUNK
+        for start in range(0, len(items), chunk):
+            self.emit(type_, subject, {**extra, key: items[start:start + chunk]})
 
     def audit(self, action, entity_type, entity_id, old=None, new=None, reason=None, actor=None):
         """Append an audit entry (mes_common.audit) in this transaction, by the

@@ -27,12 +27,30 @@ def bind(service=None, entrypoint=None, correlation_id=None):
 
 class ContextFilter(logging.Filter):
     def filter(self, record):
+        if record.name == "nameko.containers" and record.exc_info:
+            _quiet_expected_error(record)
         # values given with `extra=` win over the greenthread's context
         for attr, var in (("service", service_var), ("entrypoint", entrypoint_var),
                           ("correlation_id", correlation_var)):
             if getattr(record, attr, None) is None:
                 setattr(record, attr, var.get())
         return True
+
+
+def _quiet_expected_error(record):
+    """A typed 4xx answer (NotFound, ValidationFailed, ...) is an answer, not a
+    failure: nameko logs it as a WARNING with a traceback; make it one INFO line
+    with the error code. Real failures keep their level and traceback."""
+    exc = record.exc_info[1]
+    status = getattr(exc, "http_status", 500)
+    if status >= 500 or not record.args:
+        return
+    worker_ctx = record.args[0]
+    entrypoint = getattr(getattr(worker_ctx, "entrypoint", None), "method_name", "?")
+    record.levelno, record.levelname = logging.INFO, "INFO"
+    record.msg = "%s.%s answered %s (%d): %s"
+    record.args = (getattr(worker_ctx, "service_name", "?"), entrypoint, getattr(exc, "code", "error"), status, exc)
+    record.exc_info = record.exc_text = None
 
 
 class JsonFormatter(logging.Formatter):

@@ -4,6 +4,7 @@ Adding a service is one entry here (plus its package, its database URL in
 config.yml and .env.example): `mes migrate`, `mes db create`, `mes run`, the
 gateway's /ready and the container stack all read this table.
 """
+import importlib
 from dataclasses import dataclass
 
 
@@ -38,3 +39,20 @@ def service(name):
 def processes():
     """Every process `mes run` supervises, services first."""
     return [*SERVICES, GATEWAY]
+
+
+def service_class(spec):
+    """The nameko service class a spec names (imported on demand: the platform
+    names services in this table but imports none of them statically)."""
+    module, _, cls = spec.module.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def awaited_event_types():
+    """Event types some registered service consumes (each contract's CONSUMES):
+    an unroutable one of these is an alarm; any other waits quietly in its
+    outbox until a consumer binds."""
+    types = set()
+    for spec in SERVICES:
+        types |= importlib.import_module(f"{spec.name}.contract").CONSUMES
+    return frozenset(types)

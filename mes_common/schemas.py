@@ -37,6 +37,16 @@ class UtcDateTime(fields.AwareDateTime):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
 
 
+class Boolean(fields.Boolean):
+    """true or false, as the documented type says: marshmallow's own also takes
+    0, 1, "yes", "on" ... (a `requires_mfa: 0` was taken as false)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Quantity(fields.Decimal):
     """A quantity: a JSON number (a string or a boolean is refused, as the
     documented type says), as a Decimal rounded to 6 places (NUMERIC(18,6)).

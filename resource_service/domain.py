@@ -3,7 +3,6 @@ from mes_common import errors
 
 # Role-based equipment hierarchy (ISA-95 Part 1 §5.2, B2MML EquipmentElementLevel):
 # each level may sit only under the levels listed for it.
-LEVELS = ("enterprise", "site", "area", "work_center", "work_unit", "equipment")
 
 ALLOWED_PARENTS = {
     "enterprise": (None,),
@@ -64,7 +63,6 @@ def child_path(parent_path, node_id):
 # part. Versions of a part revision's routing: draft → released → obsolete;
 # at most one released at a time (releasing one obsoletes its predecessor).
 
-ROUTING_STATUSES = ("draft", "released", "obsolete")
 ROUTING_TRANSITIONS = {
     "draft": ("released",),
     "released": ("obsolete",),

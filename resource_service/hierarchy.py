@@ -11,9 +11,9 @@ from mes_common import errors
 from mes_common.db import fetch
 from mes_common.schemas import decode_cursor, encode_cursor
 from resource_service import domain
-from resource_service.events import event_type
+from resource_service.contract.events import event_type
 from resource_service.models import EquipmentNode
-from resource_service.schemas import NodeOut
+from resource_service.contract.schemas import NodeOut
 
 MAX_TREE_NODES = 10_000
 ENTITY = "equipment_node"  # entity type of the audit entries

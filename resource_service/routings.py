@@ -17,9 +17,9 @@ from sqlalchemy import func, select, text
 from mes_common import errors, paging
 from mes_common.db import fetch
 from resource_service import domain
-from resource_service.events import routing_event_type
+from resource_service.contract.events import routing_event_type
 from resource_service.models import EquipmentNode, Routing, RoutingOperation
-from resource_service.schemas import RoutingOperationOut, RoutingOut
+from resource_service.contract.schemas import RoutingOperationOut, RoutingOut
 
 log = logging.getLogger(__name__)
 

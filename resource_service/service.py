@@ -4,16 +4,17 @@ and the routings of part revisions (operations at its work centers).
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
 """
+from material_service import contract as material_contract
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
 from mes_common.rpc import RpcClient, rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
-from resource_service import hierarchy, routings, schemas
+from resource_service import hierarchy, routings
+from resource_service import contract
+from resource_service.contract import schemas
 from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
 
-CACHE_KIND = "equipment"
-PART_KIND = "part"  # material's part summaries in the reference cache
 PART_CHECK_TIMEOUT = 2.0  # seconds: a slow material service does not hold up routing work
 
 
@@ -25,7 +26,7 @@ class ResourceService(ServiceBase):
     material = RpcClient("material_service", timeout=PART_CHECK_TIMEOUT)
 
     def _cached(self, node):
-        self.cache.set(CACHE_KIND, str(node.id), hierarchy.summary(node))
+        self.cache.set(contract.EQUIPMENT_KIND, str(node.id), hierarchy.summary(node))
 
     @rpc
     def create_node(self, data):
@@ -99,7 +100,7 @@ class ResourceService(ServiceBase):
 
     def _part_summary(self, part_id):
         key = str(part_id)
-        return self.cache.get_or_load(PART_KIND, key,
+        return self.cache.get_or_load(material_contract.PART_KIND, key,
                                       lambda: self.material.get_part_summaries([key]).get(key))
 
     @rpc

@@ -10,7 +10,7 @@ import yaml
 from mes_common import registry
 from mes_common.db import make_engine
 from mes_common.supervisor import Supervisor
-from mes_common.testing.auth import bearer
+from auth_service.testing import bearer
 from mes_common.testing.fixtures import empty_database, isolated_config, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

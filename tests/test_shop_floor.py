@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from mes_common import infra, registry
 from mes_common.db import make_engine
-from mes_common.testing.auth import create_admin
+from auth_service.testing import create_admin
 from mes_common.testing.fixtures import RUN_ID, wait_until
 from tests.harness import MesSystem, empty_databases, system_config
 

@@ -14,7 +14,6 @@ config file written from the same settings as the `mes_config` fixture. The
 process logs go to a temp dir; their tails are printed when a test fails.
 """
 import contextlib
-import datetime
 import os
 import signal
 import threading
@@ -27,15 +26,13 @@ import pytest
 import requests
 from kombu import Connection, Queue
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from mes_common import infra, registry
-from mes_common.db import Transaction, make_engine
-from mes_common.schemas import load
+from mes_common.db import make_engine
 from mes_common.supervisor import describe_exit
 from mes_common.testing.broker import ThrowawayRabbit, rabbitmq_available
 from mes_common.testing.fixtures import RUN_ID, wait_until
+from resource_service.testing import commit_as_another_instance, outbox_figures
 from tests.harness import NODES, MesSystem, empty_databases, system_config
 
 RESOURCE = "resource_service"
@@ -62,39 +59,6 @@ def drain_subscriber(amqp_uri):
             if message is None:
                 return ids
             ids.append(message.properties.get("message_id"))
-
-
-def outbox_figures(engine):
-    from resource_service.models import OutboxEvent as O
-    with engine.connect() as conn:
-        pending = conn.execute(select(func.count()).where(O.published_at.is_(None))).scalar()
-        ids = conn.execute(select(O.event_id)).scalars().all()
-    return pending, {str(i) for i in ids}
-
-
-def commit_as_another_instance(engine, parent_id, codes):
-    """Create nodes with the resource service's own unit of work and domain code
-    in this process: a second resource_service instance that commits while the
-    broker is down (its relay cannot publish; the running one's sweep must)."""
-    from resource_service import hierarchy, schemas
-    from resource_service.models import AuditEntry, InboxEvent, OutboxEvent
-
-    provider = SimpleNamespace(sessionmaker=sessionmaker(engine, expire_on_commit=False),
-                               service_name=RESOURCE, Outbox=OutboxEvent, Inbox=InboxEvent, Audit=AuditEntry,
-                               # no relay here: nothing is leased, the running instance's sweep publishes
-                               relay=SimpleNamespace(notify=lambda envelopes=(): None,
-                                                     lease=datetime.timedelta(0)))
-    created = []
-    for code in codes:
-        tx = Transaction(provider, None)
-        try:
-            with tx:
-                data = load(schemas.NodeCreate(), {"level": "area", "code": code, "name": "while down",
-                                                   "parent_id": parent_id})
-                created.append(str(hierarchy.create(tx, data).id))
-        finally:
-            tx.close()
-    return created
 
 
 def sample_until_back(system, killed_pid, killed_at, limit=15.0, every=0.1):

@@ -6,10 +6,10 @@ from sqlalchemy import select
 
 from mes_common import errors, paging
 from mes_common.db import fetch
-from work_order_service import events
+from work_order_service.contract import events
 from work_order_service.models import Downtime, Operation, WorkOrder
 from work_order_service.references import node_of_level
-from work_order_service.schemas import DowntimeOut
+from work_order_service.contract.schemas import DowntimeOut
 
 ENTITY = "downtime"
 

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from mes_common import errors
 from mes_common.db import utcnow
-from work_order_service import domain, events, orders
+from work_order_service import domain, orders
+from work_order_service.contract import events
 from work_order_service.models import OperationInterval, OperationReport, StepBuyOff
-from work_order_service.schemas import BuyOffOut
+from work_order_service.contract.schemas import BuyOffOut
 
 ENTITY = "work_order_operation"
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import selectinload
 
 from mes_common import errors, paging
 from mes_common.db import utcnow
-from work_order_service import domain, events
+from work_order_service import domain
+from work_order_service.contract import events
 from work_order_service.models import NUMBER_SEQUENCE, Operation, OperationInterval, Saga, StatusChange, WorkOrder
 from work_order_service.references import node_of_level
-from work_order_service.schemas import OperationOut, WorkOrderOut, WorkOrderSummaryOut
+from work_order_service.contract.schemas import OperationOut, WorkOrderOut, WorkOrderSummaryOut
 
 ENTITY = "work_order"
 ACTIONS = {domain.CANCELLED: "cancel", domain.CLOSED: "close"}  # audit action of each end

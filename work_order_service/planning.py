@@ -8,9 +8,10 @@ from sqlalchemy.orm import selectinload
 
 from mes_common import errors, paging
 from mes_common.db import utcnow
-from work_order_service import domain, events, orders
+from work_order_service import domain, orders
+from work_order_service.contract import events
 from work_order_service.models import Operation, WorkOrder
-from work_order_service.schemas import DispatchItem, ScheduleOut, VarianceOut
+from work_order_service.contract.schemas import DispatchItem, ScheduleOut, VarianceOut
 
 dispatch_out = DispatchItem()
 schedule_out = ScheduleOut()

@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, update
 
+from auth_service import contract as auth_contract
+from material_service import contract as material_contract
 from mes_common import errors
+from resource_service import contract as resource_contract
 from work_order_service.models import Downtime, Operation, WorkOrder
 
 log = logging.getLogger(__name__)
 
-PART, EQUIPMENT, USER = "part", "equipment", "user"   # cache kinds (mes_common.cache)
+PART, EQUIPMENT, USER = material_contract.PART_KIND, resource_contract.EQUIPMENT_KIND, auth_contract.USER_KIND
 ENTITY = "work_order_reference"  # audit entity type of a display-field sync
 
 

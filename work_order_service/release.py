@@ -30,7 +30,8 @@ from sqlalchemy import func, select, update
 
 from mes_common import errors
 from mes_common.db import utcnow
-from work_order_service import domain, events, orders
+from work_order_service import domain, orders
+from work_order_service.contract import events
 from work_order_service.models import Operation, Saga, WorkOrder
 
 log = logging.getLogger(__name__)

@@ -11,13 +11,15 @@ from nameko.dependency_providers import Config
 
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
-from mes_common.events import event_handler
+from mes_common.events.handlers import event_handler
 from mes_common.rpc import RpcClient, rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
 from mes_common.timers import config_timer
-from work_order_service import downtime, execution, instructions, orders, planning, references, release, schemas
-from work_order_service.instruction_entrypoints import WorkInstructionEntrypoints
+from work_order_service.instructions import use_cases as instructions
+from work_order_service import downtime, execution, orders, planning, references, release
+from work_order_service.contract import schemas
+from work_order_service.instructions.entrypoints import WorkInstructionEntrypoints
 from work_order_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
 from work_order_service.references import Caller, References
 

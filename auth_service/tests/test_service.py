@@ -10,7 +10,7 @@ import redis
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
-from auth_service import keys, revocations, tokens
+from auth_service.contract import keys, revocations, tokens
 from auth_service.service import AuthService
 from mes_common import errors
 

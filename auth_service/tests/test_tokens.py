@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from auth_service import tokens
+from auth_service.contract import tokens
 from mes_common import errors
 
 ISS, AUD = "mes-auth", "mes"

@@ -1,173 +1,47 @@
 """/api/v1 routes of the work order service: work orders, execution, dispatch
-lists, downtime."""
-from gateway.http import json_body, path_id, query_args, route
-from mes_common.rpc import RpcClient
-from work_order_service import schemas
+lists, downtime, work instructions."""
+from gateway.routing import Routes
+from work_order_service import contract
+from work_order_service.contract import instructions as wi, schemas as s
 
-TAGS = ["work orders"]
-ORDERS = "/api/v1/work-orders"
+routes = Routes(contract.SERVICE, tags=["work orders"], prefix="/api/v1")
+READ, WRITE, RELEASE, EXECUTE = "work_order:read", "work_order:write", "work_order:release", "work_order:execute"
+ORDERS = "/work-orders"
 ORDER = ORDERS + "/<work_order_id>"
 OPERATION = ORDER + "/operations/<operation_id>"
-DOWNTIME = "/api/v1/downtime"
-ACTION_ERRORS = (400, 404, 409, 422, 503)
-READ_ERRORS = (400, 404, 503)
+DOWNTIME = "/downtime"
 
+routes.post(ORDERS, 'create_work_order', body=s.WorkOrderCreate, response=s.WorkOrderOut, status=201, permission=WRITE, summary='Create a work order', doc='Number generated (WO-000001) unless the ERP gives one. Part, site and work center must exist (422 naming the field); their names are cached on the order.')
+routes.get(ORDERS, 'list_work_orders', query=s.WorkOrderListQuery, response=s.WorkOrderPage, permission=READ, error_codes=(400, 503), summary='List work orders', doc='Newest first; items without operations and status history.')
+routes.get(ORDER, 'get_work_order', response=s.WorkOrderOut, permission=READ, summary='Get a work order with its operations and status history')
+routes.patch(ORDER, 'update_work_order', body=s.WorkOrderUpdate, response=s.WorkOrderOut, permission=WRITE, summary='Change quantity, due date or priority (while created)')
+routes.post(ORDER + '/release', 'release_work_order', body=s.ReleaseRequest, response=s.WorkOrderOut, permission=RELEASE, summary='Release: snapshot the routing, reserve the material', doc='All or nothing: when material is short (422 naming every short part and by how much) or anything fails, every reservation is given back and the order stays created with `release_error`.')
+routes.post(ORDER + '/hold', 'hold_work_order', body=s.HoldRequest, response=s.WorkOrderOut, permission=WRITE, summary='Put on hold (reason required)', doc='Running operations are paused.')
+routes.post(ORDER + '/resume', 'resume_work_order', body=s.ResumeRequest, response=s.WorkOrderOut, permission=WRITE, summary='Resume a held order')
+routes.post(ORDER + '/cancel', 'cancel_work_order', body=s.CancelRequest, response=s.WorkOrderOut, permission=WRITE, summary='Cancel (material reservations are released)')
+routes.post(ORDER + '/close', 'close_work_order', body=s.CloseRequest, response=s.WorkOrderOut, permission=WRITE, summary='Close a completed order')
+routes.post(ORDER + '/schedule', 'schedule_work_order', body=s.ScheduleRequest, response=s.ScheduleOut, permission=WRITE, summary='Forward-schedule the operations', doc='Each operation starts when the previous ends; duration = setup + run × quantity.')
+routes.get(ORDER + '/schedule', 'get_schedule', response=s.ScheduleOut, permission=READ, summary='The planned start and end of each operation')
+routes.get(ORDER + '/variance', 'get_variance', response=s.VarianceOut, permission=READ, summary='Plan vs actual: quantities and minutes')
+routes.get('/work-centers/<work_center_id>/dispatch-list', 'get_dispatch_list', query=s.DispatchQuery, response=s.DispatchPage, permission=READ, error_codes=(400, 503), summary='What to work on at a work center', doc='Ready, running and paused operations of released and in-progress orders, by priority, due date, planned start.')
+routes.post(OPERATION + '/start', 'start_operation', body=s.StartOperation, response=s.WorkOrderOut, permission=EXECUTE, summary='Start an operation (you are its operator)')
+routes.post(OPERATION + '/pause', 'pause_operation', body=s.PauseOperation, response=s.WorkOrderOut, permission=EXECUTE, summary='Pause a running operation')
+routes.post(OPERATION + '/resume', 'resume_operation', body=s.ResumeOperation, response=s.WorkOrderOut, permission=EXECUTE, summary='Resume a paused operation')
+routes.post(OPERATION + '/complete', 'complete_operation', body=s.CompleteOperation, response=s.WorkOrderOut, permission=EXECUTE, summary='Report good, scrap and rework', doc="Quantities accumulate. An operation cannot complete more good than the previous one has (422). The last operation's good is the output (serials generated `<WO number>-0001…` for a serial-controlled part unless given); the order completes when the last operation has made its quantity.")
+routes.post(OPERATION + '/consume', 'consume_material', body=s.ConsumeMaterial, response=s.ConsumptionOut, permission=EXECUTE, summary='Consume lots or serials against the operation', doc='A held lot or serial answers 409 naming the hold.')
+routes.post(OPERATION + '/buy-offs', 'buy_off_step', body=s.BuyOffRequest, response=s.BuyOffOut, permission=EXECUTE, summary='Buy off a step of the frozen work instruction', doc="Values are checked against the step's fields (400 naming `values.<field>`); each step once (409).")
+routes.post(DOWNTIME, 'record_downtime', body=s.DowntimeCreate, response=s.DowntimeOut, status=201, permission=EXECUTE, summary='Record downtime')
+routes.get(DOWNTIME, 'list_downtime', query=s.DowntimeListQuery, response=s.DowntimePage, permission=READ, summary='List downtime')
+routes.post(DOWNTIME + '/<downtime_id>/end', 'end_downtime', body=s.DowntimeEnd, response=s.DowntimeOut, permission=EXECUTE, summary='End an open downtime')
 
-def _ids(work_order_id, operation_id):
-    return path_id("work_order_id", work_order_id), path_id("operation_id", operation_id)
+# ------------------------------------------------------------ work instructions
 
+INSTRUCTION_TAGS, AUTHOR = ["work instructions"], "work_instruction:write"
+INSTRUCTIONS = "/work-instructions"
+INSTRUCTION = INSTRUCTIONS + "/<code>"
 
-class WorkOrderRoutes:
-    """Mixed into the Gateway."""
-
-    work_orders = RpcClient("work_order_service")
-
-    # ------------------------------------------------------------ work orders
-
-    @route("POST", ORDERS, summary="Create a work order", tags=TAGS, body=schemas.WorkOrderCreate,
-           response=schemas.WorkOrderOut, status=201, permission="work_order:write")
-    def create_work_order(self, request):
-        """Number generated (WO-000001) unless the ERP gives one. Part, site and work center
-        must exist (422 naming the field); their names are cached on the order."""
-        return self.work_orders.create_work_order(json_body(request, schemas.WorkOrderCreate))
-
-    @route("GET", ORDERS, summary="List work orders", tags=TAGS, query=schemas.WorkOrderListQuery,
-           response=schemas.WorkOrderPage, permission="work_order:read", error_codes=(400, 503))
-    def list_work_orders(self, request):
-        """Newest first; items without operations and status history."""
-        return self.work_orders.list_work_orders(query_args(request, schemas.WorkOrderListQuery))
-
-    @route("GET", ORDER, summary="Get a work order with its operations and status history", tags=TAGS,
-           response=schemas.WorkOrderOut, permission="work_order:read", error_codes=READ_ERRORS)
-    def get_work_order(self, request, work_order_id):
-        return self.work_orders.get_work_order(path_id("work_order_id", work_order_id))
-
-    @route("PATCH", ORDER, summary="Change quantity, due date or priority (while created)", tags=TAGS,
-           body=schemas.WorkOrderUpdate, response=schemas.WorkOrderOut, permission="work_order:write")
-    def update_work_order(self, request, work_order_id):
-        return self.work_orders.update_work_order(path_id("work_order_id", work_order_id),
-                                                  json_body(request, schemas.WorkOrderUpdate))
-
-    @route("POST", ORDER + "/release", summary="Release: snapshot the routing, reserve the material", tags=TAGS,
-           body=schemas.ReleaseRequest, response=schemas.WorkOrderOut, permission="work_order:release")
-    def release_work_order(self, request, work_order_id):
-        """All or nothing: when material is short (422 naming every short part and by how
-        much) or anything fails, every reservation is given back and the order stays created
-        with `release_error`."""
-        return self.work_orders.release_work_order(path_id("work_order_id", work_order_id),
-                                                   json_body(request, schemas.ReleaseRequest))
-
-    @route("POST", ORDER + "/hold", summary="Put on hold (reason required)", tags=TAGS, body=schemas.HoldRequest,
-           response=schemas.WorkOrderOut, permission="work_order:write")
-    def hold_work_order(self, request, work_order_id):
-        """Running operations are paused."""
-        return self.work_orders.hold_work_order(path_id("work_order_id", work_order_id),
-                                                json_body(request, schemas.HoldRequest))
-
-    @route("POST", ORDER + "/resume", summary="Resume a held order", tags=TAGS, body=schemas.ResumeRequest,
-           response=schemas.WorkOrderOut, permission="work_order:write")
-    def resume_work_order(self, request, work_order_id):
-        return self.work_orders.resume_work_order(path_id("work_order_id", work_order_id),
-                                                  json_body(request, schemas.ResumeRequest))
-
-    @route("POST", ORDER + "/cancel", summary="Cancel (material reservations are released)", tags=TAGS,
-           body=schemas.CancelRequest, response=schemas.WorkOrderOut, permission="work_order:write")
-    def cancel_work_order(self, request, work_order_id):
-        return self.work_orders.cancel_work_order(path_id("work_order_id", work_order_id),
-                                                  json_body(request, schemas.CancelRequest))
-
-    @route("POST", ORDER + "/close", summary="Close a completed order", tags=TAGS, body=schemas.CloseRequest,
-           response=schemas.WorkOrderOut, permission="work_order:write")
-    def close_work_order(self, request, work_order_id):
-        return self.work_orders.close_work_order(path_id("work_order_id", work_order_id),
-                                                 json_body(request, schemas.CloseRequest))
-
-    # ------------------------------------------------------------ planning
-
-    @route("POST", ORDER + "/schedule", summary="Forward-schedule the operations", tags=TAGS,
-           body=schemas.ScheduleRequest, response=schemas.ScheduleOut, permission="work_order:write")
-    def schedule_work_order(self, request, work_order_id):
-        """Each operation starts when the previous ends; duration = setup + run × quantity."""
-        return self.work_orders.schedule_work_order(path_id("work_order_id", work_order_id),
-                                                    json_body(request, schemas.ScheduleRequest))
-
-    @route("GET", ORDER + "/schedule", summary="The planned start and end of each operation", tags=TAGS,
-           response=schemas.ScheduleOut, permission="work_order:read", error_codes=READ_ERRORS)
-    def get_schedule(self, request, work_order_id):
-        return self.work_orders.get_schedule(path_id("work_order_id", work_order_id))
-
-    @route("GET", ORDER + "/variance", summary="Plan vs actual: quantities and minutes", tags=TAGS,
-           response=schemas.VarianceOut, permission="work_order:read", error_codes=READ_ERRORS)
-    def get_variance(self, request, work_order_id):
-        return self.work_orders.get_variance(path_id("work_order_id", work_order_id))
-
-    @route("GET", "/api/v1/work-centers/<work_center_id>/dispatch-list", summary="What to work on at a work center",
-           tags=TAGS, query=schemas.DispatchQuery, response=schemas.DispatchPage, permission="work_order:read",
-           error_codes=(400, 503))
-    def get_dispatch_list(self, request, work_center_id):
-        """Ready, running and paused operations of released and in-progress orders, by
-        priority, due date, planned start."""
-        return self.work_orders.get_dispatch_list(path_id("work_center_id", work_center_id),
-                                                  query_args(request, schemas.DispatchQuery))
-
-    # ------------------------------------------------------------ execution
-
-    @route("POST", OPERATION + "/start", summary="Start an operation (you are its operator)", tags=TAGS,
-           body=schemas.StartOperation, response=schemas.WorkOrderOut, permission="work_order:execute")
-    def start_operation(self, request, work_order_id, operation_id):
-        return self.work_orders.start_operation(*_ids(work_order_id, operation_id),
-                                                json_body(request, schemas.StartOperation))
-
-    @route("POST", OPERATION + "/pause", summary="Pause a running operation", tags=TAGS,
-           body=schemas.PauseOperation, response=schemas.WorkOrderOut, permission="work_order:execute")
-    def pause_operation(self, request, work_order_id, operation_id):
-        return self.work_orders.pause_operation(*_ids(work_order_id, operation_id),
-                                                json_body(request, schemas.PauseOperation))
-
-    @route("POST", OPERATION + "/resume", summary="Resume a paused operation", tags=TAGS,
-           body=schemas.ResumeOperation, response=schemas.WorkOrderOut, permission="work_order:execute")
-    def resume_operation(self, request, work_order_id, operation_id):
-        return self.work_orders.resume_operation(*_ids(work_order_id, operation_id),
-                                                 json_body(request, schemas.ResumeOperation))
-
-    @route("POST", OPERATION + "/complete", summary="Report good, scrap and rework", tags=TAGS,
-           body=schemas.CompleteOperation, response=schemas.WorkOrderOut, permission="work_order:execute")
-    def complete_operation(self, request, work_order_id, operation_id):
-        """Quantities accumulate. An operation cannot complete more good than the previous one
-        has (422). The last operation's good is the output (serials generated
-        `<WO number>-0001…` for a serial-controlled part unless given); the order completes
-        when the last operation has made its quantity."""
-        return self.work_orders.complete_operation(*_ids(work_order_id, operation_id),
-                                                   json_body(request, schemas.CompleteOperation))
-
-    @route("POST", OPERATION + "/consume", summary="Consume lots or serials against the operation", tags=TAGS,
-           body=schemas.ConsumeMaterial, response=schemas.ConsumptionOut, permission="work_order:execute")
-    def consume_material(self, request, work_order_id, operation_id):
-        """A held lot or serial answers 409 naming the hold."""
-        return self.work_orders.consume_material(*_ids(work_order_id, operation_id),
-                                                 json_body(request, schemas.ConsumeMaterial))
-
-    @route("POST", OPERATION + "/buy-offs", summary="Buy off a step of the frozen work instruction", tags=TAGS,
-           body=schemas.BuyOffRequest, response=schemas.BuyOffOut, permission="work_order:execute")
-    def buy_off_step(self, request, work_order_id, operation_id):
-        """Values are checked against the step's fields (400 naming `values.<field>`); each step once (409)."""
-        return self.work_orders.buy_off_step(*_ids(work_order_id, operation_id),
-                                             json_body(request, schemas.BuyOffRequest))
-
-    # ------------------------------------------------------------ downtime
-
-    @route("POST", DOWNTIME, summary="Record downtime", tags=TAGS, body=schemas.DowntimeCreate,
-           response=schemas.DowntimeOut, status=201, permission="work_order:execute")
-    def record_downtime(self, request):
-        return self.work_orders.record_downtime(json_body(request, schemas.DowntimeCreate))
-
-    @route("GET", DOWNTIME, summary="List downtime", tags=TAGS, query=schemas.DowntimeListQuery,
-           response=schemas.DowntimePage, permission="work_order:read", error_codes=(400, 503))
-    def list_downtime(self, request):
-        return self.work_orders.list_downtime(query_args(request, schemas.DowntimeListQuery))
-
-    @route("POST", DOWNTIME + "/<downtime_id>/end", summary="End an open downtime", tags=TAGS,
-           body=schemas.DowntimeEnd, response=schemas.DowntimeOut, permission="work_order:execute")
-    def end_downtime(self, request, downtime_id):
-        return self.work_orders.end_downtime(path_id("downtime_id", downtime_id),
-                                             json_body(request, schemas.DowntimeEnd))
+routes.post(INSTRUCTIONS, 'create_work_instruction', body=wi.WorkInstructionCreate, response=wi.WorkInstructionVersionOut, status=201, permission=AUTHOR, summary='Create a work instruction (version 1, draft)', doc='Steps with their data-collection fields: names unique within a step; type number, text, boolean or choice; `choices` for a choice; `min` ≤ `max` for a number (400 naming `steps.<i>.fields.<j>.<key>` otherwise). A code used already is a 409: revise it.', tags=INSTRUCTION_TAGS)
+routes.get(INSTRUCTIONS, 'list_work_instructions', query=wi.WorkInstructionListQuery, response=wi.WorkInstructionPage, permission=READ, error_codes=(400, 503), summary='List work instruction versions', doc='Ordered by code then version; filter by code prefix and status.', tags=INSTRUCTION_TAGS)
+routes.get(INSTRUCTION, 'get_work_instruction', query=wi.WorkInstructionQuery, response=wi.WorkInstructionVersionOut, permission=READ, summary='Get a work instruction version', doc='The version asked for, by default the newest one whatever its status.', tags=INSTRUCTION_TAGS)
+routes.post(INSTRUCTION + '/revisions', 'revise_work_instruction', body=wi.WorkInstructionRevise, response=wi.WorkInstructionVersionOut, status=201, permission=AUTHOR, summary='Revise: the next version, as a draft', doc='The released version stays in force until the new one is released.', tags=INSTRUCTION_TAGS)
+routes.post(INSTRUCTION + '/versions/<version>/release', 'release_work_instruction', response=wi.WorkInstructionVersionOut, permission=AUTHOR, summary='Release a draft version', doc='Released versions never change; the older versions become obsolete. Work orders released from now on freeze this version into their operations.', tags=INSTRUCTION_TAGS)

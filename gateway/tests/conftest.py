@@ -1,12 +1,11 @@
-import importlib
-
 import pytest
 
-from auth_service.service import AuthService
 from gateway.service import Gateway
 from mes_common import registry
-from mes_common.testing.auth import bearer
-from resource_service.service import ResourceService
+from auth_service.testing import bearer
+from mes_common.testing.fixtures import registered_classes
+
+AuthService, ResourceService = registered_classes("auth_service", "resource_service")
 
 
 def _started(container_factory, service_cls, config):
@@ -38,17 +37,12 @@ def web_session(web_session, mes_config):
     return web_session
 
 
-def service_class(spec):
-    module, _, cls = spec.module.partition(":")
-    return getattr(importlib.import_module(module), cls)
-
-
 @pytest.fixture
 def other_services(mes_config, container_factory):
     """Every registered service but auth and resource (which have fixtures of their own),
     for tests that need the whole API (`@pytest.mark.usefixtures("other_services")`);
     each costs about a second to start."""
-    return [_started(container_factory, service_class(spec), mes_config) for spec in registry.SERVICES
+    return [_started(container_factory, registry.service_class(spec), mes_config) for spec in registry.SERVICES
             if spec.name not in ("auth_service", "resource_service")]
 
 

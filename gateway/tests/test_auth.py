@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from openapi_spec_validator import validate
 from sqlalchemy import text
 
-from auth_service import keys, tokens
-from auth_service.permissions import PERMISSIONS
-from auth_service.revocations import RevocationList
+from auth_service.contract import keys, tokens
+from auth_service.contract.permissions import PERMISSIONS
+from auth_service.contract.revocations import RevocationList
 from gateway.auth import AUTHENTICATED, ApiTokens, Authenticator, TtlCache
 from gateway.http import ROUTES, error_response, route
 from gateway.openapi import build_spec
@@ -30,7 +30,7 @@ from mes_common import errors
 from mes_common.audit import TABLE as AUDIT_TABLE
 from mes_common.rpc import rpc
 from mes_common.service import WorkerContext
-from mes_common.testing.auth import access_token, bearer
+from auth_service.testing import access_token, bearer
 from mes_common.testing.fixtures import free_port, wait_until
 
 NODES = "/api/v1/resource/nodes"

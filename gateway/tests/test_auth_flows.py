@@ -17,11 +17,12 @@ import requests
 import yaml
 from click.testing import CliRunner
 
-from auth_service.service import AuthService
 from gateway.service import Gateway
 from mes_common.cli import main
 from mes_common.testing.fixtures import service_stack, wait_until
-from resource_service.service import ResourceService
+from mes_common.testing.fixtures import registered_classes
+
+AuthService, ResourceService = registered_classes("auth_service", "resource_service")
 
 API = "/api/v1"
 LOGIN, REFRESH, LOGOUT = f"{API}/auth/login", f"{API}/auth/refresh", f"{API}/auth/logout"

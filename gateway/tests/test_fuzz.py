@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                response_schema_conformance, status_code_conformance)
 
 from mes_common.schemas import encode_cursor
-from mes_common.testing.auth import bearer, create_admin
+from auth_service.testing import bearer, create_admin
 
 NODES = "/api/v1/resource/nodes"
 NODE = NODES + "/{node_id}"

@@ -11,12 +11,13 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from auth_service.service import AuthService
 from gateway.service import Gateway
 from mes_common import registry
-from mes_common.testing.auth import bearer
+from auth_service.testing import bearer
 from mes_common.testing.fixtures import service_stack, wait_until
-from resource_service.service import ResourceService
+from mes_common.testing.fixtures import registered_classes
+
+AuthService, ResourceService = registered_classes("auth_service", "resource_service")
 
 NODES = "/api/v1/resource/nodes"
 

@@ -8,12 +8,13 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from auth_service.permissions import BUILTIN_ROLES
-from auth_service.service import AuthService
+from auth_service.contract.permissions import BUILTIN_ROLES
 from gateway.service import Gateway
-from material_service.service import MaterialService
-from mes_common.testing.auth import bearer
+from auth_service.testing import bearer
 from mes_common.testing.fixtures import service_stack, wait_until
+from mes_common.testing.fixtures import registered_classes
+
+AuthService, MaterialService = registered_classes("auth_service", "material_service")
 
 API = "/api/v1/material"
 

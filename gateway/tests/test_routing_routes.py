@@ -12,13 +12,13 @@ import uuid
 import pytest
 import requests
 
-from auth_service.permissions import BUILTIN_ROLES
-from auth_service.service import AuthService
+from auth_service.contract.permissions import BUILTIN_ROLES
 from gateway.service import Gateway
-from mes_common.testing.auth import bearer
+from auth_service.testing import bearer
 from mes_common.testing.fixtures import service_stack
-from resource_service.service import ResourceService
-from work_order_service.service import WorkOrderService
+from mes_common.testing.fixtures import registered_classes
+
+AuthService, ResourceService, WorkOrderService = registered_classes("auth_service", "resource_service", "work_order_service")
 
 NODES = "/api/v1/resource/nodes"
 ROUTINGS = "/api/v1/resource/routings"

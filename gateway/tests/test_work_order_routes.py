@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from mes_common.testing.auth import bearer
-from work_order_service.tests.world import DUE, build
+from auth_service.testing import bearer
+from work_order_service.testing import DUE, build
 
 ORDERS = "/api/v1/work-orders"
 DOWNTIME = "/api/v1/downtime"

@@ -6,7 +6,7 @@ from kombu import Connection, Exchange
 
 from material_service.tests.conftest import audit, envelopes, rows, work_order
 from mes_common import errors
-from mes_common.events import CloudEvent
+from mes_common.events.envelope import CloudEvent
 from mes_common.testing.fixtures import wait_until
 
 OUTPUT_REPORTED = "mes.work_order.output.reported"

@@ -1,0 +1,16 @@
+"""The `mes` command group; each module of this package adds its commands
+to it (mes_common.cli imports them all)."""
+import click
+
+from mes_common.config import load_config
+
+
+@click.group()
+@click.option("--config", "config_path", envvar="MES_CONFIG", type=click.Path(exists=True, dir_okay=False),
+              help="config.yml to use (default: the project's, or $MES_CONFIG)")
+@click.pass_context
+def main(ctx, config_path):
+    """Operate the MES: infrastructure, databases, processes, events, audit."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["config"] = load_config(config_path)

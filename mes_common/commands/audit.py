@@ -4,15 +4,15 @@ import json
 import click
 
 from mes_common import audit as audit_trail, registry
-from mes_common.cli import main
-from mes_common.commands.events import service_class
+from mes_common.commands import main
+
 from mes_common.config import database_url
 from mes_common.db import make_engine
 
 
 def audit_model(spec):
     """The service's AuditEntry model, None if it keeps no audit trail."""
-    uow = getattr(service_class(spec), "uow", None)
+    uow = getattr(registry.service_class(spec), "uow", None)
     return getattr(uow, "Audit", None)
 
 

@@ -2,7 +2,7 @@
 import click
 
 from mes_common import migrations, registry
-from mes_common.cli import main
+from mes_common.commands import main
 from mes_common.config import database_url
 
 

@@ -1,20 +1,16 @@
 """`mes dlq list|replay` and `mes outbox status`."""
-import importlib
 import json
 
 import click
 
 from mes_common import registry
-from mes_common.cli import main
+from mes_common.commands import main
 from mes_common.config import database_url
 from mes_common.db import make_engine
-from mes_common.events import (ReliableEventHandler, dead_letter_count, handler_queue_name,
-                               list_dead_letters, outbox_status, replay_dead_letters)
-
-
-def service_class(spec):
-    module_name, _, class_name = spec.module.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+from mes_common.events.dead_letters import dead_letter_count, list_dead_letters, replay_dead_letters
+from mes_common.events.handlers import ReliableEventHandler
+from mes_common.events.outbox import outbox_status
+from mes_common.events.topology import handler_queue_name
 
 
 def handler_queues():
@@ -22,7 +18,7 @@ def handler_queues():
     classes (no management API needed)."""
     queues = []
     for spec in registry.SERVICES:
-        cls = service_class(spec)
+        cls = registry.service_class(spec)
         for attr in dir(cls):
             for entrypoint in getattr(getattr(cls, attr, None), "nameko_entrypoints", ()):
                 if isinstance(entrypoint, ReliableEventHandler):
@@ -112,17 +108,21 @@ def outbox():
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def outbox_status_cmd(ctx, services, as_json):
-    """Pending, failing (e.g. unroutable) and published events per service.
+    """Pending, failing, parked and published events per service.
 
-    Exits 1 when an event is failing, so monitoring can alert on it."""
+    Failing: not published although a consumer is expected (e.g. unroutable
+    while its handler's queue is missing). Parked: no service consumes that type
+    yet; it is published when one binds. Exits 1 when an event is failing, so
+    monitoring can alert on it."""
     config = ctx.obj["config"]
+    awaited = registry.awaited_event_types()
     specs = [registry.service(s) for s in services] if services else registry.SERVICES
     report, failing = {}, False
     for spec in specs:
-        cls = service_class(spec)
+        cls = registry.service_class(spec)
         engine = make_engine(database_url(config, spec.name), pool_size=1)
         try:
-            status = outbox_status(engine, cls.uow.Outbox)
+            status = outbox_status(engine, cls.uow.Outbox, awaited)
         finally:
             engine.dispose()
         report[spec.name] = status
@@ -135,5 +135,8 @@ def outbox_status_cmd(ctx, services, as_json):
                        f"{s['published']} published")
             for f in s["failing"]:
                 click.echo(f"  FAILING {f['count']} x {f['type']} after {f['attempts']} attempts: {f['error']}")
+            if s["parked"]:
+                click.echo(f"  parked until a consumer binds: "
+                           + ", ".join(f"{p['count']} x {p['type']}" for p in s["parked"]))
     if failing:
         ctx.exit(1)

@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from mes_common.cli import main
+from mes_common.commands import main
 
 
 @main.group()
@@ -90,3 +90,30 @@ def db_create(ctx, services):
     if failed:
         click.echo("\nIs PostgreSQL running? `mes infra check --start` finds or starts it.", err=True)
         sys.exit(1)
+
+
+@db.command("drop")
+@click.argument("services", nargs=-1)
+@click.option("--yes", is_flag=True, help="do not ask")
+@click.pass_context
+def db_drop(ctx, services, yes):
+    """Drop each service's database (default: every service): for development,
+    to start again from nothing (`make reset`). Its role stays."""
+    from sqlalchemy.engine import make_url
+
+    from mes_common import infra as infra_mod
+    from mes_common import registry
+    from mes_common.config import database_url
+
+    config = ctx.obj["config"]
+    try:
+        specs = [registry.service(name) for name in services] if services else list(registry.SERVICES)
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="SERVICE") from None
+    names = [make_url(database_url(config, spec.name)).database for spec in specs if spec.database]
+    if not yes:
+        click.confirm(f"drop {', '.join(names)} and everything in them?", abort=True)
+    admin_url = infra_mod.pg_admin_url()
+    for name in names:
+        dropped = infra_mod.drop_database(admin_url, name)
+        click.echo(f"{name}: {'dropped' if dropped else 'did not exist'}")

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from mes_common.cli import main
+from mes_common.commands import main
 from mes_common import registry
 from mes_common.config import DEFAULT_CONFIG, ROOT
 
@@ -61,18 +61,22 @@ def run(ctx, names, stop_timeout, log_dir):
 
 
 @main.command("health")
-@click.argument("name")
-@click.option("--timeout", type=float, default=2.0, show_default=True, help="seconds to wait for the answer")
+@click.argument("names", nargs=-1)
+@click.option("--timeout", type=float, default=2.0, show_default=True, help="seconds to wait for each answer")
 @click.pass_context
-def health(ctx, name, timeout):
-    """Ping one process: a service over RPC (`<name>.ping()`), the gateway over HTTP (/health)."""
+def health(ctx, names, timeout):
+    """Ping processes: each service over RPC (`<name>.ping()`), the gateway over
+    HTTP (/health); every one when no NAME is given. Exits 1 if one does not answer."""
     config = ctx.obj["config"]
-    if name == registry.GATEWAY.name:
-        ok, message = _gateway_health(config, timeout)
-    else:
-        ok, message = _service_health(config, name, timeout)
-    click.echo(message, err=not ok)
-    sys.exit(0 if ok else 1)
+    all_ok = True
+    for name in names or [spec.name for spec in registry.processes()]:
+        if name == registry.GATEWAY.name:
+            ok, message = _gateway_health(config, timeout)
+        else:
+            ok, message = _service_health(config, name, timeout)
+        click.echo(message if names else f"{name}: {message}" if ok else message, err=not ok)
+        all_ok = all_ok and ok
+    sys.exit(0 if all_ok else 1)
 
 
 def _gateway_health(config, timeout):
@@ -123,19 +127,3 @@ def _safe_uri(config):
         scheme, _, rest = uri.partition("://")
         uri = f"{scheme}://***@{rest.split('@', 1)[1]}"
     return uri
-
-
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("nameko_args", nargs=-1, type=click.UNPROCESSED)
-@click.pass_context
-def shell(ctx, nameko_args):
-    """`nameko shell` on this config, with typed MES errors (extra args go to nameko)."""
-    import os
-    from pathlib import Path
-
-    from mes_common import shell_startup
-    from mes_common.config import DEFAULT_CONFIG
-    os.environ["PYTHONSTARTUP"] = shell_startup.__file__
-    config_path = ctx.obj["config_path"] or str(DEFAULT_CONFIG)
-    nameko = Path(sys.executable).with_name("nameko")
-    os.execv(str(nameko), [str(nameko), "shell", "--config", config_path, *nameko_args])

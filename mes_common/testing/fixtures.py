@@ -26,7 +26,7 @@ from mes_common.config import load_config
 from mes_common.db import make_engine
 
 RUN_ID = secrets.token_hex(4)
-# the access-token key pair of this test run (generated on first use, see auth_service.keys)
+# the access-token key pair of this test run (generated on first use, see auth_service.contract.keys)
 KEY_DIR = Path(tempfile.gettempdir()) / f"mes-test-keys-{RUN_ID}"
 
 
@@ -243,3 +243,9 @@ def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def registered_classes(*names):
+    """The nameko service classes of registered services, by name (tests outside
+    a service start it through the registry, not by importing its module)."""
+    return tuple(registry.service_class(registry.service(name)) for name in names)

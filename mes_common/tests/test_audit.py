@@ -16,9 +16,17 @@ from mes_common import audit, registry
 from mes_common.cli import main
 from mes_common.db import make_engine
 from mes_common.testing.fixtures import isolated_config
-from resource_service.models import AuditEntry
+from sqlalchemy.orm import DeclarativeBase
 
 SERVICE = "resource_service"
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+# the platform's audit table, as every service database has it (made by its migrations)
+AuditEntry = audit.audit_model(_Base)
 
 
 # --- canonical hashing (no database) ---------------------------------------

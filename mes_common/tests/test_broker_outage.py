@@ -17,7 +17,7 @@ from kombu.message import Message
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
-from mes_common.events import handler_queue_name
+from mes_common.events.topology import handler_queue_name
 from mes_common.testing.broker import ThrowawayRabbit, rabbitmq_available
 from mes_common.testing.fixtures import wait_until
 from mes_common.tests.probe.services import HAPPENED, ProbeConsumer, ProbeEmitter

@@ -6,7 +6,8 @@ from click.testing import CliRunner
 from nameko.testing.services import entrypoint_hook
 
 from mes_common.cli import main
-from mes_common.events import dead_letter_count, handler_queue_name
+from mes_common.events.dead_letters import dead_letter_count
+from mes_common.events.topology import handler_queue_name
 from mes_common.testing.fixtures import wait_until
 from mes_common.tests.probe.services import HAPPENED, ProbeConsumer, ProbeEmitter
 
@@ -55,16 +56,24 @@ def test_dlq_list_and_replay(probe_config, container_factory, probe_behaviour, p
 
 
 def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
+    """An unroutable event some service consumes is FAILING (exit 1); one that
+    no service consumes yet is parked (exit 0)."""
     from sqlalchemy import text
     config_path = tmp_path / "config.yml"
     config_path.write_text(yaml.safe_dump(mes_config))
+    insert = text("INSERT INTO outbox (event_id, type, source, envelope, attempts, last_error) VALUES "
+                  "(gen_random_uuid(), :type, 'resource_service', '{}', 3, 'unroutable: x')")
     with db_engines["resource_service"].begin() as conn:
-        conn.execute(text(
-            "INSERT INTO outbox (event_id, type, source, envelope, attempts, last_error) VALUES "
-            "(gen_random_uuid(), 'mes.resource.site.created', 'resource_service', '{}', 3, 'unroutable: x')"))
+        conn.execute(insert, {"type": "mes.resource.site.created"})    # nobody consumes it yet
+    code, out = run(config_path, "outbox", "status", "resource_service")
+    assert code == 0, out
+    assert "resource_service: 1 pending" in out and "parked until a consumer binds: 1 x mes.resource.site.created" in out
+    assert "FAILING" not in out
+    with db_engines["resource_service"].begin() as conn:
+        conn.execute(insert, {"type": "mes.resource.site.updated"})    # the work order service consumes it
     code, out = run(config_path, "outbox", "status", "resource_service")
     assert code == 1, out
-    assert "resource_service: 1 pending" in out and "FAILING 1 x mes.resource.site.created" in out
+    assert "resource_service: 2 pending" in out and "FAILING 1 x mes.resource.site.updated" in out
     code, out = run(config_path, "migrate", "resource_service")
     assert code == 0 and "resource_service: 0003 -> 0003" in out
 

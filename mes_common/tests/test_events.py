@@ -9,8 +9,11 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
-from mes_common.events import (CloudEvent, dead_letter_count, handler_queue_name, list_dead_letters,
-                               outbox_status, replay_dead_letters)
+from mes_common import registry
+from mes_common.events.dead_letters import dead_letter_count, list_dead_letters, replay_dead_letters
+from mes_common.events.envelope import CloudEvent
+from mes_common.events.outbox import outbox_status
+from mes_common.events.topology import handler_queue_name
 from mes_common.testing.fixtures import wait_until
 from mes_common.tests.probe.models import OutboxEvent
 from mes_common.tests.probe.services import HAPPENED, UNHEARD, ProbeConsumer, ProbeEmitter
@@ -117,21 +120,47 @@ def test_poison_message_is_dead_lettered_not_retried(consumer, probe_config, pro
     assert effects(probe_engines["probe_consumer"]) == []
 
 
-def test_unroutable_event_stays_in_outbox_and_is_reported(emitter, probe_engines, caplog):
-    # nobody consumes UNHEARD: no queue is bound for it
-    [event_id] = emit(emitter, ["lonely"], UNHEARD)
+@pytest.fixture
+def awaited_emitter(probe_config, container_factory, monkeypatch):
+    """The emitter, with UNHEARD declared consumed by some service (as a
+    contract's CONSUMES would) although no queue is bound for it."""
+    monkeypatch.setattr(registry, "awaited_event_types", lambda: frozenset({UNHEARD}))
+    container = container_factory(ProbeEmitter, probe_config)
+    container.start()
+    return container
+
+
+def test_unroutable_awaited_event_stays_in_outbox_and_is_an_alarm(awaited_emitter, probe_engines, caplog):
+    # a consumer is expected, but no queue is bound for UNHEARD
+    [event_id] = emit(awaited_emitter, ["lonely"], UNHEARD)
     engine = probe_engines["probe_emitter"]
 
     def failing():
-        status = outbox_status(engine, OutboxEvent)
+        status = outbox_status(engine, OutboxEvent, frozenset({UNHEARD}))
         return status if status["failing"] and status["failing"][0]["attempts"] >= 2 else None
     status = wait_until(failing, timeout=10, message="a retried unroutable event")
-    assert status["pending"] == 1
+    assert status["pending"] == 1 and status["parked"] == []
     assert status["failing"][0]["type"] == UNHEARD
     assert status["failing"][0]["error"].startswith("unroutable")
     assert any("unroutable" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
     # once a consumer binds a queue, the retry delivers it
     assert unpublished(engine) == 1
+
+
+def test_event_nobody_consumes_yet_is_parked_quietly(emitter, probe_engines, caplog):
+    """No contract consumes UNHEARD: it waits in the outbox without an ERROR
+    line, counted as parked, and is retried (published once a consumer binds)."""
+    emit(emitter, ["lonely"], UNHEARD)
+    engine = probe_engines["probe_emitter"]
+
+    def parked():
+        status = outbox_status(engine, OutboxEvent, registry.awaited_event_types())
+        with engine.connect() as conn:
+            retried = conn.execute(text("SELECT max(attempts) FROM outbox WHERE published_at IS NULL")).scalar()
+        return status if status["parked"] and (retried or 0) >= 2 else None
+    status = wait_until(parked, timeout=10, message="a parked, retried event")
+    assert status["failing"] == [] and status["parked"] == [{"type": UNHEARD, "count": 1}]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
 
 def test_rpc_to_a_service_that_is_not_running_fails_fast_with_unavailable(probe_config, container_factory):

@@ -10,11 +10,12 @@ import pytest
 from nameko.containers import get_container_cls
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from material_service.service import MaterialService
 from mes_common.testing.fixtures import service_stack
-from resource_service.service import ResourceService
 from work_order_service.service import WorkOrderService
-from work_order_service.tests.world import USER_ID
+from work_order_service.testing import USER_ID
+from mes_common.testing.fixtures import registered_classes
+
+MaterialService, ResourceService = registered_classes("material_service", "resource_service")
 
 
 @pytest.fixture(scope="package")

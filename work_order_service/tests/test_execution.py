@@ -3,7 +3,7 @@ import pytest
 
 from mes_common import errors
 from mes_common.testing.fixtures import wait_until
-from work_order_service.tests.world import USER_ID, active_reservations, build, new_tag, new_order, rows
+from work_order_service.testing import USER_ID, active_reservations, build, new_tag, new_order, rows
 
 
 def outbox(engine, type_, wo_id):

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mes_common import errors
-from work_order_service import instruction_rules as rules, instructions
-from work_order_service.tests.world import new_tag, rows
+from work_order_service.instructions import rules, use_cases as instructions
+from work_order_service.testing import new_tag, rows
 
 USER_ID = str(uuid.uuid4())
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from mes_common import errors
 from mes_common.testing.fixtures import wait_until
-from work_order_service.tests.world import active_reservations, build, new_order, rows, sagas
+from work_order_service.testing import active_reservations, build, new_order, rows, sagas
 
 
 def test_release_reserves_the_bom_and_snapshots_the_routing(rpc, engines):

@@ -4,7 +4,7 @@ import eventlet
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from mes_common.testing.fixtures import wait_until
-from work_order_service.tests.world import active_reservations, build, new_order, sagas
+from work_order_service.testing import active_reservations, build, new_order, sagas
 
 
 def test_killed_mid_saga_ends_compensated_after_restart(rpc, stack, replace_work_order_service, engines):

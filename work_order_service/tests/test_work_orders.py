@@ -7,10 +7,10 @@ import pytest
 from kombu import Connection, Exchange
 
 from mes_common import errors
-from mes_common.events import CloudEvent
+from mes_common.events.envelope import CloudEvent
 from mes_common.testing.fixtures import wait_until
 from work_order_service import domain
-from work_order_service.tests.world import DUE, USER_ID, build, new_order, rows
+from work_order_service.testing import DUE, USER_ID, build, new_order, rows
 
 
 def test_create_checks_references_caches_names_and_lists(rpc):

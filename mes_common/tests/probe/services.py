@@ -1,7 +1,7 @@
 """Stand-in services that exercise the platform: an emitter and a consumer."""
 from mes_common.db import UnitOfWork
 from mes_common.errors import PermanentEventError
-from mes_common.events import event_handler
+from mes_common.events.handlers import event_handler
 from mes_common.rpc import rpc
 from mes_common.service import ServiceBase
 from mes_common.tests.probe.models import Base, Effect, InboxEvent, OutboxEvent

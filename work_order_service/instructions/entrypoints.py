@@ -2,7 +2,7 @@
 provides `self.uow` (UnitOfWork) and `self.context` (the worker's context data)."""
 from mes_common.rpc import rpc
 from mes_common.schemas import load
-from work_order_service import instruction_schemas as schemas, instructions
+from work_order_service.contract import instructions as schemas, instructions
 
 
 class WorkInstructionEntrypoints:

@@ -1,8 +1,8 @@
 """The resource service's RPC contract (also the gateway's HTTP contract)."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, Quantity, page_schema
-from resource_service.domain import LEVELS, ROUTING_STATUSES
+from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, Quantity, page_schema
+from resource_service.contract import LEVELS, ROUTING_STATUSES
 
 CODE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
                error="use letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -46,7 +46,7 @@ class NodeOut(Schema):
     description = fields.String(allow_none=True)
     parent_id = fields.UUID(allow_none=True)
     depth = fields.Integer(required=True, metadata={"description": "0 for an enterprise"})
-    active = fields.Boolean(required=True)
+    active = Boolean(required=True)
     version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
@@ -59,7 +59,7 @@ class NodeSummary(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     parent_id = fields.UUID(allow_none=True)
-    active = fields.Boolean(required=True)
+    active = Boolean(required=True)
 
 
 class TreeNode(NodeOut):
@@ -69,7 +69,7 @@ class TreeNode(NodeOut):
 class NodeListQuery(PageQuery):
     level = fields.String(validate=validate.OneOf(LEVELS))
     parent_id = fields.UUID()
-    active = fields.Boolean()
+    active = Boolean()
 
 
 class TreeQuery(Schema):

@@ -9,14 +9,13 @@ data-collection fields an operator fills in when buying the step off.
 import math
 
 from mes_common import errors
+from work_order_service.contract import FIELD_TYPES
 
-STATUSES = ("draft", "released", "obsolete")
 TRANSITIONS = {
     "draft": ("released", "obsolete"),   # obsolete: superseded by the release of a newer version
     "released": ("obsolete",),
     "obsolete": (),
 }
-FIELD_TYPES = ("number", "text", "boolean", "choice")
 MAX_TEXT_VALUE = 2000
 
 

@@ -7,9 +7,10 @@
 import datetime as dt
 import uuid
 
-from auth_service import accounts, keys, tokens
+from auth_service import accounts
+from auth_service.contract import keys, tokens
 from auth_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
-from auth_service.permissions import PERMISSIONS
+from auth_service.contract.permissions import PERMISSIONS
 from mes_common.config import database_url
 from mes_common.db import StandaloneUnitOfWork
 

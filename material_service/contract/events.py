@@ -45,7 +45,6 @@ INVENTORY_TRANSACTED = "mes.material.inventory.transacted"
 RESERVATION_CREATED = "mes.material.reservation.created"
 RESERVATION_RELEASED = "mes.material.reservation.released"
 
-CHUNK = 1000  # items per batch event (serials, links, ledger rows)
 
 
 def held(target_type):
@@ -60,9 +59,3 @@ EVENT_TYPES = (PART_CREATED, PART_UPDATED, PART_REVISED, BOM_CHANGED, LOT_RECEIV
                LOT_MERGED, LOT_CONSUMED, held("lot"), hold_released("lot"), SERIAL_CREATED, SERIAL_ASSEMBLED,
                SERIAL_CONSUMED, held("serial"), hold_released("serial"), GENEALOGY_LINKED, INVENTORY_TRANSACTED,
                RESERVATION_CREATED, RESERVATION_RELEASED)
-
-
-def emit_chunked(tx, type_, subject, key, items, **extra):
-    """One event per CHUNK items: {**extra, key: items[i:i+CHUNK]}."""
-    for start in range(0, len(items), CHUNK):
-        tx.emit(type_, subject, {**extra, key: items[start:start + CHUNK]})

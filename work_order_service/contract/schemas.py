@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, Quantity, UtcDateTime, page_schema
-from work_order_service.domain import OP_STATUSES, STATUSES
+from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, Quantity, UtcDateTime, page_schema
+from work_order_service.contract import OPERATION_STATUSES as OP_STATUSES, STATUSES
 
 NUMBER = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$",
                  error="use letters, digits, '.', '_', '/' or '-', starting with a letter or digit")
@@ -280,7 +280,7 @@ class DowntimeEnd(Schema):
 class DowntimeListQuery(PageQuery):
     work_center_id = fields.UUID()
     work_order_id = fields.UUID()
-    open = fields.Boolean(metadata={"description": "true: not ended yet; false: ended"})
+    open = Boolean(metadata={"description": "true: not ended yet; false: ended"})
 
 
 class DowntimeOut(Schema):
@@ -347,7 +347,7 @@ class ScheduleOut(Schema):
     due_date = fields.Date(required=True)
     planned_start = fields.DateTime(allow_none=True)
     planned_end = fields.DateTime(allow_none=True)
-    late = fields.Boolean(allow_none=True, metadata={"description": "planned end after the due date"})
+    late = Boolean(allow_none=True, metadata={"description": "planned end after the due date"})
     operations = fields.List(fields.Nested(ScheduledOperation), required=True)
 
 

@@ -10,7 +10,7 @@ Routings: type `mes.resource.routing.<verb>`; `subject` is the routing id and
 `previous_routing_id` on releases (the version it made obsolete, or null) and
 `replaced_by_routing_id` on obsoletes (the version whose release did it).
 """
-from resource_service.domain import LEVELS
+from resource_service.contract import LEVELS
 
 SOURCE = "resource_service"
 VERBS = ("created", "updated", "moved", "deactivated", "reactivated")

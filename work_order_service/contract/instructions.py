@@ -1,8 +1,8 @@
 """The RPC (and HTTP) contract of work instructions."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, page_schema
-from work_order_service.instruction_rules import FIELD_TYPES, STATUSES
+from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, page_schema
+from work_order_service.contract import FIELD_TYPES, INSTRUCTION_STATUSES as STATUSES
 
 CODE = [validate.Length(min=1, max=64),
         Pattern(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
@@ -16,7 +16,7 @@ class InstructionField(Schema):
     """A data-collection field of a step, filled in when the step is bought off."""
     name = fields.String(required=True, validate=FIELD_NAME, metadata={"example": "torque"})
     type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
-    required = fields.Boolean(load_default=False)
+    required = Boolean(load_default=False)
     unit = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=16), NO_NUL],
                          metadata={"description": "number fields only", "example": "N·m"})
     min = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-LIMIT, max=LIMIT),

@@ -16,8 +16,8 @@ import uuid
 from sqlalchemy import func, select, text
 
 from mes_common import errors, paging
-from work_order_service import instruction_rules as rules
-from work_order_service.instruction_schemas import WorkInstructionVersionOut
+from work_order_service.instructions import rules
+from work_order_service.contract.instructions import WorkInstructionVersionOut
 from work_order_service.models import WorkInstruction
 
 CREATED = "mes.work_order.work_instruction.created"

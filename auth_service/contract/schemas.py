@@ -1,9 +1,9 @@
 """The auth service's RPC contract (also the gateway's HTTP contract)."""
 from marshmallow import Schema, fields, validate
 
-from auth_service.passwords import MAX_LENGTH
-from auth_service.permissions import PERMISSIONS
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, UtcDateTime, page_schema
+from auth_service.contract import MAX_PASSWORD_LENGTH as MAX_LENGTH
+from auth_service.contract.permissions import PERMISSIONS
+from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, UtcDateTime, page_schema
 
 USERNAME = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._@\-]{1,63}$",
                    error="2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
@@ -46,7 +46,7 @@ class Tokens(Schema):
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token is valid"})
     session_id = fields.UUID(required=True)
-    mfa_enrolment_required = fields.Boolean(metadata={
+    mfa_enrolment_required = Boolean(metadata={
         "description": "a role of the user requires MFA: the token carries no permissions until TOTP is "
                        "enabled"})
 
@@ -66,7 +66,7 @@ class UserCreate(Schema):
 class UserUpdate(Schema):
     display_name = fields.String(validate=[validate.Length(min=1, max=200), NO_NUL])
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
-    active = fields.Boolean(metadata={"description": "false ends every session and API token of the user"})
+    active = Boolean(metadata={"description": "false ends every session and API token of the user"})
     version = fields.Integer(strict=True, validate=validate.Range(min=1))
     reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
 
@@ -86,7 +86,7 @@ class Reason(Schema):
 
 
 class UserListQuery(PageQuery):
-    active = fields.Boolean(load_default=None, allow_none=True)
+    active = Boolean(load_default=None, allow_none=True)
     role = fields.String(load_default=None, allow_none=True, validate=ROLE_NAME)
     q = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), NO_NUL],
                       metadata={"description": "part of the username or display name"})
@@ -97,10 +97,10 @@ class UserOut(Schema):
     username = fields.String(required=True)
     display_name = fields.String(required=True)
     email = fields.String(allow_none=True)
-    active = fields.Boolean(required=True)
+    active = Boolean(required=True)
     locked_until = fields.DateTime(allow_none=True)
-    must_change_password = fields.Boolean(required=True)
-    mfa_enabled = fields.Boolean(required=True)
+    must_change_password = Boolean(required=True)
+    mfa_enabled = Boolean(required=True)
     roles = fields.List(fields.String(), required=True)
     last_login_at = fields.DateTime(allow_none=True)
     password_changed_at = fields.DateTime(required=True)
@@ -113,7 +113,7 @@ UserPage = page_schema(UserOut, "UserPage")
 
 class Me(UserOut):
     permissions = fields.List(fields.String(), required=True)
-    mfa_required = fields.Boolean(required=True, metadata={"description": "a role of yours requires MFA"})
+    mfa_required = Boolean(required=True, metadata={"description": "a role of yours requires MFA"})
 
 
 class UserSummary(Schema):
@@ -121,7 +121,7 @@ class UserSummary(Schema):
     id = fields.UUID(required=True)
     username = fields.String(required=True)
     display_name = fields.String(required=True)
-    active = fields.Boolean(required=True)
+    active = Boolean(required=True)
 
 
 class SummaryQuery(Schema):
@@ -134,7 +134,7 @@ class RoleCreate(Schema):
     name = fields.String(required=True, validate=ROLE_NAME)
     description = fields.String(load_default="", validate=[validate.Length(max=500), NO_NUL])
     permissions = fields.List(fields.String(validate=PERMISSION), required=True, validate=validate.Length(max=200))
-    requires_mfa = fields.Boolean(load_default=False)
+    requires_mfa = Boolean(load_default=False)
 
 
 class RoleRef(Schema):
@@ -144,15 +144,15 @@ class RoleRef(Schema):
 class RoleUpdate(Schema):
     description = fields.String(validate=[validate.Length(max=500), NO_NUL])
     permissions = fields.List(fields.String(validate=PERMISSION), validate=validate.Length(max=200))
-    requires_mfa = fields.Boolean()
+    requires_mfa = Boolean()
 
 
 class RoleOut(Schema):
     name = fields.String(required=True)
     description = fields.String(required=True)
     permissions = fields.List(fields.String(), required=True)
-    requires_mfa = fields.Boolean(required=True)
-    builtin = fields.Boolean(required=True, metadata={"description": "defined by the MES; only requires_mfa "
+    requires_mfa = Boolean(required=True)
+    builtin = Boolean(required=True, metadata={"description": "defined by the MES; only requires_mfa "
                                                                      "can be changed"})
 
 
@@ -175,8 +175,8 @@ class SessionOut(Schema):
     expires_at = fields.DateTime(required=True)
     client_address = fields.String(allow_none=True)
     user_agent = fields.String(allow_none=True)
-    mfa = fields.Boolean(required=True, metadata={"description": "signed in with a second factor"})
-    current = fields.Boolean(required=True, metadata={"description": "the session of this request"})
+    mfa = Boolean(required=True, metadata={"description": "signed in with a second factor"})
+    current = Boolean(required=True, metadata={"description": "the session of this request"})
 
 
 class Revoked(Schema):

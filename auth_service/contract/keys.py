@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mes_common.config import ROOT
 
-from auth_service.tokens import generate_keypair
+from auth_service.contract.tokens import generate_keypair
 
 DEFAULTS = {
     "ISSUER": "mes-auth",

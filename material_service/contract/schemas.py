@@ -5,10 +5,10 @@ out as JSON numbers (Float); dates are ISO dates, times UTC ISO 8601.
 """
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from material_service.domain import (HOLD_STATUSES, LOT_STATUSES, MANUAL_LOT_STATUSES, MAX_SERIALS, PART_STATUSES,
+from material_service.contract import (HOLD_STATUSES, LOT_STATUSES, MANUAL_LOT_STATUSES, MAX_SERIALS, PART_STATUSES,
                                      PART_TYPES, RELATIONS, RESERVATION_STATUSES, SERIAL_STATUSES, TARGET_TYPES,
                                      TRANSACTION_TYPES)
-from mes_common.schemas import NO_NUL, PageQuery, Pattern, Quantity, page_schema
+from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, Quantity, page_schema
 
 IDENT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/#:\-]*$",
                 error="use letters, digits, '.', '_', '/', '#', ':' or '-', starting with a letter or digit")
@@ -54,8 +54,8 @@ class PartCreate(Schema):
     uom = fields.String(load_default="ea", validate=[validate.Length(min=1, max=16), NO_NUL],
                         metadata={"description": "unit of measure (free text)"})
     type = fields.String(required=True, validate=validate.OneOf(PART_TYPES))
-    lot_controlled = fields.Boolean(load_default=False)
-    serial_controlled = fields.Boolean(load_default=False)
+    lot_controlled = Boolean(load_default=False)
+    serial_controlled = Boolean(load_default=False)
     revision = ident(16, load_default="A", metadata={"description": "the first revision"})
 
 
@@ -64,8 +64,8 @@ class PartUpdate(Schema):
     description = fields.String(allow_none=True, validate=[validate.Length(max=2000), NO_NUL])
     uom = fields.String(validate=[validate.Length(min=1, max=16), NO_NUL])
     status = fields.String(validate=validate.OneOf(PART_STATUSES))
-    lot_controlled = fields.Boolean()
-    serial_controlled = fields.Boolean()
+    lot_controlled = Boolean()
+    serial_controlled = Boolean()
     version = fields.Integer(**VERSION)
 
 
@@ -88,8 +88,8 @@ class PartOut(Schema):
     description = fields.String(allow_none=True)
     uom = fields.String(required=True)
     type = fields.String(required=True)
-    lot_controlled = fields.Boolean(required=True)
-    serial_controlled = fields.Boolean(required=True)
+    lot_controlled = Boolean(required=True)
+    serial_controlled = Boolean(required=True)
     status = fields.String(required=True)
     revision = fields.String(required=True, metadata={"description": "the current revision"})
     revisions = fields.List(fields.Nested(RevisionOut), required=True)
@@ -106,8 +106,8 @@ class PartSummary(Schema):
     revision = fields.String(required=True)
     uom = fields.String(required=True)
     type = fields.String(required=True)
-    lot_controlled = fields.Boolean(required=True)
-    serial_controlled = fields.Boolean(required=True)
+    lot_controlled = Boolean(required=True)
+    serial_controlled = Boolean(required=True)
     status = fields.String(required=True)
 
 
@@ -213,7 +213,7 @@ class WhereUsedLine(Schema):
     part_number = fields.String(required=True)
     name = fields.String(required=True)
     revision = fields.String(required=True)
-    current = fields.Boolean(required=True, metadata={"description": "the parent's current revision"})
+    current = Boolean(required=True, metadata={"description": "the parent's current revision"})
     quantity_per = fields.Float(required=True)
 
 
@@ -457,7 +457,7 @@ class BalanceListQuery(PageQuery):
     part_id = fields.UUID()
     lot_id = fields.UUID()
     location_id = fields.UUID()
-    include_empty = fields.Boolean(load_default=False, metadata={"description": "also balances at 0"})
+    include_empty = Boolean(load_default=False, metadata={"description": "also balances at 0"})
 
 
 BalancePage = page_schema(BalanceOut, "BalancePage")
