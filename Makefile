@@ -65,6 +65,9 @@ reset: venv ## drop the development databases and the access-token keys (then `m
 	$(MES) db drop --yes
 	rm -rf var/auth
 
+test-fast: venv ## the tests that need no server (domain rules, route tables, architecture): seconds
+	$(BIN)/pytest -m fast -q $(PYTEST_ARGS)
+
 bench: venv infra ## run every bench/*.py script in turn (they print figures)
 	@set -e; found=0; for script in bench/*.py; do \
 	  [ -e "$$script" ] || continue; \

@@ -15,9 +15,8 @@ from auth_service.models import PasswordHistory, Role, User, UserRole
 from auth_service.contract.permissions import BUILTIN_ROLES, PERMISSIONS
 from auth_service.contract.schemas import RoleOut, UserOut, UserSummary
 from auth_service.contract import events
-from mes_common import errors
+from mes_common import errors, paging
 from mes_common.db import fetch
-from mes_common.schemas import decode_cursor, encode_cursor
 
 USER = "user"
 ROLE = "role"
@@ -66,7 +65,7 @@ def dump_me(session, user):
 
 
 def list_users(session, query):
-    stmt = select(User).order_by(func.lower(User.username), User.id).limit(query["limit"] + 1)
+    stmt = select(User)
     if query["active"] is not None:
         stmt = stmt.where(User.active.is_(query["active"]))
     if query["role"]:
@@ -74,24 +73,18 @@ def list_users(session, query):
     if query["q"]:
         pattern = "%" + query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(User.username.ilike(pattern), User.display_name.ilike(pattern)))
-    if query["cursor"]:
-        values = decode_cursor(query["cursor"])
-        try:
-            name, last_id = str(values[0]), uuid.UUID(values[1])
-        except (IndexError, ValueError, TypeError):
-            raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]}) from None
-        stmt = stmt.where(func.row(func.lower(User.username), User.id) > func.row(name, last_id))
-    users = session.execute(stmt).scalars().all()
-    more = len(users) > query["limit"]
-    users = users[:query["limit"]]
+    keys = [(func.lower(User.username), paging.text_key, lambda user: user.username.lower()), (User.id, paging.uuid_key)]
+    return paging.page(session, stmt, keys, query, lambda users: _dump_users(session, users))
+
+
+def _dump_users(session, users):
     roles = {}
     if users:
         for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)
                                              .where(UserRole.user_id.in_([u.id for u in users]))
                                              .order_by(UserRole.role)):
             roles.setdefault(user_id, []).append(role)
-    return {"items": [dump_user(session, u, roles.get(u.id, [])) for u in users],
-            "next_cursor": encode_cursor([users[-1].username.lower(), str(users[-1].id)]) if more else None}
+    return [dump_user(session, u, roles.get(u.id, [])) for u in users]
 
 
 def summaries(session, user_ids):

@@ -127,8 +127,7 @@ class Routes:
 
         def summary(gateway, request, **values):
             entity_id = path_id(name, values[name])
-            found = gateway.cache.get_or_load(
-                kind, entity_id, lambda: getattr(gateway.services[service], rpc)([entity_id]).get(entity_id))
+            found = gateway.cache.summary(kind, entity_id, getattr(gateway.services[service], rpc))
             if found is None:
                 raise errors.NotFound(f"{what} {entity_id} does not exist", {"id": entity_id})
             return found

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Integer, Numeric, String, Uuid, delete, select, 
 
 from material_service import domain, parts
 from material_service.contract import events
-from material_service.common import get, today
+from material_service.lookups import get, today
 from material_service.models import Bom, BomComponent, Part, PartRevision
 from material_service.contract.schemas import BomOut, ExplosionOut, WhereUsedLine
 from mes_common import errors

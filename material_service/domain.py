@@ -4,17 +4,18 @@ import re
 from collections import deque, namedtuple
 
 from mes_common import errors
+from mes_common.rules import StateMachine
 from material_service.contract import MAX_SERIALS
 
 # Lot status machine (the issue's received → quarantine → released → consumed / expired / rejected)
-LOT_TRANSITIONS = {
+LOT_STATES = StateMachine("lot", {
     "received": ("quarantine", "released", "rejected"),
     "quarantine": ("released", "rejected"),
     "released": ("quarantine", "expired", "consumed"),
     "consumed": (),
     "expired": (),
     "rejected": (),
-}
+})
 
 MAX_BOM_DEPTH = 30
 ZERO = decimal.Decimal(0)
@@ -25,12 +26,6 @@ def fmt_qty(value):
     if value == value.to_integral_value():
         return str(value.quantize(decimal.Decimal(1)))
     return format(value.normalize(), "f")
-
-def check_version(expected, actual, what):
-    """Optimistic concurrency: an update that names a version must match it."""
-    if expected is not None and expected != actual:
-        raise errors.Conflict(f"the {what} was changed by someone else (version {actual}, you had {expected})",
-                              {"version": actual})
 
 # ------------------------------------------------------------------ parts
 
@@ -45,13 +40,7 @@ def check_new_revision(revision, existing):
 # ------------------------------------------------------------------ lots
 
 def check_lot_transition(lot_number, current, new):
-    if new == current:
-        raise errors.RuleViolated(f"lot {lot_number} is already {current}", {"status": [f"already {current}"]})
-    allowed = LOT_TRANSITIONS[current]
-    if new not in allowed:
-        options = ", ".join(allowed) if allowed else f"nothing ({current} is final)"
-        raise errors.RuleViolated(f"lot {lot_number} cannot go from {current} to {new}; allowed: {options}",
-                                  {"status": [f"not allowed from {current}"]})
+    LOT_STATES.check(current, new, lot_number)
 
 def check_lot_usable(lot_number, status, action):
     """Issue and consumption take released material only."""

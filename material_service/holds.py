@@ -5,7 +5,7 @@ from sqlalchemy import func, or_, select, update
 
 from material_service import domain, genealogy
 from material_service.contract import events
-from material_service.common import columns, get
+from material_service.lookups import columns, get
 from material_service.models import Hold, Lot, Serial
 from material_service.contract.schemas import HoldOut
 from mes_common import errors

@@ -3,7 +3,7 @@ balance queries."""
 from sqlalchemy import select
 
 from material_service import domain, holds, ledger, lots
-from material_service.common import get, referenced, today
+from material_service.lookups import get, referenced, today
 from material_service.models import InventoryTransaction, Location, Lot, LotBalance
 from material_service.contract.schemas import BalanceOut
 from mes_common import errors

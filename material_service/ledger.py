@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, tuple_
 
 from material_service import domain
 from material_service.contract import events
-from material_service.common import referenced
+from material_service.lookups import referenced
 from material_service.models import InventoryTransaction, Location, LotBalance
 from material_service.contract.schemas import InventoryTransactionOut
 from mes_common import errors

@@ -3,11 +3,13 @@ from sqlalchemy import func, select
 
 from material_service import domain, genealogy, holds, ledger, parts
 from material_service.contract import events
-from material_service.common import columns, get, once, referenced, today
+from material_service.idempotency import once
+from material_service.lookups import columns, get, referenced, today
 from material_service.models import LOT_NUMBER_SEQUENCE, Location, Lot, LotBalance, Part
 from material_service.contract.schemas import LotOut
 from mes_common import errors
 from mes_common.paging import page, text_key, uuid_key
+from mes_common.rules import check_version
 
 ENTITY = "lot"
 lot_out = LotOut()
@@ -119,7 +121,7 @@ def _receive(tx, data):
 def set_status(tx, lot_id, data):
     session = tx.session
     lot = get(session, Lot, lot_id, lock=True)
-    domain.check_version(data.get("version"), lot.version, "lot")
+    check_version(data.get("version"), lot.version, "the lot")
     domain.check_lot_transition(lot.lot_number, lot.status, data["status"])
     if data["status"] == "released":
         domain.check_not_expired(lot.lot_number, lot.expiry_date, today())

@@ -3,11 +3,12 @@ from sqlalchemy import select
 
 from material_service import domain
 from material_service.contract import events
-from material_service.common import columns, get
+from material_service.lookups import columns, get
 from material_service.models import Part, PartRevision
 from material_service.contract.schemas import PartOut
 from mes_common import errors
 from mes_common.paging import page, text_key, uuid_key
+from mes_common.rules import check_version
 
 ENTITY = "part"
 part_out = PartOut()
@@ -53,16 +54,8 @@ def create(tx, data):
 def update(tx, part_id, changes):
     session = tx.session
     part = get(session, Part, part_id, lock=True)
-    domain.check_version(changes.pop("version", None), part.version, "part")
-    changed = {k: v for k, v in changes.items() if getattr(part, k) != v}
-    if not changed:
-        return part
-    old = {key: getattr(part, key) for key in changed}
-    for key, value in changed.items():
-        setattr(part, key, value)
-    tx.flush()
-    tx.audit("update", ENTITY, part.id, old=old, new=changed)
-    tx.emit(events.PART_UPDATED, part.id, {**dump(session, part), "changed": sorted(changed)})
+    check_version(changes.pop("version", None), part.version, "the part")
+    tx.apply_changes(part, changes, ENTITY, events.PART_UPDATED, lambda row: dump(session, row))
     return part
 
 

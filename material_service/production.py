@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from material_service import domain, genealogy, holds, ledger, locations, lots, reservations, serials
 from material_service.contract import events
-from material_service.common import once, referenced, today
+from material_service.idempotency import once
+from material_service.lookups import referenced, today
 from material_service.models import InventoryTransaction, Location, Lot, Part, Serial
 
 ENTITY = "work_order"

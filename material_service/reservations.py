@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from material_service import domain, ledger, parts
 from material_service.contract import events
-from material_service.common import columns, referenced, today
+from material_service.lookups import columns, referenced, today
 from material_service.models import Hold, Location, Lot, LotBalance, Part, Reservation, ReservationAllocation
 from material_service.contract.schemas import ReservationOut
 from mes_common import errors

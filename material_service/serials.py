@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from material_service import domain, holds, parts
 from material_service.contract import events
-from material_service.common import columns, get, referenced
+from material_service.lookups import columns, get, referenced
 from material_service.models import Location, Lot, Part, Serial
 from material_service.contract.schemas import SerialOut
 from mes_common import errors

@@ -8,7 +8,7 @@ from material_service import (boms, genealogy, holds, inventory, locations, lots
                               serials)
 from material_service import contract
 from material_service.contract import schemas
-from material_service.common import get
+from material_service.lookups import get
 from material_service.models import AuditEntry, Base, Hold, InboxEvent, Location, OutboxEvent, Part
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork

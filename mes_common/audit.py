@@ -30,8 +30,8 @@ from sqlalchemy import BigInteger, DateTime, Index, String, Text, func, insert, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mes_common import errors
-from mes_common.schemas import AuditEntryOut, decode_cursor, encode_cursor
+from mes_common import paging
+from mes_common.schemas import AuditEntryOut
 
 GENESIS = "0" * 64
 TABLE = "audit_log"
@@ -130,7 +130,7 @@ def query(session, AuditEntry, filters):
     """One page of entries, newest first: {"items", "next_cursor"}. `filters`
     is a loaded mes_common.schemas.AuditQuery."""
     table = AuditEntry.__table__
-    stmt = select(table).order_by(table.c.id.desc()).limit(filters["limit"] + 1)
+    stmt = select(table)
     for name in ("entity_type", "entity_id", "actor", "action"):
         if filters.get(name) is not None:
             stmt = stmt.where(table.c[name] == filters[name])
@@ -138,16 +138,8 @@ def query(session, AuditEntry, filters):
         stmt = stmt.where(table.c.at >= filters["since"])
     if filters.get("until") is not None:
         stmt = stmt.where(table.c.at < filters["until"])
-    if filters.get("cursor"):
-        values = decode_cursor(filters["cursor"])
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]})
-        stmt = stmt.where(table.c.id < values[0])
-    rows = session.execute(stmt).mappings().all()
-    more = len(rows) > filters["limit"]
-    rows = rows[:filters["limit"]]
-    return {"items": AuditEntryOut(many=True).dump(rows),
-            "next_cursor": encode_cursor([rows[-1]["id"]]) if more else None}
+    return paging.page(session, stmt, [(table.c.id, paging.int_key)], filters, AuditEntryOut(many=True).dump,
+                       descending=True, scalars=False)
 
 
 def _rows(conn, table):

@@ -305,6 +305,13 @@ class CacheClient:
 
     # cache-aside with stampede guard --------------------------------------
 
+    def summary(self, kind, entity_id, load_many):
+        """The display fields of another service's entity (`kind` from its
+        contract), loaded on a miss with its batch RPC `load_many(ids) ->
+        {id: summary}`; None when that service does not know the id."""
+        key = str(entity_id)
+        return self.get_or_load(kind, key, lambda: load_many([key]).get(key))
+
     def get_or_load(self, kind, id, loader, ttl=None, tags=()):
         """Cached value, or ``loader()`` on a miss, stored for the next caller.
 

@@ -188,6 +188,23 @@ class Transaction:
         self._emitted.append(envelope)
         return event
 
+    def apply_changes(self, row, changes, entity_type, event_type, dump):
+        """Set on `row` the `changes` that differ from it; then, in this
+        transaction, emit `event_type` with `{**dump(row), "changed": [names]}`
+        and audit the old and new values. Returns that dump, or None when
+        nothing differed (nothing written, nothing emitted)."""
+        changed = {key: value for key, value in changes.items() if getattr(row, key) != value}
+        if not changed:
+            return None
+        old = {key: getattr(row, key) for key in changed}
+        for key, value in changed.items():
+            setattr(row, key, value)
+        self.flush()
+        out = dump(row)
+        self.emit(event_type, row.id, {**out, "changed": sorted(changed)})
+        self.audit("update", entity_type, row.id, old=old, new=changed)
+        return out
+
     def emit_chunked(self, type_, subject, key, items, chunk=None, **extra):
         """Record one event per `chunk` items, `{**extra, key: items[i:i + chunk]}`:
         a batch of 10,000 serials is 10 events of a size a broker and a

@@ -44,15 +44,18 @@ def time_key(value):
 
 def page(session, stmt, keys, query, dump, descending=False, scalars=True):
     """One page of `stmt` ordered by `keys` ([(column, decoder)]), after
-    `query["cursor"]`, at most `query["limit"]` items, each passed to `dump`.
-    Rows are entities (`scalars`) or Row tuples that carry the key columns."""
-    columns = [column for column, _ in keys]
+    `query["cursor"]`, at most `query["limit"]` items, passed to `dump` as a list.
+    Rows are entities (`scalars`) or Row tuples that carry the key columns.
+    A key on an expression (`func.lower(User.username)`) gives a third item:
+    the function that reads its value from a row."""
+    columns = [key[0] for key in keys]
+    readers = [key[2] if len(key) > 2 else (lambda row, name=key[0].key: getattr(row, name)) for key in keys]
     if query.get("cursor"):
         values = decode_cursor(query["cursor"])
         if len(values) != len(keys):
             raise _invalid()
         try:
-            decoded = [decode(value) for (_, decode), value in zip(keys, values)]
+            decoded = [key[1](value) for key, value in zip(keys, values)]
         except (TypeError, ValueError):
             raise _invalid() from None
         after = tuple_(*columns) < tuple_(*decoded) if descending else tuple_(*columns) > tuple_(*decoded)
@@ -66,7 +69,7 @@ def page(session, stmt, keys, query, dump, descending=False, scalars=True):
     cursor = None
     if more:
         last = rows[-1]
-        cursor = encode_cursor([_plain(getattr(last, column.key)) for column in columns])
+        cursor = encode_cursor([_plain(read(last)) for read in readers])
     return {"items": dump(rows), "next_cursor": cursor}
 
 

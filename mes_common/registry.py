@@ -24,6 +24,7 @@ SERVICES = [
     ServiceSpec("material_service", "material_service.service:MaterialService", "mes_material", "MATERIAL_DATABASE_URL"),
     ServiceSpec("work_order_service", "work_order_service.service:WorkOrderService", "mes_work_order",
                 "WORK_ORDER_DATABASE_URL"),
+    # new services go above this line (mes new-service)
 ]
 
 GATEWAY = ServiceSpec("gateway", "gateway.service:Gateway", None, None)

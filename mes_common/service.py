@@ -1,5 +1,7 @@
-"""What every MES service class has: logging context per worker and `ping`."""
+"""What every MES service class has: logging context per worker, the caller,
+`ping` and the audit-trail RPCs."""
 import uuid
+from dataclasses import dataclass, field
 
 from nameko.extensions import DependencyProvider
 
@@ -24,11 +26,42 @@ class WorkerContext(DependencyProvider):
         return worker_ctx.data
 
 
+@dataclass
+class Caller:
+    """Who is calling: the actor the audit trail and histories record, the
+    user id (None for system, CLI and machine calls) and, looked up once when
+    first needed with `lookup_name(user_id)`, the user's display name."""
+    actor: str
+    user_id: uuid.UUID | None = None
+    lookup_name: object = field(default=None, repr=False)
+    _name: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_context(cls, context, lookup_name=None):
+        try:
+            user_id = uuid.UUID(str(context.get("user_id")))
+        except ValueError:  # system, CLI and machine calls carry no user
+            user_id = None
+        return cls(context.get("actor") or "system", user_id, lookup_name)
+
+    @property
+    def name(self):
+        if self._name is None:
+            found = self.lookup_name(self.user_id) if self.lookup_name and self.user_id else None
+            self._name = found or self.actor
+        return self._name
+
+
 class ServiceBase:
     """Base of every MES nameko service class (not of the gateway)."""
 
     name = None
     context = WorkerContext()
+
+    def _caller(self):
+        """The Caller of this worker (a service that shows display names
+        overrides it to look them up)."""
+        return Caller.from_context(self.context)
 
     @rpc
     def ping(self):

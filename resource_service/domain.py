@@ -1,5 +1,6 @@
 """ISA-95 / B2MML equipment hierarchy rules. Pure: no I/O."""
 from mes_common import errors
+from mes_common.rules import StateMachine
 
 # Role-based equipment hierarchy (ISA-95 Part 1 §5.2, B2MML EquipmentElementLevel):
 # each level may sit only under the levels listed for it.
@@ -21,14 +22,19 @@ B2MML_LEVEL = {
 }
 
 
+def _a(word):
+    """The article of a level name: "an area", "a site"."""
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
 def check_parent(level, parent_level):
     """Refuse a node of `level` under a parent of `parent_level` (None: a root)."""
     allowed = ALLOWED_PARENTS[level]
     if parent_level not in allowed:
-        where = f"under a {parent_level}" if parent_level else "at the top of the hierarchy"
-        expected = " or ".join("the top" if p is None else f"a {p}" for p in allowed)
+        where = f"under {_a(parent_level)}" if parent_level else "at the top of the hierarchy"
+        expected = " or ".join("the top" if p is None else _a(p) for p in allowed)
         raise errors.RuleViolated(
-            f"a {level} cannot sit {where}; it belongs under {expected}",
+            f"{_a(level)} cannot sit {where}; it belongs under {expected}",
             {"parent_id": [f"{level} requires a parent of level {expected}"]})
 
 
@@ -46,13 +52,6 @@ def check_deactivate(active_children):
             {"active_children": active_children})
 
 
-def check_version(expected, actual, what="node"):
-    """Optimistic concurrency: an update that names a version must match it."""
-    if expected is not None and expected != actual:
-        raise errors.Conflict(f"the {what} was changed by someone else (version {actual}, you had {expected})",
-                              {"version": actual})
-
-
 def child_path(parent_path, node_id):
     """Materialized path `/id/id/.../` of a node under `parent_path` ('' for a root)."""
     return f"{parent_path or '/'}{node_id}/"
@@ -63,18 +62,15 @@ def child_path(parent_path, node_id):
 # part. Versions of a part revision's routing: draft → released → obsolete;
 # at most one released at a time (releasing one obsoletes its predecessor).
 
-ROUTING_TRANSITIONS = {
+ROUTING_STATES = StateMachine("routing", {
     "draft": ("released",),
     "released": ("obsolete",),
     "obsolete": (),
-}
+})
 
 
 def check_routing_transition(current, target):
-    if target not in ROUTING_TRANSITIONS[current]:
-        allowed = " or ".join(ROUTING_TRANSITIONS[current]) or "nothing (final)"
-        raise errors.RuleViolated(f"a {current} routing cannot become {target}; it can become {allowed}",
-                                  {"status": [f"is {current}"]})
+    ROUTING_STATES.check(current, target)
 
 
 def check_routing_editable(status):

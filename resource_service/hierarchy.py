@@ -5,11 +5,11 @@ writes the rows and records the event; the nameko entrypoints stay thin.
 """
 import uuid
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 
-from mes_common import errors
+from mes_common import errors, paging
 from mes_common.db import fetch
-from mes_common.schemas import decode_cursor, encode_cursor
+from mes_common.rules import check_version
 from resource_service import domain
 from resource_service.contract.events import event_type
 from resource_service.models import EquipmentNode
@@ -78,25 +78,17 @@ def create(tx, data):
 
 def update_node(tx, node_id, changes):
     node = get(tx.session, node_id, lock=True)
-    domain.check_version(changes.pop("version", None), node.version)
+    check_version(changes.pop("version", None), node.version, "the node")
     if "code" in changes and changes["code"] != node.code:
         _check_code_free(tx.session, node.parent_id, changes["code"], except_id=node.id)
-    changed = {k: v for k, v in changes.items() if getattr(node, k) != v}
-    if not changed:
-        return node
-    old = {key: getattr(node, key) for key in changed}
-    for key, value in changed.items():
-        setattr(node, key, value)
-    tx.flush()
-    tx.audit("update", ENTITY, node.id, old=old, new=changed)
-    tx.emit(event_type(node.level, "updated"), node.id, {**dump(node), "changed": sorted(changed)})
+    tx.apply_changes(node, changes, ENTITY, event_type(node.level, "updated"), dump)
     return node
 
 
 def move(tx, node_id, data):
     session = tx.session
     node = get(session, node_id, lock=True)
-    domain.check_version(data.get("version"), node.version)
+    check_version(data.get("version"), node.version, "the node")
     new_parent = _parent(session, data["parent_id"])
     domain.check_parent(node.level, new_parent.level)
     domain.check_move(node.path, new_parent.path)
@@ -129,7 +121,7 @@ def move(tx, node_id, data):
 def set_active(tx, node_id, data, active):
     session = tx.session
     node = get(session, node_id, lock=True)
-    domain.check_version(data.get("version"), node.version)
+    check_version(data.get("version"), node.version, "the node")
     if node.active == active:
         return node
     if not active:
@@ -149,7 +141,7 @@ def set_active(tx, node_id, data, active):
 
 
 def list_page(session, query):
-    """Keyset pagination on (code, id): stable under inserts, no OFFSET scans."""
+    """Keyset pages on (code, id): stable under inserts, no OFFSET scans."""
     stmt = select(EquipmentNode)
     if "level" in query:
         stmt = stmt.where(EquipmentNode.level == query["level"])
@@ -157,22 +149,8 @@ def list_page(session, query):
         stmt = stmt.where(EquipmentNode.parent_id == query["parent_id"])
     if "active" in query:
         stmt = stmt.where(EquipmentNode.active == query["active"])
-    if query.get("cursor"):
-        values = decode_cursor(query["cursor"])
-        try:
-            code, last_id = values[0], uuid.UUID(str(values[1]))
-            if not isinstance(code, str) or "\x00" in code:  # a forged cursor: NUL is a 500 in PostgreSQL
-                raise ValueError(code)
-        except (IndexError, ValueError):
-            raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]}) from None
-        stmt = stmt.where(or_(EquipmentNode.code > code,
-                              and_(EquipmentNode.code == code, EquipmentNode.id > last_id)))
-    limit = query["limit"]
-    rows = session.execute(stmt.order_by(EquipmentNode.code, EquipmentNode.id).limit(limit + 1)).scalars().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = encode_cursor([rows[-1].code, str(rows[-1].id)]) if more else None
-    return {"items": [dump(n) for n in rows], "next_cursor": cursor}
+    keys = [(EquipmentNode.code, paging.text_key), (EquipmentNode.id, paging.uuid_key)]
+    return paging.page(session, stmt, keys, query, lambda nodes: [dump(n) for n in nodes])
 
 
 def tree(session, node_id, max_depth=None):

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from mes_common import errors, paging
 from mes_common.db import fetch
+from mes_common.rules import check_version
 from resource_service import domain
 from resource_service.contract.events import routing_event_type
 from resource_service.models import EquipmentNode, Routing, RoutingOperation
@@ -117,7 +118,7 @@ def update(tx, routing_id, changes):
     """Change the description and/or replace the operations of a draft."""
     session = tx.session
     routing = get(session, routing_id, lock=True)
-    domain.check_version(changes.pop("version", None), routing.row_version, "routing")
+    check_version(changes.pop("version", None), routing.row_version, "the routing")
     domain.check_routing_editable(routing.status)
     old, new = {}, {}
     if "operations" in changes:
@@ -150,7 +151,7 @@ def release(tx, routing_id, data=None):
     any, becomes obsolete in the same transaction."""
     session = tx.session
     routing = get(session, routing_id, lock=True)
-    domain.check_version((data or {}).get("version"), routing.row_version, "routing")
+    check_version((data or {}).get("version"), routing.row_version, "the routing")
     domain.check_routing_transition(routing.status, "released")
     # a work center may have been deactivated since the draft was written
     domain.check_work_centers([{"work_center_id": op.work_center_id} for op in routing.operations],

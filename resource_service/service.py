@@ -99,9 +99,7 @@ class ResourceService(ServiceBase):
     # ------------------------------------------------------------ routings
 
     def _part_summary(self, part_id):
-        key = str(part_id)
-        return self.cache.get_or_load(material_contract.PART_KIND, key,
-                                      lambda: self.material.get_part_summaries([key]).get(key))
+        return self.cache.summary(material_contract.PART_KIND, part_id, self.material.get_part_summaries)
 
     @rpc
     def create_routing(self, data):

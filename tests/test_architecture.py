@@ -16,6 +16,8 @@ import pytest
 
 from mes_common import registry
 
+pytestmark = pytest.mark.fast  # no servers: `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = sorted(p.name for p in ROOT.iterdir() if p.is_dir() and p.name.endswith("_service")
                   and (p / "__init__.py").exists())

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from mes_common import registry
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -30,7 +32,10 @@ SEED = {
     "reporting_service": (5438, "mes_reporting"),
     "integration_service": (5439, "mes_integration"),
 }
-APP_SERVICES = ("auth_service", "resource_service", "material_service", "work_order_service", "gateway")
+# every process of the registry has a container (a service added with `mes new-service` gets one)
+APP_SERVICES = tuple(spec.name for spec in registry.processes())
+DATABASE_SERVICES = [spec.name for spec in registry.SERVICES if spec.database]
+EXTRA_DATABASES = len([name for name in DATABASE_SERVICES if name not in SEED])
 
 
 def _compose_command():
@@ -117,14 +122,14 @@ def _depends_on(service):
 
 def test_one_postgres_15_per_service_on_the_seed_ports(services):
     postgres = _postgres_services(services)
-    assert len(postgres) == 8, sorted(postgres)
+    assert len(postgres) == 8 + EXTRA_DATABASES, sorted(postgres)
     by_port = {}
     for name, svc in postgres.items():
         assert svc["image"] == "postgres:15", name
         assert _published_ports(svc).keys() == {5432}, name
         by_port[_published_ports(svc)[5432]] = (name, svc)
 
-    assert sorted(by_port) == list(range(5432, 5440))
+    assert sorted(by_port) == list(range(5432, 5440 + EXTRA_DATABASES))
     for service_name, (port, db) in SEED.items():
         name, svc = by_port[port]
         env = _environment(svc)
@@ -141,9 +146,9 @@ def test_one_postgres_15_per_service_on_the_seed_ports(services):
 def test_each_database_has_its_own_volume_and_password(services):
     postgres = _postgres_services(services)
     volumes = {str(v).split(":")[0] for svc in postgres.values() for v in svc["volumes"]}
-    assert len(volumes) == 8
+    assert len(volumes) == 8 + EXTRA_DATABASES
     passwords = {_environment(svc)["POSTGRES_PASSWORD"] for svc in postgres.values()}
-    assert len(passwords) == 8, "every database role gets its own password"
+    assert len(passwords) == 8 + EXTRA_DATABASES, "every database role gets its own password"
 
 
 def test_rabbitmq_with_management_ui_and_a_remote_user(services):
@@ -188,14 +193,14 @@ def test_mes_process_definition(services, name):
     assert env["GATEWAY_HOST"] == "0.0.0.0"
 
 
-@pytest.mark.parametrize("name", ["auth_service", "resource_service", "material_service", "work_order_service"])
+@pytest.mark.parametrize("name", DATABASE_SERVICES)
 def test_a_service_uses_only_its_own_database(services, name):
     svc = services[name]
     deps = _depends_on(svc)
     postgres = _postgres_services(services)
     own = [db for db in deps if db in postgres]
     assert len(own) == 1 and deps[own[0]] == "service_healthy"
-    assert _environment(postgres[own[0]])["POSTGRES_DB"] == SEED[name][1]
+    assert _environment(postgres[own[0]])["POSTGRES_DB"] == registry.service(name).database
     env = _environment(svc)
     variable = name[: -len("_service")].upper() + "_DATABASE_URL"
     assert [k for k in env if k.endswith("_DATABASE_URL")] == [variable]
@@ -243,7 +248,7 @@ def test_database_urls_use_psycopg2_and_match_their_database(services):
             assert parts.username == db["POSTGRES_USER"]
             assert parts.password == db["POSTGRES_PASSWORD"]
             service = key[: -len("_DATABASE_URL")].lower() + "_service"
-            assert SEED[service][1] == db["POSTGRES_DB"], f"{key} points at {db['POSTGRES_DB']}"
+            assert registry.service(service).database == db["POSTGRES_DB"], f"{key} points at {db['POSTGRES_DB']}"
     assert seen >= 1
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from mes_common import errors
+from mes_common.rules import StateMachine
 
 # ------------------------------------------------------------------ lifecycle
 
@@ -18,26 +19,22 @@ CREATED, RELEASED, IN_PROGRESS, ON_HOLD = "created", "released", "in_progress", 
 COMPLETED, CLOSED, CANCELLED = "completed", "closed", "cancelled"
 STATUSES = (CREATED, RELEASED, IN_PROGRESS, ON_HOLD, COMPLETED, CLOSED, CANCELLED)
 
-TRANSITIONS = {
-    CREATED: {RELEASED, CANCELLED},
-    RELEASED: {IN_PROGRESS, ON_HOLD, CANCELLED},
-    IN_PROGRESS: {COMPLETED, ON_HOLD},
+ORDER_STATES = StateMachine("work order", {
+    CREATED: (RELEASED, CANCELLED),
+    RELEASED: (IN_PROGRESS, ON_HOLD, CANCELLED),
+    IN_PROGRESS: (COMPLETED, ON_HOLD),
     # resume goes back to the status the order was held in (released or in_progress)
-    ON_HOLD: {RELEASED, IN_PROGRESS, CANCELLED},
-    COMPLETED: {CLOSED},
-    CLOSED: set(),
-    CANCELLED: set(),
-}
+    ON_HOLD: (RELEASED, IN_PROGRESS, CANCELLED),
+    COMPLETED: (CLOSED,),
+    CLOSED: (),
+    CANCELLED: (),
+})
 # where shop-floor work may be booked
 EXECUTABLE = (RELEASED, IN_PROGRESS)
 
 
 def check_transition(number, current, target):
-    if target not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (final status)"
-        raise errors.RuleViolated(
-            f"work order {number} is {current}: it cannot become {target} (allowed: {allowed})",
-            {"status": [f"{current} cannot become {target}"]})
+    ORDER_STATES.check(current, target, number)
 
 
 def transition(number, current, target, *, reason=None, actor, at):
@@ -73,13 +70,6 @@ def check_editable(number, status):
                                   "change only while created", {"status": [f"{status} is not editable"]})
 
 
-def check_version(number, expected, actual):
-    """Optimistic concurrency: an update that names a version must match it."""
-    if expected is not None and expected != actual:
-        raise errors.Conflict(f"work order {number} was changed by someone else (version {actual}, "
-                              f"you had {expected})", {"version": actual})
-
-
 def format_number(n):
     """Generated work order numbers: WO-000001 (ERP numbers are taken as given)."""
     return f"WO-{n:06d}"
@@ -89,23 +79,21 @@ def format_number(n):
 
 PENDING, READY, RUNNING, PAUSED = "pending", "ready", "running", "paused"
 OP_STATUSES = (PENDING, READY, RUNNING, PAUSED, COMPLETED)
-OP_TRANSITIONS = {
+OPERATION_STATES = StateMachine("operation", {
     # ready: material has arrived (the previous operation completed some good);
     # a pending one may start all the same (its setup), the order rule holds at completion
-    PENDING: {READY, RUNNING},
-    READY: {RUNNING},
-    RUNNING: {PAUSED, COMPLETED},
-    PAUSED: {RUNNING, COMPLETED},
-    COMPLETED: set(),
-}
+    PENDING: (READY, RUNNING),
+    READY: (RUNNING,),
+    RUNNING: (PAUSED, COMPLETED),
+    PAUSED: (RUNNING, COMPLETED),
+    COMPLETED: (),
+})
 # operations that can be worked on (dispatch list)
 DISPATCHABLE = (READY, RUNNING, PAUSED)
 
 
 def check_op_transition(sequence, current, target):
-    if target not in OP_TRANSITIONS[current]:
-        raise errors.RuleViolated(f"operation {sequence} is {current}: it cannot become {target}",
-                                  {"status": [f"{current} cannot become {target}"]})
+    OPERATION_STATES.check(current, target, sequence)
 
 
 def check_reportable(sequence, status):
@@ -260,19 +248,17 @@ SAGA_RELEASE = "work_order_release"
 STARTED, RESERVING, COMPENSATING, COMPENSATED = "started", "reserving", "compensating", "compensated"
 SAGA_STATES = (STARTED, RESERVING, COMPLETED, COMPENSATING, COMPENSATED)
 SAGA_ACTIVE = (STARTED, RESERVING, COMPENSATING)
-SAGA_TRANSITIONS = {
-    STARTED: {RESERVING, COMPENSATING},
-    RESERVING: {COMPLETED, COMPENSATING},
-    COMPENSATING: {COMPENSATED},
-    COMPLETED: set(),
-    COMPENSATED: set(),
-}
+SAGA_STATES = StateMachine("release saga", {
+    STARTED: (RESERVING, COMPENSATING),
+    RESERVING: (COMPLETED, COMPENSATING),
+    COMPENSATING: (COMPENSATED,),
+    COMPLETED: (),
+    COMPENSATED: (),
+}, error=errors.Conflict, field="state")
 
 
 def check_saga_transition(current, target):
-    if target not in SAGA_TRANSITIONS[current]:
-        raise errors.Conflict(f"the release saga is {current}: it cannot become {target}",
-                              {"state": current})
+    SAGA_STATES.check(current, target)
 
 
 def reservation_key(saga_id, part_id):

@@ -22,13 +22,13 @@ def dump(row):
                               "duration_minutes": minutes})
 
 
-def record(tx, refs, caller, data):
+def record(uow, refs, caller, data):
     work_center = node_of_level(refs, data["work_center_id"], "work_center", "work_center_id")
     if data["equipment_id"] is not None and refs.node(data["equipment_id"]) is None:
         raise errors.RuleViolated(f"equipment_id: no equipment node {data['equipment_id']}",
                                   {"equipment_id": ["no equipment node with this id"]})
     recorded_by = caller.name
-    with tx:
+    with uow() as tx:
         session = tx.session
         if data["work_order_id"] is not None:
             if session.get(WorkOrder, data["work_order_id"]) is None:
@@ -50,20 +50,19 @@ def record(tx, refs, caller, data):
 
 
 def end(tx, caller, downtime_id, ended_at):
-    with tx:
-        row = fetch(tx.session, Downtime.id, downtime_id, "downtime", lock=True)
-        if row.ended_at is not None:
-            raise errors.Conflict(f"downtime {downtime_id} already ended at {row.ended_at.isoformat()}",
-                                  {"ended_at": row.ended_at.isoformat()})
-        if ended_at < row.started_at:
-            raise errors.ValidationFailed("ended_at is before the downtime started",
-                                          {"ended_at": [f"must not be before {row.started_at.isoformat()}"]})
-        row.ended_at = ended_at
-        tx.flush()
-        out = dump(row)
-        tx.emit(events.DOWNTIME_ENDED, row.id, out)
-        tx.audit("end", ENTITY, row.id, old={"ended_at": None}, new={"ended_at": ended_at})
-        return out
+    row = fetch(tx.session, Downtime.id, downtime_id, "downtime", lock=True)
+    if row.ended_at is not None:
+        raise errors.Conflict(f"downtime {downtime_id} already ended at {row.ended_at.isoformat()}",
+                              {"ended_at": row.ended_at.isoformat()})
+    if ended_at < row.started_at:
+        raise errors.ValidationFailed("ended_at is before the downtime started",
+                                      {"ended_at": [f"must not be before {row.started_at.isoformat()}"]})
+    row.ended_at = ended_at
+    tx.flush()
+    out = dump(row)
+    tx.emit(events.DOWNTIME_ENDED, row.id, out)
+    tx.audit("end", ENTITY, row.id, old={"ended_at": None}, new={"ended_at": ended_at})
+    return out
 
 
 def list_page(session, query):

@@ -54,12 +54,12 @@ def _open_interval(session, op, at):
     session.add(OperationInterval(operation_id=op.id, started_at=at))
 
 
-def start(tx, refs, caller, wo_id, op_id, data):
+def start(uow, refs, caller, wo_id, op_id, data):
     """Operator = the calling user; the order goes in progress with its first start."""
     if data["equipment_id"] is not None:
         _check_equipment(refs, data["equipment_id"])
     operator_name = caller.name
-    with tx:
+    with uow() as tx:
         session = tx.session
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_executable(wo.number, wo.status)
@@ -93,23 +93,22 @@ def _check_equipment(refs, equipment_id):
 
 
 def pause(tx, caller, wo_id, op_id, reason=None):
-    with tx:
-        wo, op = _locked(tx, wo_id, op_id)
-        domain.check_executable(wo.number, wo.status)
-        domain.check_op_transition(op.sequence, op.status, domain.PAUSED)
-        op.status = domain.PAUSED
-        orders.close_intervals(tx.session, [op.id], utcnow())
-        tx.flush()
-        order, operation = _fresh(tx, wo.id, op.id)
-        tx.emit(events.operation("paused"), op.id, {**operation, "reason": reason})
-        tx.audit("pause", ENTITY, op.id, old={"status": domain.RUNNING}, new={"status": domain.PAUSED}, reason=reason)
-        return order
+    wo, op = _locked(tx, wo_id, op_id)
+    domain.check_executable(wo.number, wo.status)
+    domain.check_op_transition(op.sequence, op.status, domain.PAUSED)
+    op.status = domain.PAUSED
+    orders.close_intervals(tx.session, [op.id], utcnow())
+    tx.flush()
+    order, operation = _fresh(tx, wo.id, op.id)
+    tx.emit(events.operation("paused"), op.id, {**operation, "reason": reason})
+    tx.audit("pause", ENTITY, op.id, old={"status": domain.RUNNING}, new={"status": domain.PAUSED}, reason=reason)
+    return order
 
 
-def resume(tx, caller, wo_id, op_id):
+def resume(uow, caller, wo_id, op_id):
     """Whoever resumes becomes the operator."""
     operator_name = caller.name
-    with tx:
+    with uow() as tx:
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_executable(wo.number, wo.status)
         domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
@@ -136,7 +135,7 @@ def _replayed(session, key, op_id):
     return report
 
 
-def complete(tx, refs, caller, wo_id, op_id, data):
+def complete(uow, refs, caller, wo_id, op_id, data):
     """Report good / scrap / rework (they accumulate: partial completions).
 
     The last operation's good is the order's output: `output.reported` (outbox)
@@ -144,7 +143,7 @@ def complete(tx, refs, caller, wo_id, op_id, data):
     An operation is completed once every unit that can reach it is reported
     good or scrap; the order completes when its last operation has made the
     quantity (or is completed short)."""
-    with tx:  # what the report needs from outside, looked up before any lock
+    with uow() as tx:  # what the report needs from outside, looked up before any lock
         wo = orders.get(tx.session, wo_id)
         op = _operation(wo, op_id)
         if _replayed(tx.session, data["idempotency_key"], op.id):
@@ -152,7 +151,7 @@ def complete(tx, refs, caller, wo_id, op_id, data):
         is_last = op is wo.operations[-1]
         part_id = wo.part_id
     part = refs.part(part_id) if is_last and data["good"] else None
-    with tx:
+    with uow() as tx:
         session = tx.session
         wo, op = _locked(tx, wo_id, op_id)
         if _replayed(session, data["idempotency_key"], op.id):  # a concurrent retry won
@@ -262,10 +261,10 @@ def _number(value):
     return float(value) if isinstance(value, Decimal) else value
 
 
-def consume(tx, material, caller, wo_id, op_id, data):
+def consume(uow, material, caller, wo_id, op_id, data):
     """Material consumed against the operation, through material.consume (which
     records the genealogy of the order's output)."""
-    with tx:
+    with uow() as tx:
         wo = orders.get(tx.session, wo_id)
         op = _operation(wo, op_id)
         domain.check_executable(wo.number, wo.status)
@@ -275,17 +274,17 @@ def consume(tx, material, caller, wo_id, op_id, data):
              for item in data["items"]]
     result = material.consume({"work_order_id": str(wo_id), "work_order_number": number,
                                "operation_id": str(op_id), "items": items, "idempotency_key": key})
-    with tx:
+    with uow() as tx:
         tx.audit("consume", ENTITY, op.id, new={"work_order": number, "sequence": op.sequence, "items": items,
                                                 "idempotency_key": key})
     return result
 
 
-def buy_off(tx, caller, validate, wo_id, op_id, data):
+def buy_off(uow, caller, validate, wo_id, op_id, data):
     """Record who bought off a step of the frozen work instruction, when, with
     which values (checked against the step's field definitions). Each step once."""
     by_name = caller.name
-    with tx:
+    with uow() as tx:
         session = tx.session
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_buy_off(wo.number, wo.status, op.sequence, op.status)

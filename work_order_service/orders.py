@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from mes_common import errors, paging
 from mes_common.db import utcnow
+from mes_common.rules import check_version
 from work_order_service import domain
 from work_order_service.contract import events
 from work_order_service.models import NUMBER_SEQUENCE, Operation, OperationInterval, Saga, StatusChange, WorkOrder
@@ -83,14 +84,14 @@ def _part(refs, part_id):
     return part
 
 
-def create(tx, refs, caller, data):
+def create(uow, refs, caller, data):
     # reference lookups first: no database transaction is open during the RPCs
     part = _part(refs, data["part_id"])
     site = node_of_level(refs, data["site_id"], "site", "site_id")
     work_center = (node_of_level(refs, data["work_center_id"], "work_center", "work_center_id")
                    if data["work_center_id"] else None)
     creator_name = caller.name
-    with tx:
+    with uow() as tx:
         session = tx.session
         number = data["number"]
         if number is None:
@@ -120,20 +121,11 @@ def create(tx, refs, caller, data):
 def update(tx, caller, wo_id, changes):
     session = tx.session
     wo = get(session, wo_id, lock=True)
-    domain.check_version(wo.number, changes.pop("version", None), wo.version)
+    check_version(changes.pop("version", None), wo.version, f"work order {wo.number}")
     domain.check_editable(wo.number, wo.status)
     check_no_release_running(session, wo)  # the saga reserves for the quantity it read
-    changed = {k: v for k, v in changes.items() if getattr(wo, k) != v}
-    if not changed:
-        return dump(wo)
-    old = {k: getattr(wo, k) for k in changed}
-    for key, value in changed.items():
-        setattr(wo, key, value)
-    tx.flush()
-    out = get_out(session, wo.id)
-    tx.emit(events.work_order("updated"), wo.id, {**out, "changed": sorted(changed)})
-    tx.audit("update", ENTITY, wo.id, old=old, new=changed)
-    return out
+    out = tx.apply_changes(wo, changes, ENTITY, events.work_order("updated"), lambda row: get_out(session, row.id))
+    return dump(wo) if out is None else out
 
 
 def hold(tx, caller, wo_id, reason):
@@ -175,11 +167,11 @@ def resume(tx, caller, wo_id, reason=None):
     return out
 
 
-def _end(tx, material, caller, wo_id, target, reason):
+def _end(uow, material, caller, wo_id, target, reason):
     """Cancel or close: check the move, give back what material still holds for
     the order, then record the move. The release is idempotent, so it runs
     first, outside any database transaction: a failure leaves the order as it was."""
-    with tx:
+    with uow() as tx:
         wo = get(tx.session, wo_id)
         domain.check_transition(wo.number, wo.status, target)
         check_no_release_running(tx.session, wo)
@@ -189,7 +181,7 @@ def _end(tx, material, caller, wo_id, target, reason):
     if holds_material:
         material.release_work_order_reservations(
             str(wo_id), {"reason": f"work order {number} {verb}" + (f": {reason}" if reason else "")})
-    with tx:
+    with uow() as tx:
         session = tx.session
         wo = get(session, wo_id, lock=True)
         old = wo.status
@@ -209,14 +201,14 @@ def _end(tx, material, caller, wo_id, target, reason):
         return out
 
 
-def cancel(tx, material, caller, wo_id, reason=None):
+def cancel(uow, material, caller, wo_id, reason=None):
     """From created, released or on_hold; material reservations are released."""
-    return _end(tx, material, caller, wo_id, domain.CANCELLED, reason)
+    return _end(uow, material, caller, wo_id, domain.CANCELLED, reason)
 
 
-def close(tx, material, caller, wo_id, reason=None):
+def close(uow, material, caller, wo_id, reason=None):
     """From completed; leftover reservations are released."""
-    return _end(tx, material, caller, wo_id, domain.CLOSED, reason)
+    return _end(uow, material, caller, wo_id, domain.CLOSED, reason)
 
 
 def close_intervals(session, operation_ids, at):

@@ -9,7 +9,6 @@ on the id), and the cache entry is dropped after the commit.
 """
 import logging
 import uuid
-from dataclasses import dataclass, field
 
 from sqlalchemy import or_, update
 
@@ -31,15 +30,15 @@ class References:
     def __init__(self, cache, material, resource, auth):
         self.cache, self.material, self.resource, self.auth = cache, material, resource, auth
 
-    def _get(self, kind, id_, load_many):
-        id_ = str(id_)
-        return self.cache.get_or_load(kind, id_, lambda: load_many([id_]).get(id_))
-
     def part(self, part_id):
-        return self._get(PART, part_id, self.material.get_part_summaries)
+        return self.cache.summary(PART, part_id, self.material.get_part_summaries)
 
     def node(self, node_id):
-        return self._get(EQUIPMENT, node_id, self.resource.get_node_summaries)
+        return self.cache.summary(EQUIPMENT, node_id, self.resource.get_node_summaries)
+
+    def user_name(self, user_id):
+        """A user's display name, None when unknown or when auth cannot say."""
+        return (self.user(user_id) or {}).get("display_name")
 
     def user(self, user_id):
         """A user's summary; None when auth cannot say (a display name is not
@@ -47,28 +46,10 @@ class References:
         if user_id is None:
             return None
         try:
-            return self._get(USER, user_id, self.auth.get_user_summaries)
+            return self.cache.summary(USER, user_id, self.auth.get_user_summaries)
         except errors.Unavailable as exc:
             log.warning("user %s not resolved: %s", user_id, exc)
             return None
-
-
-@dataclass
-class Caller:
-    """Who is calling: the actor recorded in histories and the audit trail, the
-    user id (absent for system and CLI calls) and, looked up once when needed,
-    the user's display name."""
-    actor: str
-    user_id: object = None
-    refs: References | None = None
-    _name: object = field(default=None, repr=False)
-
-    @property
-    def name(self):
-        if self._name is None:
-            summary = self.refs.user(self.user_id) if self.refs is not None else None
-            self._name = (summary or {}).get("display_name") or self.actor
-        return self._name
 
 
 def node_of_level(refs, node_id, level, field_name):

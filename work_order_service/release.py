@@ -94,8 +94,8 @@ def _write(tx, run, settings, state=None, data=None, error=None, lease=True):
     run.data = data if data is not None else run.data
 
 
-def _advance(tx, run, settings, **values):
-    with tx:
+def _advance(uow, run, settings, **values):
+    with uow() as tx:
         _write(tx, run, settings, **values)
 
 
@@ -105,43 +105,43 @@ def keys(run):
 
 # ------------------------------------------------------------------ the saga
 
-def release(tx, material, resource, freeze, settings, caller, wo_id):
+def release(uow, material, resource, freeze, settings, caller, wo_id):
     """Run the saga in this worker; the released order (WorkOrderOut), or the
     error saying why not (after compensation). `freeze(session, codes)`: the
     latest released version of each work instruction code, None if it has none."""
-    run = _begin(tx, settings, wo_id)
+    run = _begin(uow, settings, wo_id)
     data = run.data
     try:
         routing = resource.get_released_routing(data["part_id"], data["part_revision"])
-        with tx:  # work instructions live in this database
+        with uow() as tx:  # work instructions live in this database
             operations = snapshot(routing, lambda codes: freeze(tx.session, codes))
-        _advance(tx, run, settings)  # two RPCs may take most of a lease
+        _advance(uow, run, settings)  # two RPCs may take most of a lease
         bom = material.explode_bom(data["part_id"], {"revision": data["part_revision"],
                                                      "quantity": data["quantity"], "levels": 1})
         requirements = [{"part_id": r["part_id"], "part_number": r.get("part_number"), "quantity": r["quantity"]}
                         for r in bom["requirements"] if r["quantity"] > 0]
-        _advance(tx, run, settings, state=domain.RESERVING, data={
+        _advance(uow, run, settings, state=domain.RESERVING, data={
             **data, "routing": {"id": routing["id"], "version": routing.get("version")},
             "operations": operations, "requirements": requirements})
         step = 1 if settings.step_delay else settings.concurrency
         for start in range(0, len(requirements), step):
             if start and settings.step_delay:
                 eventlet.sleep(settings.step_delay)
-            _advance(tx, run, settings)  # the lease covers this step's calls (each within RPC_TIMEOUT)
+            _advance(uow, run, settings)  # the lease covers this step's calls (each within RPC_TIMEOUT)
             _reserve(material, run, requirements[start:start + step])
-        return _finish(tx, run, caller)
+        return _finish(uow, run, caller)
     except LeaseLost:
         raise errors.Conflict(f"the release of work order {data['number']} took too long and is being "
                               "compensated; release it again", {"saga_id": str(run.id)}) from None
     except Exception as exc:
         error = _refusal(exc)
         try:
-            final = compensate(tx, material, settings, run, error)
+            final = compensate(uow, material, settings, run, error)
         except LeaseLost:
             final = error
         except Exception:
             log.exception("compensation of release saga %s failed; the recovery will retry", run.id)
-            _expire_lease(tx, run)
+            _expire_lease(uow, run)
             raise errors.Unavailable(f"{error.message}; its reservations are being given back "
                                      "(retried automatically)", error.details) from exc
         if isinstance(exc, errors.MesError):
@@ -169,8 +169,8 @@ def _reserve(material, run, requirements):
         raise next((f for f in failures if _is_shortage(f)), failures[0])
 
 
-def _begin(tx, settings, wo_id):
-    with tx:
+def _begin(uow, settings, wo_id):
+    with uow() as tx:
         session = tx.session
         wo = orders.get(session, wo_id, lock=True)
         domain.check_transition(wo.number, wo.status, domain.RELEASED)
@@ -207,8 +207,8 @@ def snapshot(routing, freeze):
     return operations
 
 
-def _finish(tx, run, caller):
-    with tx:
+def _finish(uow, run, caller):
+    with uow() as tx:
         session = tx.session
         wo = orders.get(session, run.work_order_id, lock=True)
         # cancel and update wait for the saga; this is for anything that slipped past
@@ -251,16 +251,16 @@ def _is_shortage(error):
     return isinstance(error, errors.RuleViolated) and "short" in error.details
 
 
-def compensate(tx, material, settings, run, error):
+def compensate(uow, material, settings, run, error):
     """Give back every reservation of the saga, mark it compensated, record why
     on the order. Returns the error to report (for a shortage: every short part)."""
-    with tx:
+    with uow() as tx:
         _write(tx, run, settings, state=domain.COMPENSATING, error=error.message)
         _set_release_error(tx, run, error.message)
     give_back(material, run, error.message, settings.concurrency)
     if _is_shortage(error):
         error = _all_shortages(material, run, error)
-    _compensated(tx, run, error)
+    _compensated(uow, run, error)
     return error
 
 
@@ -289,8 +289,8 @@ def _set_release_error(tx, run, message):
                        .values(release_error=message).execution_options(synchronize_session=False))
 
 
-def _compensated(tx, run, error):
-    with tx:
+def _compensated(uow, run, error):
+    with uow() as tx:
         _write(tx, run, None, state=domain.COMPENSATED, error=error.message, lease=False)
         wo = orders.get(tx.session, run.work_order_id, lock=True)
         wo.release_error = error.message
@@ -302,19 +302,19 @@ def _compensated(tx, run, error):
                                                              "shortages": shortages})
 
 
-def _expire_lease(tx, run):
+def _expire_lease(uow, run):
     """Let the recovery retry at once rather than after the lease."""
     try:
-        with tx:
+        with uow() as tx:
             tx.session.execute(update(Saga).where(Saga.id == run.id, Saga.version == run.version)
                                .values(lease_until=func.now()))
     except Exception:
         log.exception("could not expire the lease of saga %s", run.id)
 
 
-def recover(tx, material, settings, limit=10):
+def recover(uow, material, settings, limit=10):
     """Compensate sagas whose lease ran out (their worker died). Returns the ids done."""
-    with tx:
+    with uow() as tx:
         sagas = tx.session.execute(
             select(Saga).where(Saga.state.in_(domain.SAGA_ACTIVE), Saga.lease_until < func.now())
             .order_by(Saga.lease_until).limit(limit).with_for_update(skip_locked=True)).scalars().all()
@@ -332,7 +332,7 @@ def recover(tx, material, settings, limit=10):
     for run, message in runs:
         try:
             give_back(material, run, message, settings.concurrency)
-            _compensated(tx, run, errors.RuleViolated(message, {}))
+            _compensated(uow, run, errors.RuleViolated(message, {}))
             done.append(run.id)
             log.warning("release saga %s of work order %s recovered: compensated", run.id, run.work_order_id)
         except LeaseLost:

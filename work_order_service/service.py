@@ -5,8 +5,6 @@ Entrypoints only: validate with the schemas, run a use case, dump the answer.
 Use cases calling other services open their own units of work around the
 calls; the others run in one opened here.
 """
-import uuid
-
 from nameko.dependency_providers import Config
 
 from mes_common.cache import ReferenceDataCache
@@ -14,14 +12,14 @@ from mes_common.db import UnitOfWork
 from mes_common.events.handlers import event_handler
 from mes_common.rpc import RpcClient, rpc
 from mes_common.schemas import load, uuid_arg
-from mes_common.service import ServiceBase
+from mes_common.service import Caller, ServiceBase
 from mes_common.timers import config_timer
 from work_order_service.instructions import use_cases as instructions
 from work_order_service import downtime, execution, orders, planning, references, release
 from work_order_service.contract import schemas
 from work_order_service.instructions.entrypoints import WorkInstructionEntrypoints
 from work_order_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
-from work_order_service.references import Caller, References
+from work_order_service.references import References
 
 
 class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
@@ -40,11 +38,7 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
         return References(self.cache, self.material, self.resource, self.auth)
 
     def _caller(self):
-        try:
-            user_id = uuid.UUID(str(self.context.get("user_id")))
-        except ValueError:  # system, CLI and machine calls carry no user
-            user_id = None
-        return Caller(self.context.get("actor") or "system", user_id, self._refs())
+        return Caller.from_context(self.context, self._refs().user_name)
 
     def _settings(self):
         return release.Settings.from_config(self.config)
@@ -151,7 +145,8 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
     def pause_operation(self, work_order_id, operation_id, data=None):
         wo_id, op_id = self._op_ids(work_order_id, operation_id)
         data = load(schemas.PauseOperation(), data)
-        return execution.pause(self.uow, self._caller(), wo_id, op_id, data["reason"])
+        with self.uow() as tx:
+            return execution.pause(tx, self._caller(), wo_id, op_id, data["reason"])
 
     @rpc
     def resume_operation(self, work_order_id, operation_id, data=None):
@@ -189,7 +184,8 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
     def end_downtime(self, downtime_id, data):
         downtime_id = uuid_arg(downtime_id)
         data = load(schemas.DowntimeEnd(), data)
-        return downtime.end(self.uow, self._caller(), downtime_id, data["ended_at"])
+        with self.uow() as tx:
+            return downtime.end(tx, self._caller(), downtime_id, data["ended_at"])
 
     @rpc
     def list_downtime(self, query=None):

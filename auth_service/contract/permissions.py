@@ -40,6 +40,7 @@ PERMISSIONS = {
     "trace:read": "query genealogy and traceability",
     "report:read": "see reports and KPIs",
     "integration:write": "exchange B2MML/QIF documents with ERP and CMM systems",
+    # new services' permissions go above this line (mes new-service)
 }
 
 _READ_SHOP = {"resource:read", "routing:read", "material:read", "work_order:read", "quality:read",

@@ -4,6 +4,8 @@ from argon2 import PasswordHasher
 from auth_service import passwords
 from mes_common import errors
 
+pytestmark = pytest.mark.fast  # no servers: `make test-fast`
+
 GOOD = "vintage-orbit-lantern-27"
 
 

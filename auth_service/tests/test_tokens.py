@@ -11,6 +11,8 @@ import pytest
 from auth_service.contract import tokens
 from mes_common import errors
 
+pytestmark = pytest.mark.fast  # no servers: `make test-fast`
+
 ISS, AUD = "mes-auth", "mes"
 
 

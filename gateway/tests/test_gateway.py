@@ -133,6 +133,13 @@ def test_malformed_ids_duplicates_and_unknown_routes(http):
     unknown = http.get("/api/v1/nope")
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
     assert http.delete(NODES).status_code == 405
+    # a wrong method on a path of its own is a 405, not a routing whose id is "released"
+    wrong = http.patch("/api/v1/resource/routings/released", json={})
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert "GET" in wrong.headers["Allow"]
+    # a scalar query parameter given twice is refused, naming it (it was reduced to the last one)
+    twice = http.get(NODES, params=[("level", "site"), ("level", "area")])
+    assert twice.status_code == 400 and twice.json()["details"] == {"level": ["give this parameter once"]}
     # a doubled slash is merged by a redirect that says where to
     redirect = http.get(f"{NODES}//tree", allow_redirects=False)
     assert redirect.status_code == 308 and redirect.headers["Location"].endswith(f"{NODES}/tree")

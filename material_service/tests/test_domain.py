@@ -7,6 +7,8 @@ import pytest
 from material_service import domain
 from mes_common import errors
 
+pytestmark = pytest.mark.fast  # no servers: `make test-fast`
+
 DAY = dt.date(2026, 6, 1)
 
 

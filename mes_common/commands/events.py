@@ -136,7 +136,7 @@ def outbox_status_cmd(ctx, services, as_json):
             for f in s["failing"]:
                 click.echo(f"  FAILING {f['count']} x {f['type']} after {f['attempts']} attempts: {f['error']}")
             if s["parked"]:
-                click.echo(f"  parked until a consumer binds: "
+                click.echo("  parked until a consumer binds: "
                            + ", ".join(f"{p['count']} x {p['type']}" for p in s["parked"]))
     if failing:
         ctx.exit(1)

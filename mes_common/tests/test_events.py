@@ -1,11 +1,8 @@
 """The event guarantees of ARCHITECTURE.md §4 against real RabbitMQ and PostgreSQL."""
-import json
-import uuid
 
 import eventlet
 import pytest
 from kombu import Connection, Exchange
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 

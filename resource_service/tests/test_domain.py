@@ -3,6 +3,8 @@ import pytest
 from mes_common import errors
 from resource_service import domain
 
+pytestmark = pytest.mark.fast  # no servers: `make test-fast`
+
 
 @pytest.mark.parametrize("level,parent", [
     ("enterprise", None), ("site", "enterprise"), ("area", "site"), ("work_center", "area"),
@@ -38,13 +40,6 @@ def test_deactivate_refused_with_active_children():
     domain.check_deactivate(0)
 
 
-def test_version_check():
-    domain.check_version(None, 3)
-    domain.check_version(3, 3)
-    with pytest.raises(errors.Conflict):
-        domain.check_version(2, 3)
-
-
 def test_child_path():
     assert domain.child_path("", "a") == "/a/"
     assert domain.child_path("/a/", "b") == "/a/b/"
@@ -63,7 +58,7 @@ def test_routing_status_machine():
                             ("obsolete", "draft"), ("released", "draft")]:
         with pytest.raises(errors.RuleViolated) as exc:
             domain.check_routing_transition(current, target)
-        assert exc.value.details == {"status": [f"is {current}"]}
+        assert exc.value.details == {"status": [f"is {current}; cannot become {target}"]}
 
 
 def test_only_drafts_change():
@@ -99,3 +94,12 @@ def test_operations_run_at_active_work_centers():
         "operations.2.work_center_id": ["work center is inactive"],
         "operations.3.work_center_id": ["no equipment node with this id"],
     }
+
+
+def test_a_misplaced_node_is_told_where_it_belongs_in_plain_english():
+    with pytest.raises(errors.RuleViolated) as exc:
+        domain.check_parent("work_center", "site")
+    assert exc.value.message == "a work_center cannot sit under a site; it belongs under an area"
+    with pytest.raises(errors.RuleViolated) as exc:
+        domain.check_parent("area", None)
+    assert exc.value.message == "an area cannot sit at the top of the hierarchy; it belongs under a site"

@@ -1,8 +1,9 @@
 """RPC entrypoints of work instructions; mixed into WorkOrderService, which
-provides `self.uow` (UnitOfWork) and `self.context` (the worker's context data)."""
+provides `self.uow` (UnitOfWork) and `self._caller()` (the worker's context data)."""
 from mes_common.rpc import rpc
 from mes_common.schemas import load
-from work_order_service.contract import instructions as schemas, instructions
+from work_order_service.contract import instructions as schemas
+from work_order_service.instructions import use_cases as instructions
 
 
 class WorkInstructionEntrypoints:
@@ -12,7 +13,7 @@ class WorkInstructionEntrypoints:
         """Version 1 of a new code, as a draft."""
         data = load(schemas.WorkInstructionCreate(), data)
         with self.uow() as tx:
-            instruction = instructions.create(tx, self.context, data)
+            instruction = instructions.create(tx, self._caller(), data)
         return instructions.dump(instruction)
 
     @rpc
@@ -21,7 +22,7 @@ class WorkInstructionEntrypoints:
         code = load(schemas.WorkInstructionKey(), {"code": code})["code"]
         data = load(schemas.WorkInstructionRevise(), data)
         with self.uow() as tx:
-            instruction = instructions.revise(tx, self.context, code, data)
+            instruction = instructions.revise(tx, self._caller(), code, data)
         return instructions.dump(instruction)
 
     @rpc
@@ -29,7 +30,7 @@ class WorkInstructionEntrypoints:
         """Release a draft version; older versions become obsolete."""
         key = load(schemas.WorkInstructionVersionKey(), {"code": code, "version": version})
         with self.uow() as tx:
-            instruction = instructions.release(tx, self.context, key["code"], key["version"])
+            instruction = instructions.release(tx, self._caller(), key["code"], key["version"])
         return instructions.dump(instruction)
 
     @rpc

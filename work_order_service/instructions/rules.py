@@ -9,22 +9,19 @@ data-collection fields an operator fills in when buying the step off.
 import math
 
 from mes_common import errors
+from mes_common.rules import StateMachine
 from work_order_service.contract import FIELD_TYPES
 
-TRANSITIONS = {
+INSTRUCTION_STATES = StateMachine("work instruction", {
     "draft": ("released", "obsolete"),   # obsolete: superseded by the release of a newer version
     "released": ("obsolete",),
     "obsolete": (),
-}
+})
 MAX_TEXT_VALUE = 2000
 
 
 def check_transition(code, version, current, target):
-    if target not in TRANSITIONS[current]:
-        allowed = " or ".join(TRANSITIONS[current]) or "nothing (final)"
-        raise errors.RuleViolated(
-            f"work instruction {code} version {version} is {current}: it cannot become {target} "
-            f"(it can become {allowed})", {"status": [f"is {current}"]})
+    INSTRUCTION_STATES.check(current, target, f"{code} version {version}")
 
 
 # ------------------------------------------------------------ field definitions

@@ -40,14 +40,6 @@ def _lock_code(session, code):
                     {"key": f"work_instruction:{code}"})
 
 
-def _user_id(context):
-    """The calling user's id (None for system, CLI and machine calls)."""
-    try:
-        return uuid.UUID(str(context.get("user_id")))
-    except ValueError:
-        return None
-
-
 def get(session, code, version=None, lock=False):
     """A version of `code`, or its newest version (whatever its status)."""
     stmt = select(WorkInstruction).where(WorkInstruction.code == code)
@@ -65,11 +57,11 @@ def get(session, code, version=None, lock=False):
 
 # ------------------------------------------------------------ use cases
 
-def _new_version(tx, context, code, version, data, event):
+def _new_version(tx, caller, code, version, data, event):
     rules.check_steps(data["steps"])
     instruction = WorkInstruction(
         id=uuid.uuid4(), code=code, version=version, title=data["title"], status="draft",
-        steps=rules.normalize_steps(data["steps"]), created_by=tx.actor, created_by_id=_user_id(context))
+        steps=rules.normalize_steps(data["steps"]), created_by=caller.actor, created_by_id=caller.user_id)
     tx.session.add(instruction)
     tx.flush()
     out = dump(instruction)
@@ -78,7 +70,7 @@ def _new_version(tx, context, code, version, data, event):
     return instruction
 
 
-def create(tx, context, data):
+def create(tx, caller, data):
     """Version 1 of a new code, as a draft."""
     _lock_code(tx.session, data["code"])
     exists = tx.session.execute(select(WorkInstruction.version).where(
@@ -86,17 +78,17 @@ def create(tx, context, data):
     if exists:
         raise errors.Conflict(f"work instruction {data['code']} already exists; revise it for a new version",
                               {"code": ["already used"]})
-    return _new_version(tx, context, data["code"], 1, data, CREATED)
+    return _new_version(tx, caller, data["code"], 1, data, CREATED)
 
 
-def revise(tx, context, code, data):
+def revise(tx, caller, code, data):
     """The next version of `code`, as a draft (the released one stays in force until it is released)."""
     _lock_code(tx.session, code)
     latest = get(tx.session, code)
-    return _new_version(tx, context, code, latest.version + 1, data, REVISED)
+    return _new_version(tx, caller, code, latest.version + 1, data, REVISED)
 
 
-def release(tx, context, code, version):
+def release(tx, caller, code, version):
     """Release a draft; every older version that is not obsolete yet becomes obsolete."""
     session = tx.session
     _lock_code(session, code)
@@ -112,7 +104,7 @@ def release(tx, context, code, version):
         row.status, row.obsoleted_at = "obsolete", func.now()
     instruction.status = "released"
     instruction.released_at = func.now()
-    instruction.released_by, instruction.released_by_id = tx.actor, _user_id(context)
+    instruction.released_by, instruction.released_by_id = caller.actor, caller.user_id
     tx.flush()
     session.refresh(instruction, ["released_at"])
     out = dump(instruction)

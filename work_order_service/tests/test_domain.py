@@ -6,6 +6,8 @@ import pytest
 from mes_common import errors
 from work_order_service import domain
 
+pytestmark = pytest.mark.fast  # no servers: `make test-fast`
+
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
 
 
@@ -51,9 +53,6 @@ def test_execution_and_edit_guards():
     domain.check_editable("WO-1", "created")
     with pytest.raises(errors.RuleViolated):
         domain.check_editable("WO-1", "released")
-    domain.check_version("WO-1", None, 3)
-    with pytest.raises(errors.Conflict):
-        domain.check_version("WO-1", 2, 3)
 
 
 def test_number_format():

@@ -69,7 +69,8 @@ def test_transitions():
     for current, target in [("released", "released"), ("obsolete", "released"), ("released", "draft")]:
         with pytest.raises(errors.RuleViolated) as exc:
             rules.check_transition("WI", 2, current, target)
-        assert exc.value.details == {"status": [f"is {current}"]} and "WI version 2" in exc.value.message
+        assert exc.value.details == {"status": [f"is {current}; cannot become {target}"]}
+        assert "WI version 2" in exc.value.message
 
 
 def test_buy_off_values_are_checked_against_the_frozen_step():
@@ -194,7 +195,7 @@ def test_released_versions_are_immutable(rpc, engine, wi):
     rpc.release_work_instruction(code, 2)
     with pytest.raises(errors.RuleViolated) as exc:
         rpc.release_work_instruction(code, 1)  # obsolete: final
-    assert exc.value.details == {"status": ["is obsolete"]}
+    assert exc.value.details == {"status": ["is obsolete; cannot become released"]}
     # and the database refuses any change of a released or obsolete version, or its deletion
     for sql in ("UPDATE work_instruction SET steps = '[]' WHERE version = 2",
                 "UPDATE work_instruction SET title = 'edited' WHERE version = 1",
