@@ -301,7 +301,7 @@ def change_password(tx, user, current, new, *, audit_action="change_password"):
         tx.audit(audit_action + "_failed", USER, user.id, new={"reason": "wrong current password"})
         return errors.Unauthenticated("the current password is wrong", {"current_password": ["wrong password"]})
     if passwords.verify(user.password_hash, new):
-        raise errors.ValidationFailed("the new password must differ from the current one",
+        raise errors.RuleViolated("the new password must differ from the current one",
                                       {"new_password": ["same as the current password"]})
     check_new_password(session, user, new)
     set_password(session, user, new, must_change=False)

@@ -30,7 +30,7 @@ def create(tx, user_id, data):
         raise errors.Forbidden("a token cannot have permissions its owner lacks",
                                {"permissions": [f"you do not hold {p}" for p in beyond]})
     if data["expires_at"] is not None and data["expires_at"] <= now:
-        raise errors.ValidationFailed("the expiry is in the past", {"expires_at": ["must be in the future"]})
+        raise errors.RuleViolated("the expiry is in the past", {"expires_at": ["must be in the future"]})
     raw = domain.new_token(domain.API_TOKEN_PREFIX)
     row = ApiToken(user_id=user.id, name=data["name"], prefix=raw[:SHOWN_PREFIX],
                    token_hash=domain.token_hash(raw), permissions=sorted(set(data["permissions"])),

@@ -70,7 +70,7 @@ def confirm_totp(tx, user_id, code):
     step = domain.totp_step(user.totp_secret, code, accounts.now(), user.totp_last_step)
     if step is None:
         tx.audit("mfa_confirm_failed", USER, user.id)
-        return errors.ValidationFailed("the code does not match the authenticator", {"code": ["wrong code"]})
+        return errors.RuleViolated("the code does not match the authenticator", {"code": ["wrong code"]})
     user.totp_last_step, user.mfa_enabled = step, True
     codes = _new_recovery_codes(tx, user)
     tx.audit("mfa_enabled", USER, user.id, new={"mfa_enabled": True, "recovery_codes": len(codes)})

@@ -91,10 +91,11 @@ def problems(password, *, username, user_inputs=(), previous_hashes=()):
 
 
 def check(password, **kwargs):
-    """Raise ValidationFailed naming the `password` field unless acceptable."""
+    """Raise RuleViolated naming the `password` field unless acceptable (a policy,
+    not a shape the OpenAPI document could state: 422)."""
     found = problems(password, **kwargs)
     if found:
-        raise errors.ValidationFailed("the password does not meet the policy", {"password": found})
+        raise errors.RuleViolated("the password does not meet the policy", {"password": found})
 
 
 def hash_password(password):

@@ -120,9 +120,9 @@ def login(tx, settings, throttle, data, client):
         try:
             accounts.check_new_password(session, user, data["new_password"])
             if passwords.verify(user.password_hash, data["new_password"]):
-                raise errors.ValidationFailed("the new password must differ from the current one",
-                                              {"new_password": ["same as the current password"]})
-        except errors.ValidationFailed as exc:
+                raise errors.RuleViolated("the new password must differ from the current one",
+                                          {"new_password": ["same as the current password"]})
+        except errors.RuleViolated as exc:
             return refused(exc, "new password refused", user, count=False)
         accounts.set_password(session, user, data["new_password"], must_change=False)
         tx.audit("change_password", accounts.USER, user.id, new={"at_login": True}, actor=user.username)

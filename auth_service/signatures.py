@@ -43,7 +43,7 @@ def verify(tx, settings, throttle, data):
         needed = ["password"]
     missing = {c: ["required for this signature"] for c in needed if not data.get(c)}
     if missing:
-        raise errors.ValidationFailed("the signature needs these credentials: " + ", ".join(missing), missing)
+        raise errors.RuleViolated("the signature needs these credentials: " + ", ".join(missing), missing)
 
     ok = passwords.verify(user.password_hash, data["password"])
     if "username" in needed:

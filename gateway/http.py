@@ -70,6 +70,8 @@ class RouteSpec:
     # error statuses whose body is not the Error schema (e.g. /ready's 503)
     error_schemas: dict = field(default_factory=dict)
     operation_id: str | None = None
+    # JSON schema of a path parameter that is not an id (`*_id`: a UUID) nor free text
+    path_schemas: dict = field(default_factory=dict)
 
 
 ROUTES = []
@@ -94,7 +96,8 @@ class JsonApp(WsgiApp):
             response = json_response({"error": code, "message": exc.description, "details": {}},
                                      status=exc.code)
             if exc.code == 405:
-                response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+                static = self._static_methods(request.path)  # /routings/released is not /routings/<id>
+                response.headers["Allow"] = ", ".join(sorted(static) if static else exc.valid_methods or [])
             elif isinstance(exc, RequestRedirect):  # e.g. `//` merged: say where to go
                 response.headers["Location"] = exc.new_url
         return response(environ, start_response)
@@ -102,15 +105,19 @@ class JsonApp(WsgiApp):
     def _refuse_other_method(self, path):
         """`PATCH /routings/released` is a wrong method on a path of its own,
         not a routing whose id is "released": 405, as for any other path."""
+        methods = self._static_methods(path)
+        if methods is not None:
+            raise MethodNotAllowed(valid_methods=sorted(methods))
+
+    def _static_methods(self, path):
+        """The methods of the rule without variables whose path this is, or None."""
         if self._static is None:
             static = {}
             for rule in self.url_map.iter_rules():
                 if not rule.arguments:
                     static.setdefault(rule.rule.rstrip("/"), set()).update(rule.methods or ())
             self._static = static
-        methods = self._static.get(path.rstrip("/"))
-        if methods is not None:
-            raise MethodNotAllowed(valid_methods=sorted(methods))
+        return self._static.get(path.rstrip("/"))
 
 
 class ApiServer(WebServer):
@@ -183,7 +190,7 @@ _PERMISSION = re.compile(r"[a-z][a-z_]*:[a-z][a-z_]*")
 
 def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
           permission=None, public=False, error_codes=(400, 404, 409, 422, 503), description=None,
-          include_in_schema=True, error_schemas=None):
+          include_in_schema=True, error_schemas=None, path_schemas=None):
     """`permission` is a `resource:action` string or AUTHENTICATED; a route
     without one must say public=True (refused at import otherwise)."""
     if public == bool(permission):
@@ -191,7 +198,8 @@ def route(method, path, *, summary, tags=(), body=None, query=None, response=Non
     if permission and permission != AUTHENTICATED and not _PERMISSION.fullmatch(permission):
         raise ValueError(f"route {method} {path}: permission {permission!r} is not `resource:action`")
     spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
-                     public, error_codes, description, include_in_schema, dict(error_schemas or {}))
+                     public, error_codes, description, include_in_schema, dict(error_schemas or {}),
+                     path_schemas=dict(path_schemas or {}))
     ROUTES.append(spec)
 
     def decorator(fn):

@@ -3,12 +3,13 @@ import decimal
 import json
 import re
 
-from apispec import APISpec
+from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from gateway.auth import AUTHENTICATED
 from gateway.http import ROUTES
+from mes_common.schemas import NoNul
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 
@@ -35,15 +36,46 @@ class Error(Schema):
     details = fields.Dict(required=True, metadata={"description": "field name -> messages, or context"})
 
 
+class SchemaExtras(BasePlugin):
+    """Merges a marshmallow schema's `openapi_extra` (e.g. `exactly_one_of(...)`)
+    into its component: what its `validates_schema` checks, written so that the
+    document is exactly as strict as the server."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(cls, "openapi_extra", None) or {})
+
+
+def validators_apispec_leaves_out(converter, field, ret=None, **kwargs):
+    """Open bounds (`Range(min=0, min_inclusive=False)` is `exclusiveMinimum`,
+    the OpenAPI 3.0 flag beside `minimum`), excluded values (`NoneOf([0])` is
+    `not: enum`) and the NUL rule (`NoNul`, unless a stricter pattern says it)."""
+    extra = {}
+    for validator in field.validators:
+        if isinstance(validator, NoNul) and "pattern" not in (ret or {}):
+            extra["pattern"] = NoNul.DOCUMENTED_PATTERN
+        if isinstance(validator, validate.Range):
+            if validator.min is not None and not validator.min_inclusive:
+                extra["exclusiveMinimum"] = True
+            if validator.max is not None and not validator.max_inclusive:
+                extra["exclusiveMaximum"] = True
+        elif isinstance(validator, validate.NoneOf):
+            extra["not"] = {"enum": list(validator.iterable)}
+    return extra
+
+
 def build_spec(title="MES API", version="1.0.0"):
+    marshmallow = MarshmallowPlugin()
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
+                   plugins=[marshmallow, SchemaExtras()],
                    info={"description": "Manufacturing Execution System gateway. Every call carries "
                                         "an `X-Request-ID` (yours or a new one) as its correlation id. "
                                         "Every /api/v1 operation needs `Authorization: Bearer <token>` "
                                         "(an access token from signing in, or an API token) and the "
                                         "permission named by its `x-permission`: 401 when the token is "
                                         "missing or not valid, 403 when it lacks the permission."})
+    marshmallow.converter.add_attribute_function(validators_apispec_leaves_out)
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
         "description": "access token from signing in (short-lived; refresh it)"})
@@ -57,7 +89,7 @@ def build_spec(title="MES API", version="1.0.0"):
         if not route.include_in_schema:
             continue
         path = _PARAM.sub(r"{\1}", route.path)
-        by_path.setdefault(path, {})[route.method.lower()] = _operation(route)
+        by_path.setdefault(path, {})[route.method.lower()] = _operation(route, marshmallow.converter)
     for path, operations in sorted(by_path.items()):
         spec.path(path=path, operations=operations)
     # Decimal bounds of quantity fields (Range validators) become JSON numbers
@@ -70,7 +102,17 @@ def _json_number(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _operation(route):
+def _path_schema(route, name, converter):
+    """A path parameter's schema: as declared (a JSON schema, or the contract's
+    marshmallow field that the service validates it with), a UUID for `*_id`,
+    else free text."""
+    declared = route.path_schemas.get(name)
+    if isinstance(declared, fields.Field):
+        return converter.field2property(declared)
+    return declared or ({"type": "string", "format": "uuid"} if name.endswith("id") else {"type": "string"})
+
+
+def _operation(route, converter):
     op = {"summary": route.summary, "tags": route.tags, "operationId": route.operation_id}
     error_codes, description = set(route.error_codes), route.description
     if route.public:
@@ -83,8 +125,7 @@ def _operation(route):
         error_codes |= {401} if route.permission == AUTHENTICATED else {401, 403}
     if description:
         op["description"] = description
-    params = [{"in": "path", "name": name, "required": True,
-               "schema": {"type": "string", "format": "uuid"} if name.endswith("id") else {"type": "string"}}
+    params = [{"in": "path", "name": name, "required": True, "schema": _path_schema(route, name, converter)}
               for name in _PARAM.findall(route.path)]
     if route.query is not None:
         params.append({"in": "query", "schema": route.query})

@@ -1,6 +1,7 @@
 """Rules every service states the same way. Pure: no I/O.
 
 - `check_version`: optimistic concurrency on a row's version;
+- `refuse`: field problems as 400, or 422 when only relations are broken;
 - `StateMachine`: a status machine declared as data, whose refusals all read
   alike ("lot L-1 is consumed: it cannot become released (it can become
   nothing: consumed is final)").
@@ -14,6 +15,16 @@ def check_version(expected, actual, what):
     if expected is not None and expected != actual:
         raise errors.Conflict(f"{what} was changed by someone else (version {actual}, you had {expected})",
                               {"version": actual})
+
+
+def refuse(message, problems, relations=()):
+    """Raise for `problems` ({field: [messages]}) unless there are none: 400
+    (ValidationFailed), or 422 (RuleViolated) when every problem is one of
+    `relations`, rules between values the OpenAPI document cannot state (a
+    duplicate within a list, a minimum above a maximum)."""
+    if problems:
+        error = errors.RuleViolated if set(problems) <= set(relations) else errors.ValidationFailed
+        raise error(f"{message}: {', '.join(problems)}", problems)
 
 
 class StateMachine:

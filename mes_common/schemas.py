@@ -4,6 +4,7 @@ import datetime as dt
 import binascii
 import decimal
 import json
+import re
 import uuid
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -21,9 +22,33 @@ class Pattern(validate.Regexp):
         return value
 
 
-# PostgreSQL cannot store NUL in text or JSONB, and a lone surrogate is no
-# text at all (it cannot be encoded): refuse both up front (400, not 500)
-NO_NUL = Pattern(r"^[^\x00\ud800-\udfff]*$", error="must not contain NUL characters or lone surrogates")
+class Relation(str):
+    """The message of a rule between values of a request that its OpenAPI
+    schema cannot state (effective_to before effective_from, as many serials
+    as good units): `raise ValidationError(Relation("..."), "field")` in a
+    `validates_schema`. When every error of a load is one, the request matches
+    the document and only breaks a rule: RuleViolated (422), not 400."""
+
+
+class NoNul(validate.Validator):
+    """PostgreSQL cannot store NUL in text or JSONB, and a lone surrogate is no
+    text at all (it cannot be encoded): refuse both up front (400, not 500).
+
+    The OpenAPI document states the NUL rule as `DOCUMENTED_PATTERN`: a JSON
+    string with a lone surrogate is not valid Unicode text to begin with, and
+    generators mishandle a surrogate range in a pattern (they then draw NULs)."""
+
+    REFUSED = re.compile(r"[\x00\ud800-\udfff]")
+    DOCUMENTED_PATTERN = r"^[^\x00]*$"
+    error = "must not contain NUL characters or lone surrogates"
+
+    def __call__(self, value):
+        if self.REFUSED.search(value):
+            raise ValidationError(self.error)
+        return value
+
+
+NO_NUL = NoNul()
 
 
 class UtcDateTime(fields.AwareDateTime):
@@ -65,16 +90,50 @@ class Quantity(fields.Decimal):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, (int, float, decimal.Decimal)) or isinstance(value, bool):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        rounded = super()._deserialize(value, attr, data, **kwargs)
+        if rounded == 0 and value != 0 and self._zero_refused():
+            # valid by the document (a number above 0), nothing once stored: a broken rule
+            raise ValidationError(Relation("smaller than the precision of quantities (0.000001)"))
+        return rounded
+
+    def _zero_refused(self):
+        return any(isinstance(v, validate.NoneOf) and 0 in v.iterable
+                   or isinstance(v, validate.Range) and v.min == 0 and not v.min_inclusive
+                   for v in self.validators)
 
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 
 
+def present(name):
+    """JSON Schema: `name` is given and not null."""
+    return {"required": [name], "properties": {name: {"not": {"enum": [None]}}}}
+
+
+def absent(*names):
+    """JSON Schema: none of `names` is given, or each is null."""
+    return {"properties": {name: {"enum": [None], "nullable": True} for name in names}}
+
+
+def exactly_one_of(*names):
+    """The OpenAPI form of a `validates_schema` that takes exactly one of
+    `names` (not null): put it on the schema class as `openapi_extra`, so the
+    document is as strict as the server (gateway.openapi merges it)."""
+    return {"oneOf": [present(name) for name in names]}
+
+
+def _all_relations(messages):
+    if isinstance(messages, dict):
+        return all(_all_relations(m) for m in messages.values())
+    if isinstance(messages, list):
+        return all(_all_relations(m) for m in messages)
+    return isinstance(messages, Relation)
+
+
 def load(schema, data, **kwargs):
     """Validate `data` with a marshmallow schema; ValidationFailed names each
-    offending field."""
+    offending field (RuleViolated when only Relation rules are broken)."""
     if data is None:
         data = {}
     if not isinstance(data, dict) and not kwargs.get("many"):
@@ -84,9 +143,10 @@ def load(schema, data, **kwargs):
         return schema.load(data, **kwargs)
     except ValidationError as exc:
         fields_ = ", ".join(sorted(map(str, exc.messages))) if isinstance(exc.messages, dict) else ""
-        raise errors.ValidationFailed(f"invalid input: {fields_}" if fields_ else "invalid input",
-                                      exc.messages if isinstance(exc.messages, dict)
-                                      else {"_schema": exc.messages}) from None
+        details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        if _all_relations(details):
+            raise errors.RuleViolated(f"rule broken: {fields_}" if fields_ else "rule broken", details) from None
+        raise errors.ValidationFailed(f"invalid input: {fields_}" if fields_ else "invalid input", details) from None
 
 
 def uuid_arg(value, field="id"):
@@ -115,10 +175,15 @@ def decode_cursor(cursor):
     return values
 
 
+CURSOR_FORMAT = "mes-cursor"  # OpenAPI format of page cursors: only a page's next_cursor is one
+
+
 class PageQuery(Schema):
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE,
                            validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=512))
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=512), metadata={
+        "format": CURSOR_FORMAT, "description": "the `next_cursor` of the previous page (opaque; any other "
+                                                "value is refused)"})
 
 
 def page_schema(item_schema, name):

@@ -1,6 +1,6 @@
 """ISA-95 / B2MML equipment hierarchy rules. Pure: no I/O."""
 from mes_common import errors
-from mes_common.rules import StateMachine
+from mes_common.rules import StateMachine, refuse
 
 # Role-based equipment hierarchy (ISA-95 Part 1 §5.2, B2MML EquipmentElementLevel):
 # each level may sit only under the levels listed for it.
@@ -86,7 +86,7 @@ def check_operations(operations):
     if not operations:
         raise errors.ValidationFailed("a routing needs at least one operation",
                                       {"operations": ["at least one operation is required"]})
-    problems, first_at = {}, {}
+    problems, relations, first_at = {}, set(), {}
     for i, op in enumerate(operations):
         sequence = op["sequence"]
         if sequence <= 0:
@@ -94,13 +94,13 @@ def check_operations(operations):
         elif sequence in first_at:
             problems[f"operations.{i}.sequence"] = [
                 f"sequence {sequence} is already used by operation {first_at[sequence]}"]
+            relations.add(f"operations.{i}.sequence")
         else:
             first_at[sequence] = i
         for key in ("setup_time", "run_time"):
             if op[key] < 0:
                 problems[f"operations.{i}.{key}"] = ["must not be negative (minutes)"]
-    if problems:
-        raise errors.ValidationFailed(f"invalid operations: {', '.join(problems)}", problems)
+    refuse("invalid operations", problems, relations)
 
 
 def check_work_centers(operations, nodes):

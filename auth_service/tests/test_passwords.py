@@ -23,7 +23,7 @@ def test_a_strong_password_is_accepted():
     ("bad\x00password-orbit-lantern", "control characters"),
 ])
 def test_policy_refusals_name_the_reason(password, expected):
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         passwords.check(password, username="jdoe")
     assert any(expected in m for m in exc.value.details["password"]), exc.value.details
 

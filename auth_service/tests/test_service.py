@@ -199,7 +199,7 @@ def test_api_tokens_are_scoped_hashed_and_revocable(rpc, db_engines):
     rpc.revoke_api_token(user["id"], created["id"])
     with pytest.raises(errors.Unauthenticated):
         rpc.authenticate_api_token(created["token"])
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rpc.create_api_token(user["id"], {"name": "x", "permissions": ["material:read"],
                                           "expires_at": "2020-01-01T00:00:00+00:00"})
     assert "expires_at" in exc.value.details
@@ -212,7 +212,7 @@ def test_admin_reset_forces_a_change_and_history_is_kept(rpc):
         rpc.login({"username": user["username"], "password": "plum lantern gravel 2049"})
     assert exc.value.details["reason"] == "password_change_required"
     # one of the last five passwords: refused
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rpc.login({"username": user["username"], "password": "plum lantern gravel 2049",
                    "new_password": OTHER_PASSWORD})
     assert "password" in exc.value.details
@@ -229,7 +229,7 @@ def test_change_password_keeps_this_session_and_ends_the_others(rpc):
         rpc.change_password(user["id"], mine["session_id"], {"current_password": "nope nope nope nope",
                                                              "new_password": "violet harbour kettle 1983"})
     assert "current_password" in exc.value.details
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rpc.change_password(user["id"], mine["session_id"], {"current_password": OTHER_PASSWORD,
                                                              "new_password": "password12345"})
     assert "password" in exc.value.details
@@ -249,7 +249,7 @@ def enable_mfa(rpc, user):
 def test_totp_codes_work_once_and_recovery_codes_once(rpc):
     user = new_user(rpc)
     enrolment = rpc.begin_totp(user["id"])
-    with pytest.raises(errors.ValidationFailed):
+    with pytest.raises(errors.RuleViolated):
         rpc.confirm_totp(user["id"], {"code": "000000" if pyotp.TOTP(enrolment["secret"]).now() != "000000"
                                       else "111111"})
     totp = pyotp.TOTP(enrolment["secret"])
@@ -299,7 +299,7 @@ def test_signature_needs_all_components_first_then_the_password(rpc):
     now = dt.datetime.now(dt.timezone.utc)
     session = login(rpc, user, totp=totp.at(now + dt.timedelta(seconds=30)))
     base = {"session_id": session["session_id"], "user_id": user["id"], "meaning": "approved"}
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rpc.verify_signature({**base, "password": user["password"]})
     assert set(exc.value.details) == {"username", "totp"}
     with pytest.raises(errors.Unauthenticated):
@@ -325,7 +325,7 @@ def test_user_admin_and_validation(rpc):
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.create_user({"username": "x", "display_name": "", "password": "short", "roles": ["Bad Role"]})
     assert {"username", "display_name", "roles"} <= set(exc.value.details)
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rpc.create_user({"username": "jdoe", "display_name": "John Doe", "password": "jdoe jdoe jdoe 1",
                          "roles": []})
     assert "password" in exc.value.details

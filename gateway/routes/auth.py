@@ -11,7 +11,7 @@ from gateway.routing import Routes
 
 routes = Routes(contract.SERVICE, tags=["auth"], prefix="/api/v1/auth")
 ME, USERS, ROLES = "/me", "/users", "/roles"
-SIGN_IN_ERRORS = (400, 401, 403, 429, 503)
+SIGN_IN_ERRORS = (400, 401, 403, 422, 429, 503)  # 422: a new password against the policy
 BY_ADMIN = "revoked by an administrator"
 
 
@@ -64,7 +64,7 @@ routes.post("/logout", "logout", status=204, permission=AUTHENTICATED, error_cod
 routes.get(ME, "get_me", response=s.Me, permission=AUTHENTICATED, error_codes=(503,),
            summary="My account, roles and permissions", args=lambda call: (call.user_id,))
 routes.post(ME + "/password", "change_password", body=s.PasswordChange, response=s.Me, permission=AUTHENTICATED,
-            error_codes=(400, 401, 403, 503), summary="Change my password",
+            error_codes=(400, 401, 403, 422, 503), summary="Change my password",
             doc="Your other sessions end; this one stays.",
             args=lambda call: (call.user_id, call.session_id, call.payload))
 routes.get(ME + "/sessions", "list_sessions", operation_id="list_my_sessions", response=s.SessionOut(many=True),
@@ -94,7 +94,7 @@ routes.post(ME + "/mfa/disable", "disable_mfa", body=s.MfaDisable, response=s.Me
             doc="Needs the password and a code; refused while one of your roles requires MFA.",
             args=lambda call: call.own(call.payload))
 routes.post(ME + "/signature-check", "verify_signature", operation_id="check_signature", body=s.SignatureIn,
-            response=s.SignatureOut, permission=AUTHENTICATED, error_codes=(400, 401, 403, 429, 503),
+            response=s.SignatureOut, permission=AUTHENTICATED, error_codes=(400, 401, 403, 422, 429, 503),
             summary="Check e-signature credentials",
             doc="21 CFR 11.200(a)(1): the first signing of a session needs username, password and (with MFA) a "
                 "code; later ones in the same continuous session the password. Returns the printed name, UTC "
@@ -107,7 +107,7 @@ routes.get(ME + "/api-tokens", "list_api_tokens", operation_id="list_my_api_toke
            response=s.ApiTokenOut(many=True), permission=AUTHENTICATED, error_codes=(503,), summary="My API tokens",
            args=lambda call: (call.user_id,))
 routes.post(ME + "/api-tokens", "create_api_token", body=s.ApiTokenCreate, response=s.ApiTokenCreated, status=201,
-            permission="api_token:write", error_codes=(400, 403, 503), summary="Create an API token",
+            permission="api_token:write", error_codes=(400, 403, 422, 503), summary="Create an API token",
             doc="`mes_…`, shown once. Scoped to some of your permissions; it loses any you lose. Made by a "
                 "signed-in person: an API token cannot make another.",
             args=lambda call: call.own(call.payload))
@@ -159,6 +159,7 @@ routes.get(ROLES, "list_roles", response=s.RoleOut(many=True), permission="role:
 routes.post(ROLES, "create_role", body=s.RoleCreate, response=s.RoleOut, status=201, permission="role:write",
             summary="Create a custom role")
 routes.patch(ROLES + "/<name>", "update_role", body=s.RoleUpdate, response=s.RoleOut, permission="role:write",
-             summary="Change a role", doc="Built-in roles: only `requires_mfa` can change.")
+             summary="Change a role", doc="Built-in roles: only `requires_mfa` can change.",
+             path_schemas={"name": s.RoleRef().fields["name"]})
 routes.get("/permissions", "list_permissions", response=s.PermissionOut(many=True), permission="role:read",
            error_codes=(503,), summary="The permission catalogue")

@@ -54,6 +54,6 @@ routes.get('/genealogy', 'get_genealogy', query=s.GenealogyQuery, response=s.Gen
 routes.post(RESERVATIONS, 'reserve', body=s.ReserveRequest, response=s.ReservationOut, status=201, permission=INVENTORY, summary='Reserve a part quantity for a work order', doc='From released, unheld, unexpired lots, first expiring first, then first received first. The same `idempotency_key` again returns the same reservation. Short: 422 saying by how much.')
 routes.get(RESERVATIONS, 'list_reservations', query=s.ReservationListQuery, response=s.ReservationPage, permission=READ, summary='List reservations')
 routes.post(RESERVATIONS + '/release', 'release_reservation', body=s.ReservationRelease, response=s.ReservationOut, permission=INVENTORY, summary='Release a reservation by its idempotency key', doc='Idempotent; an unknown key leaves a tombstone so a late reserve with it reserves nothing.',
-            args=lambda call: (call.payload.get("idempotency_key"), {"reason": call.payload.get("reason")}))
+            args=lambda call: (call.payload.get("idempotency_key"), call.payload))
 routes.post('/availability', 'check_availability', body=s.AvailabilityRequest, response=s.AvailabilityLine(many=True), permission=READ, summary='Check what is available for a list of parts')
 

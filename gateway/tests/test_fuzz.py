@@ -15,8 +15,11 @@ for the /auth/me routes), so the handlers run rather than stop at 401
 """
 import collections
 import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -27,8 +30,12 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.config._checks import PositiveDataAcceptanceConfig
 from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               response_schema_conformance, status_code_conformance)
+                                               positive_data_acceptance, response_schema_conformance,
+                                               status_code_conformance)
+
+import gateway.tests.schemathesis_hooks  # noqa: F401  (page cursors: see the module)
 
 from mes_common.schemas import encode_cursor
 from auth_service.testing import bearer, create_admin
@@ -40,7 +47,9 @@ NODE = NODES + "/{node_id}"
 _POSITIVE, _NEGATIVE = (int(n) for n in os.environ.get("MES_FUZZ_EXAMPLES", "10,6").split(","))
 EXAMPLES = {GenerationMode.POSITIVE: _POSITIVE, GenerationMode.NEGATIVE: _NEGATIVE}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
+          response_schema_conformance, negative_data_rejection, positive_data_acceptance]
+# a valid request may break a rule the document cannot state (stored data, relations): 422
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 PARENT_LINKS = {"create_node", "move_node"}  # operations whose body names a parent
 
 
@@ -131,6 +140,7 @@ def load_schema(api, base_url):
     # the session's token is sent instead; generated Authorization values would
     # take the negative examples away from the inputs the handlers validate
     schema.config.generation.update(with_security_parameters=False)
+    schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(expected_statuses=ACCEPTED)
     return schema
 
 
@@ -208,3 +218,33 @@ def test_edge_cases(api, mes_config):
                 wrong.append(f"{method} {path} {query} {body!r:.80}: {response.status_code} {response.text[:200]}")
     assert not failures, "\n\n".join(failures.values())
     assert not wrong, "\n".join(wrong)
+
+
+# Routes that would end the fuzzer's own session or account (it learns its own user id from
+# /me): excluded from the CLI run; test_fuzz_every_operation above covers them.
+SESSION_ENDING = ("logout", "revoke_my_sessions", "revoke_my_session", "change_password", "revoke_user_sessions",
+                  "reset_password", "update_user", "set_roles", "reset_mfa", "disable_mfa")
+CLI_EXAMPLES = os.environ.get("MES_FUZZ_CLI_EXAMPLES", "5")
+
+
+@pytest.mark.usefixtures("other_services")
+def test_every_schemathesis_check_over_every_operation(api, mes_config):
+    """`st run --checks all` over every operation: schemathesis' examples,
+    coverage and fuzzing phases (valid requests must be accepted, invalid ones
+    refused, undocumented methods answer 405 with Allow, responses match the
+    document). The document must be exactly as strict as the server."""
+    base_url = f"http://{mes_config['WEB_SERVER_ADDRESS']}"
+    here = Path(__file__).resolve().parent
+    with signed_in(mes_config) as session:
+        command = [str(Path(sys.executable).with_name("st")), "--no-color", "--config-file",
+                   str(here / "schemathesis.toml"), "run", f"{base_url}/openapi.json", "--checks", "all",
+                   "--header", f"Authorization: {session.headers['Authorization']}",
+                   "--phases", "examples,coverage,fuzzing", "--max-examples", CLI_EXAMPLES,
+                   "--generation-deterministic", "--workers", "1", "--request-timeout", "15",
+                   *[arg for op in SESSION_ENDING for arg in ("--exclude-operation-id", op)]]
+        started = time.monotonic()
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                                env={**os.environ, "SCHEMATHESIS_HOOKS": "gateway.tests.schemathesis_hooks"})
+    summary = [line for line in result.stdout.splitlines() if "passed" in line or "failed" in line]
+    print(f"\nschemathesis --checks all in {time.monotonic() - started:.0f}s: {summary[-1:] or result.stdout[-300:]}")
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-2000:]

@@ -87,7 +87,7 @@ def test_a_route_can_shape_its_arguments(gateway):
     move.assert_called_once_with({"quantity": 2, "to_location_id": "x", "lot_id": lot_id})
     release = rpc(gateway, "material_service", "release_reservation", {})
     gateway.release_reservation(request("POST", body={"idempotency_key": "k-1", "reason": "done"}))
-    release.assert_called_once_with("k-1", {"reason": "done"})
+    release.assert_called_once_with("k-1", {"idempotency_key": "k-1", "reason": "done"})
 
 
 def test_own_account_routes_act_on_the_caller_and_refuse_api_tokens(gateway):

@@ -149,7 +149,8 @@ def test_work_instructions_over_http(http):
     assert (v1["code"], v1["version"], v1["status"], v1["created_by"]) == ("WI-10", 1, "draft", "planner")
     bad = http.post(INSTRUCTIONS + "/WI-10/revisions", headers=http.as_planner, json={
         "title": "Deburr", "steps": [{"title": "s", "fields": [{"name": "r", "type": "number", "min": 2, "max": 1}]}]})
-    assert bad.status_code == 400
+    # valid by the document (it cannot relate two fields): a broken rule, not invalid input
+    assert bad.status_code == 422
     assert bad.json()["details"] == {"steps.0.fields.0.max": ["must not be less than min (2)"]}
     v2 = ok(http.post(INSTRUCTIONS + "/WI-10/revisions", json={"title": "Deburr v2", "steps": body["steps"]},
                       headers=http.as_planner), 201)

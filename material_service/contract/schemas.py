@@ -8,7 +8,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from material_service.contract import (HOLD_STATUSES, LOT_STATUSES, MANUAL_LOT_STATUSES, MAX_SERIALS, PART_STATUSES,
                                      PART_TYPES, RELATIONS, RESERVATION_STATUSES, SERIAL_STATUSES, TARGET_TYPES,
                                      TRANSACTION_TYPES)
-from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, Quantity, page_schema
+from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, Quantity, Relation, absent, exactly_one_of,
+                                page_schema, present)
 
 IDENT = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/#:\-]*$",
                 error="use letters, digits, '.', '_', '/', '#', ':' or '-', starting with a letter or digit")
@@ -140,7 +141,7 @@ class BomComponentIn(Schema):
     @validates_schema
     def _dates(self, data, **kwargs):
         if data.get("effective_from") and data.get("effective_to") and data["effective_to"] < data["effective_from"]:
-            raise ValidationError("must not be before effective_from", "effective_to")
+            raise ValidationError(Relation("must not be before effective_from"), "effective_to")
 
 
 class BomSet(Schema):
@@ -323,7 +324,8 @@ class LotSplit(Schema):
 
 
 class LotMerge(Schema):
-    lot_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=2, max=100))
+    lot_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=2, max=100),
+                          metadata={"uniqueItems": True})
     lot_number = ident(64, metadata={"description": "generated if absent"})
     location_id = optional(fields.UUID, metadata={"description": "default: the sources' location"})
     reason = fields.String(required=True, **REASON)
@@ -477,6 +479,8 @@ class SerialCreate(Schema):
     location_id = optional(fields.UUID)
     work_order_id = optional(fields.UUID)
 
+    openapi_extra = exactly_one_of("pattern", "serial_numbers")
+
     @validates_schema
     def _one_source(self, data, **kwargs):
         _exactly_one(data, ("pattern", "serial_numbers"), "pattern")
@@ -561,6 +565,8 @@ class AssemblyParent(Schema):
     serial_id = fields.UUID()
     lot_id = fields.UUID()
 
+    openapi_extra = exactly_one_of("serial_id", "lot_id")
+
     @validates_schema
     def _one(self, data, **kwargs):
         _exactly_one(data, ("serial_id", "lot_id"), "serial_id")
@@ -572,6 +578,12 @@ class MaterialTaken(Schema):
     serial_id = fields.UUID()
     quantity = Quantity(metadata={"description": "required with lot_id; a serial is 1"})
     location_id = optional(fields.UUID, metadata={"description": "with lot_id: where to take it from"})
+
+    # a lot with a quantity, or a serial (one unit, no location)
+    openapi_extra = {"oneOf": [
+        {"allOf": [present("lot_id"), present("quantity"), absent("serial_id")]},
+        {"allOf": [present("serial_id"), absent("lot_id", "location_id"),
+                   {"properties": {"quantity": {"enum": [1, None], "nullable": True}}}]}]}
 
     @validates_schema
     def _shape(self, data, **kwargs):

@@ -2,7 +2,7 @@
 import pytest
 
 from mes_common import errors
-from mes_common.rules import StateMachine, check_version
+from mes_common.rules import StateMachine, check_version, refuse
 
 pytestmark = pytest.mark.fast  # no servers: `make test-fast`
 
@@ -49,3 +49,13 @@ def test_the_error_and_field_are_the_machine_s():
 def test_a_table_naming_an_undeclared_state_is_refused():
     with pytest.raises(ValueError, match="undeclared"):
         StateMachine("x", {"a": ("b",)})
+
+
+def test_refuse_is_400_unless_only_relations_are_broken():
+    refuse("nothing", {})
+    with pytest.raises(errors.ValidationFailed) as exc:
+        refuse("invalid steps", {"a.name": ["taken"], "a.type": ["unknown"]}, {"a.name"})
+    assert exc.value.message == "invalid steps: a.name, a.type"
+    with pytest.raises(errors.RuleViolated) as exc:
+        refuse("invalid steps", {"a.name": ["taken"]}, {"a.name"})
+    assert exc.value.details == {"a.name": ["taken"]}

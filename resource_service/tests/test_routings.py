@@ -165,7 +165,7 @@ def test_malformed_routings_name_the_field(rpc, plant):
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.create_routing({**part, "operations": []})
     assert "operations" in exc.value.details
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:  # valid by the document: a duplicate is a broken rule
         rpc.create_routing({**part, "operations": operations(plant, sequence=20)})
     assert exc.value.details == {"operations.1.sequence": ["sequence 20 is already used by operation 0"]}
     with pytest.raises(errors.ValidationFailed) as exc:

@@ -1,7 +1,7 @@
 """The RPC (and HTTP) contract of work instructions."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, page_schema
+from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, absent, page_schema, present
 from work_order_service.contract import FIELD_TYPES, INSTRUCTION_STATUSES as STATUSES
 
 CODE = [validate.Length(min=1, max=64),
@@ -26,6 +26,16 @@ class InstructionField(Schema):
     choices = fields.List(fields.String(validate=[validate.Length(min=1, max=200), NO_NUL]),
                           load_default=None, allow_none=True, validate=validate.Length(max=100),
                           metadata={"description": "choice fields only: the values an operator can pick"})
+
+    # which keys go with which type, as rules.check_steps says (min ≤ max and
+    # unique names are relations the document cannot state: 422)
+    openapi_extra = {"oneOf": [
+        {"allOf": [{"properties": {"type": {"enum": ["number"]}}}, absent("choices")]},
+        {"allOf": [{"properties": {"type": {"enum": ["choice"]},
+                                   "choices": {"minItems": 1, "uniqueItems": True}}},
+                   present("choices"), absent("unit", "min", "max")]},
+        {"allOf": [{"properties": {"type": {"enum": ["text", "boolean"]}}},
+                   absent("unit", "min", "max", "choices")]}]}
 
 
 class InstructionStep(Schema):

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, Quantity, UtcDateTime, page_schema
+from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, Quantity, Relation, UtcDateTime, absent, page_schema,
+                                present)
 from work_order_service.contract import OPERATION_STATUSES as OP_STATUSES, STATUSES
 
 NUMBER = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$",
@@ -198,7 +199,8 @@ class CompleteOperation(Schema):
     serial_numbers = fields.List(fields.String(validate=[validate.Length(min=1, max=100), IDENT]),
                                  load_default=None, allow_none=True,
                                  validate=validate.Length(min=1, max=100_000),
-                                 metadata={"description": "last operation of a serial-controlled part: the "
+                                 metadata={"uniqueItems": True,
+                                           "description": "last operation of a serial-controlled part: the "
                                                           "output's serials (generated <WO number>-0001… if absent)"})
     lot_number = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=64), IDENT])
     location_id = fields.UUID(load_default=None, allow_none=True)
@@ -208,16 +210,16 @@ class CompleteOperation(Schema):
     @validates_schema
     def _check(self, data, **kwargs):
         if not (data["good"] or data["scrap"] or data["rework"]):
-            raise ValidationError("report at least one quantity", "good")
+            raise ValidationError(Relation("report at least one quantity"), "good")
         if (data["scrap"] or data["rework"]) and not data["reason_codes"]:
-            raise ValidationError("required when scrap or rework is reported", "reason_codes")
+            raise ValidationError(Relation("required when scrap or rework is reported"), "reason_codes")
         serials = data.get("serial_numbers")
         if serials is not None:
             if len(set(serials)) != len(serials):
                 raise ValidationError("serial numbers repeat", "serial_numbers")
             if Decimal(len(serials)) != data["good"]:
-                raise ValidationError(f"give one serial number per good unit ({len(serials)} for "
-                                      f"{data['good'].normalize():f})", "serial_numbers")
+                raise ValidationError(Relation(f"give one serial number per good unit ({len(serials)} for "
+                                               f"{data['good'].normalize():f})"), "serial_numbers")
 
 
 class ConsumeItem(Schema):
@@ -225,6 +227,10 @@ class ConsumeItem(Schema):
     quantity = Quantity(load_default=None, allow_none=True)
     location_id = fields.UUID(load_default=None, allow_none=True)
     serial_id = fields.UUID(load_default=None, allow_none=True)
+
+    # a lot with a quantity, or a serial
+    openapi_extra = {"oneOf": [{"allOf": [present("lot_id"), present("quantity"), absent("serial_id")]},
+                               {"allOf": [present("serial_id"), absent("lot_id")]}]}
 
     @validates_schema
     def _check(self, data, **kwargs):
@@ -265,10 +271,13 @@ class DowntimeCreate(Schema):
     ended_at = UtcDateTime(load_default=None, allow_none=True)
     note = optional_text(2000)
 
+    # an operation belongs to a work order
+    openapi_extra = {"anyOf": [absent("operation_id"), present("work_order_id")]}
+
     @validates_schema
     def _check(self, data, **kwargs):
         if data["ended_at"] is not None and data["ended_at"] < data["started_at"]:
-            raise ValidationError("must not be before started_at", "ended_at")
+            raise ValidationError(Relation("must not be before started_at"), "ended_at")
         if data["operation_id"] is not None and data["work_order_id"] is None:
             raise ValidationError("required with operation_id", "work_order_id")
 

@@ -9,7 +9,7 @@ data-collection fields an operator fills in when buying the step off.
 import math
 
 from mes_common import errors
-from mes_common.rules import StateMachine
+from mes_common.rules import StateMachine, refuse
 from work_order_service.contract import FIELD_TYPES
 
 INSTRUCTION_STATES = StateMachine("work instruction", {
@@ -29,11 +29,15 @@ def check_transition(code, version, current, target):
 def check_steps(steps):
     """Field definitions that make sense: names unique within a step, a known
     type, choices for (and only for) a choice, min/max for (and only for) a
-    number with min ≤ max. Errors are named `steps.<i>.fields.<j>.<key>`."""
+    number with min ≤ max. Errors are named `steps.<i>.fields.<j>.<key>`.
+
+    What the contract's schema also says (which keys go with which type) is
+    invalid input (400); relations it cannot say (a name used twice, min above
+    max) are broken rules (422) when they are all that is wrong."""
     if not steps:
         raise errors.ValidationFailed("a work instruction needs at least one step",
                                       {"steps": ["at least one step is required"]})
-    problems = {}
+    problems, relations = {}, set()
     for i, step in enumerate(steps):
         seen = {}
         for j, field in enumerate(step.get("fields") or []):
@@ -41,6 +45,7 @@ def check_steps(steps):
             name, type_ = field.get("name"), field.get("type")
             if name in seen:
                 problems[f"{where}.name"] = [f"{name!r} is already field {seen[name]} of this step"]
+                relations.add(f"{where}.name")
             else:
                 seen[name] = j
             if type_ not in FIELD_TYPES:
@@ -58,12 +63,12 @@ def check_steps(steps):
             if type_ == "number":
                 if low is not None and high is not None and low > high:
                     problems[f"{where}.max"] = [f"must not be less than min ({low:g})"]
+                    relations.add(f"{where}.max")
             else:
                 for key in ("min", "max", "unit"):
                     if field.get(key) is not None:
                         problems[f"{where}.{key}"] = [f"only a number field has {key}"]
-    if problems:
-        raise errors.ValidationFailed(f"invalid steps: {', '.join(problems)}", problems)
+    refuse("invalid steps", problems, relations)
 
 
 def normalize_steps(steps):

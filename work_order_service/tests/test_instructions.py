@@ -62,6 +62,15 @@ def test_step_field_definitions_are_checked():
     }
 
 
+def test_relations_the_document_cannot_state_are_broken_rules():
+    """Duplicate names and min above max pass the OpenAPI schema: 422, not 400."""
+    with pytest.raises(errors.RuleViolated) as exc:
+        rules.check_steps([{"title": "s", "fields": [{"name": "a", "type": "number", "min": 5, "max": 1},
+                                                     {"name": "a", "type": "text"}]}])
+    assert exc.value.details == {"steps.0.fields.0.max": ["must not be less than min (5)"],
+                                 "steps.0.fields.1.name": ["'a' is already field 0 of this step"]}
+
+
 def test_transitions():
     rules.check_transition("WI", 1, "draft", "released")
     rules.check_transition("WI", 1, "draft", "obsolete")
