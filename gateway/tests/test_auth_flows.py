@@ -7,8 +7,12 @@ databases, three containers); each test makes its own users, so the tests do
 not depend on each other or on their order.
 """
 import datetime as dt
+import os
 import secrets
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pyotp
@@ -155,6 +159,43 @@ def make_user(http, admin):
 
 def sign_in(http, user, **extra):
     return ok(http.post(LOGIN, json={"username": user.username, "password": user.password, **extra}))
+
+
+# ------------------------------------------------------------------ 0. operators
+
+def mes(stack, *args, stdin=None, **env):
+    """`mes --config <the stack's> ARGS` as an operator runs it: (exit code, output)."""
+    result = subprocess.run([str(Path(sys.executable).with_name("mes")), "--config", str(stack.config_file), *args],
+                            input=stdin, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "MES_PASSWORD": "", **env})
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_the_shell_signs_in_and_changes_are_audited_as_that_user(stack):
+    """`mes shell --as USER`: the typed errors are at hand, and what the operator
+    changes is audited as them, not as `system`."""
+    username = unique("ops")
+    create_admin(stack, username)
+    code = unique("SHELL").upper()
+    script = (f"node = n.rpc.resource_service.create_node({{'level': 'enterprise', 'code': '{code}', 'name': 'x'}})\n"
+              "try:\n    n.rpc.resource_service.get_node('00000000-0000-0000-0000-000000000000')\n"
+              "except NotFound as exc:\n    print('typed:', type(exc).__name__)\n\n"
+              "entries = n.rpc.resource_service.query_audit({'entity_id': node['id']})['items']\n"
+              "print('actors:', sorted({e['actor'] for e in entries}))\n")
+    status, output = mes(stack, "shell", "--as", username, stdin=script, MES_PASSWORD=ADMIN_PASSWORD)
+    assert status == 0, output
+    assert f"signed in as {username}" in output and "typed: NotFound" in output
+    assert f"actors: ['{username}']" in output
+    status, output = mes(stack, "shell", "--as", username, stdin="print('never')\n", MES_PASSWORD="wrong " * 3)
+    assert status == 1 and "sign-in refused" in output and "never" not in output
+
+
+def test_health_without_a_name_pings_every_process(stack):
+    status, output = mes(stack, "health")
+    lines = output.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["auth_service", "resource_service"], output
+    # material and work order are registered but not started in this stack: exit 1, each named
+    assert status == 1 and "material_service: unknown service" in output, output
 
 
 # ------------------------------------------------------------------ 1. bootstrap

@@ -224,7 +224,7 @@ def test_edge_cases(api, mes_config):
 # /me): excluded from the CLI run; test_fuzz_every_operation above covers them.
 SESSION_ENDING = ("logout", "revoke_my_sessions", "revoke_my_session", "change_password", "revoke_user_sessions",
                   "reset_password", "update_user", "set_roles", "reset_mfa", "disable_mfa")
-CLI_EXAMPLES = os.environ.get("MES_FUZZ_CLI_EXAMPLES", "5")
+CLI_EXAMPLES = os.environ.get("MES_FUZZ_CLI_EXAMPLES", "4")
 
 
 @pytest.mark.usefixtures("other_services")

@@ -53,7 +53,8 @@ def run(ctx, names, stop_timeout, log_dir):
             f"  health:    http://{address}/health",
             f"  ready:     http://{address}/ready",
         ]
-    lines += [f"  operator shell: nameko shell --config {config_path if ctx.obj.get('config_path') else 'config.yml'}",
+    lines += ["  operator shell: .venv/bin/mes shell --as <user>  (changes audited as that user)",
+              "  a populated plant: make demo",
               "  Ctrl-C stops everything"]
     for line in lines:
         supervisor.log(line)

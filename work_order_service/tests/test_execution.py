@@ -118,9 +118,9 @@ def test_hold_cancel_scrap_and_close(rpc, engines):
     rpc.wo.start_operation(wo["id"], wo["operations"][0]["id"])
     rpc.wo.complete_operation(wo["id"], wo["operations"][0]["id"], {"good": 3})
     rpc.wo.start_operation(wo["id"], op)
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:  # a rule between fields the document cannot state
         rpc.wo.complete_operation(wo["id"], op, {"good": 2, "scrap": 1})
-    assert "reason_codes" in exc.value.details
+    assert exc.value.details == {"reason_codes": ["required when scrap or rework is reported"]}
     with pytest.raises(errors.RuleViolated):  # not serial-controlled
         rpc.wo.complete_operation(wo["id"], op, {"good": 1, "serial_numbers": ["X-1"]})
     done = rpc.wo.complete_operation(wo["id"], op, {"good": 2, "scrap": 1, "reason_codes": ["CRACK"],
