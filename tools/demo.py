@@ -136,7 +136,8 @@ def load():
     waiting = planner.call("POST", "/work-orders", {"part_id": bracket, "quantity": 3, "due_date": "2027-01-15",
                                                     "site_id": site, "work_center_id": mill_wc})
 
-    print(f"demo loaded: plant ACME > TLS > MACH > WC-10, WC-20; people {', '.join(p[1] for p in PEOPLE)} "
+    print(f"demo loaded: plant ACME > TLS > MACH > WC-10, WC-20; administrator {ADMIN}; people "
+          f"{', '.join(p[1] for p in PEOPLE)} "
           f"(password {PASSWORD!r}); parts BAR-7075, BOLT-M6, BRK-100 with a BOM; routing and WI-ASSY released;\n"
           f"lots on RM-01 (one held); {order['number']} in progress (Mill done, Assemble running), "
           f"{waiting['number']} waiting for release. Sign in at {BASE.rsplit('/api', 1)[0]}/docs")
