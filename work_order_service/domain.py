@@ -8,6 +8,7 @@
 - numbers: work order numbers, generated serial numbers, shortage messages.
 """
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from mes_common import errors
@@ -151,6 +152,29 @@ def operation_done(good, scrap, order_quantity, previous):
     """Every unit that can reach the operation has been reported good or scrap."""
     quantity, final = input_quantity(order_quantity, previous)
     return final and good + scrap >= quantity
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a report changes: the operation's accumulated quantities, the
+    order's scrapped and completed quantities (completed: None unless the
+    operation is the last), and the next operation's status (None: unchanged)."""
+    good: Decimal
+    scrap: Decimal
+    rework: Decimal
+    order_scrapped: Decimal
+    order_completed: Decimal | None
+    next_status: str | None
+
+
+def tally(operation, order_scrapped, report, next_status):
+    """Add `report` (good, scrap, rework) to `operation`'s (good, scrap, rework).
+    `next_status` is the following operation's status, None for the last:
+    good that leaves an operation reaches a pending successor, which is ready."""
+    good, scrap, rework = (before + added for before, added in zip(operation, report))
+    return Tally(good, scrap, rework, order_scrapped + report[1],
+                 order_completed=good if next_status is None else None,
+                 next_status=READY if report[0] and next_status == PENDING else None)
 
 
 def order_done(order_quantity, last_good, last_status):

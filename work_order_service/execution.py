@@ -177,14 +177,14 @@ def complete(uow, refs, caller, wo_id, op_id, data):
             raise errors.RuleViolated("serial numbers are given with the last operation's output",
                                       {"serial_numbers": ["only on the last operation"]})
         session.add(report)
-        op.quantity_good += good
-        op.quantity_scrap += scrap
-        op.quantity_rework += rework
-        wo.quantity_scrapped += scrap
-        if following is None:
-            wo.quantity_completed = op.quantity_good
-        if good and following is not None and following.status == domain.PENDING:
-            following.status = domain.READY  # material has reached it
+        totals = domain.tally((op.quantity_good, op.quantity_scrap, op.quantity_rework), wo.quantity_scrapped,
+                              (good, scrap, rework), following.status if following is not None else None)
+        op.quantity_good, op.quantity_scrap, op.quantity_rework = totals.good, totals.scrap, totals.rework
+        wo.quantity_scrapped = totals.order_scrapped
+        if totals.order_completed is not None:
+            wo.quantity_completed = totals.order_completed
+        if totals.next_status is not None:
+            following.status = totals.next_status
         done = _complete_done(session, wo, now)
         order_done = wo.status == domain.IN_PROGRESS and domain.order_done(
             wo.quantity, wo.operations[-1].quantity_good, wo.operations[-1].status)

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from types import SimpleNamespace
 
-from sqlalchemy import text
+from mes_common.testing.records import records
 
 DUE = "2026-12-31"
 USER_ID = str(uuid.uuid4())  # the caller of the tests' RPCs
@@ -66,11 +66,6 @@ def active_reservations(rpc, wo_id):
     return rpc.material.list_reservations({"work_order_id": wo_id, "status": "active", "limit": 500})["items"]
 
 
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).mappings().all()
-
-
 def sagas(engine, wo_id):
-    return rows(engine, "SELECT id, state, data, error, version FROM saga WHERE work_order_id = :id "
+    return records(engine, "SELECT id, state, data, error, version FROM saga WHERE work_order_id = :id "
                 "ORDER BY created_at", id=wo_id)

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
-from sqlalchemy import text
 
 from material_service.service import MaterialService
 from mes_common.testing.fixtures import service_stack
@@ -67,20 +66,3 @@ class Plant:
 
 def work_order():
     return str(uuid.uuid4())
-
-
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).all()
-
-
-def envelopes(engine, type_, subject=None):
-    """Outbox envelopes of one event type (and subject), oldest first."""
-    sql = "SELECT envelope FROM outbox WHERE type = :t" + (" AND subject = :s" if subject else "") + " ORDER BY id"
-    return [r[0] for r in rows(engine, sql, t=type_, s=str(subject))]
-
-
-def audit(engine, entity_id):
-    """(action, old, new, reason, actor) of one entity's audit entries, oldest first."""
-    return rows(engine, "SELECT action, old_values, new_values, reason, actor FROM audit_log "
-                        "WHERE entity_id = :e ORDER BY id", e=str(entity_id))

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from material_service.tests.conftest import audit, envelopes, rows, work_order
+from material_service.tests.conftest import work_order
+from mes_common.testing.records import audit_entries, envelopes, rows
 from mes_common import errors
 
 
@@ -47,7 +48,7 @@ def test_receive_status_rules_and_an_immutable_ledger(rpc, plant, db):
     changes = [e["data"] for e in envelopes(db, "mes.material.lot.status_changed", lot["id"])]
     assert [(c["from"], c["to"], c["reason"]) for c in changes] == [
         ("received", "quarantine", "cert missing"), ("quarantine", "released", "cert received")]
-    assert [(a.action, a.actor) for a in audit(db, lot["id"])] == [
+    assert [(a.action, a.actor) for a in audit_entries(db, lot["id"])] == [
         ("receive", "alice"), ("set_status", "alice"), ("set_status", "alice")]
 
     with pytest.raises(errors.Conflict) as exc:
@@ -206,4 +207,4 @@ def test_hold_cascades_to_descendants_and_blocks_their_use(rpc, plant, db):
     assert {e["subject"] for e in envelopes(db, "mes.material.lot.held")} >= {lot["id"], left["id"], right["id"]}
     assert len([e for e in envelopes(db, "mes.material.lot.released")
                 if e["data"].get("root_hold_id") == hold["id"] or e["data"]["id"] == hold["id"]]) == 3
-    assert [a.action for a in audit(db, hold["id"])] == ["place", "release"]
+    assert [a.action for a in audit_entries(db, hold["id"])] == ["place", "release"]

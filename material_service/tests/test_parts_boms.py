@@ -5,7 +5,7 @@ import uuid
 import pytest
 import redis
 
-from material_service.tests.conftest import audit, envelopes
+from mes_common.testing.records import audit_entries, envelopes
 from mes_common import errors
 from mes_common.cache import CacheClient
 
@@ -51,7 +51,7 @@ def test_parts_revisions_cache_and_events(rpc, plant, cache, db):
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.get_part("nope")
     assert "id" in exc.value.details
-    assert [entry.action for entry in audit(db, part["id"])] == ["create", "update", "revise"]
+    assert [entry.action for entry in audit_entries(db, part["id"])] == ["create", "update", "revise"]
 
 
 def test_part_list_is_paged_and_filtered(rpc, plant):
@@ -119,7 +119,7 @@ def test_bom_explode_where_used_effectivity_and_cycles(rpc, plant, db):
     assert replaced["version"] == 2 and len(replaced["components"]) == 1
     changed = envelopes(db, "mes.material.bom.changed", top["id"])[-1]
     assert len(changed["data"]["previous"]) == 3 and changed["data"]["components"][0]["quantity"] == 4
-    action, old, new, _, _ = audit(db, f"{top['id']}:A")[-1]
+    action, old, new, _, _ = audit_entries(db, f"{top['id']}:A")[-1]
     assert action == "set_bom" and len(old) == 3 and len(new) == 1
     assert rpc.get_bom(sub["id"])["version"] == 1
     assert rpc.get_bom(bolt["id"]) == {"part_id": bolt["id"], "revision": "A", "components": [], "version": 0,

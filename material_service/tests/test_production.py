@@ -4,7 +4,8 @@ import time
 import pytest
 from kombu import Connection, Exchange
 
-from material_service.tests.conftest import audit, envelopes, rows, work_order
+from material_service.tests.conftest import work_order
+from mes_common.testing.records import audit_entries, envelopes, rows
 from mes_common import errors
 from mes_common.events.envelope import CloudEvent
 from mes_common.testing.fixtures import wait_until
@@ -24,7 +25,7 @@ def test_bulk_serials_from_a_pattern_and_duplicates_refused(rpc, plant, db):
     chunks = envelopes(db, "mes.material.serial.created", part["id"])
     assert [len(e["data"]["serials"]) for e in chunks] == [1000] * 10
     assert chunks[0]["data"]["serials"][0] == created["serials"][0]
-    [entry] = audit(db, part["id"])[1:]  # after the part's creation: one entry for the batch
+    [entry] = audit_entries(db, part["id"])[1:]  # after the part's creation: one entry for the batch
     assert entry.action == "create_batch" and entry.new_values["count"] == 10_000 and entry.new_values["pattern"]
 
     with pytest.raises(errors.Conflict) as exc:

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from material_service.tests.conftest import envelopes, rows, work_order
+from material_service.tests.conftest import work_order
+from mes_common.testing.records import envelopes, rows
 from mes_common import errors
 
 

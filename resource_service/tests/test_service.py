@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from mes_common import errors
 from mes_common.cache import CacheClient
+from mes_common.testing.records import outbox_types
 from resource_service.service import ResourceService
 
 
@@ -32,11 +33,6 @@ def build_plant(rpc):
     area = rpc.create_node({"level": "area", "code": "MACH", "name": "Machining", "parent_id": site["id"]})
     wc = rpc.create_node({"level": "work_center", "code": "WC-10", "name": "5-axis", "parent_id": area["id"]})
     return ent, site, area, wc
-
-
-def outbox_types(engine):
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT type FROM outbox ORDER BY id")).scalars().all()
 
 
 def test_create_hierarchy_emits_events_and_caches(rpc, cache, db_engines):

@@ -41,6 +41,12 @@ def engines(stack):
     return stack.engines
 
 
+@pytest.fixture
+def db(stack):
+    """The work order service's database."""
+    return stack.engines["work_order_service"]
+
+
 @pytest.fixture(scope="module")
 def replace_work_order_service(stack):
     """For a module whose tests kill the work order service: `start(**settings)`

@@ -179,3 +179,15 @@ def test_release_refused_names_every_short_part():
                            "part P-200 is short by 2.5 (needs 2.5, 0 available)")
     assert [s["part_number"] for s in exc.details["shortages"]] == ["P-100", "P-200"]
     assert domain.fmt(D("30.000000")) == "30"
+
+
+def test_a_report_tallies_the_operation_the_order_and_readies_the_next():
+    middle = domain.tally((D(2), D(1), D(0)), D(1), (D(3), D(1), D(2)), domain.PENDING)
+    assert (middle.good, middle.scrap, middle.rework, middle.order_scrapped) == (D(5), D(2), D(2), D(2))
+    assert middle.order_completed is None and middle.next_status == domain.READY
+    scrap_only = domain.tally((D(0), D(0), D(0)), D(0), (D(0), D(1), D(0)), domain.PENDING)
+    assert scrap_only.next_status is None          # nothing reached the next operation
+    running = domain.tally((D(1), D(0), D(0)), D(0), (D(1), D(0), D(0)), domain.RUNNING)
+    assert running.next_status is None            # only a pending one becomes ready
+    last = domain.tally((D(4), D(0), D(0)), D(0), (D(1), D(0), D(0)), None)
+    assert last.order_completed == D(5) and last.next_status is None

@@ -3,18 +3,19 @@ import pytest
 
 from mes_common import errors
 from mes_common.testing.fixtures import wait_until
-from work_order_service.testing import USER_ID, active_reservations, build, new_tag, new_order, rows
+from work_order_service.testing import USER_ID, active_reservations, build, new_tag, new_order
+from mes_common.testing.records import records
 
 
 def outbox(engine, type_, wo_id):
     """The data of one work order's events of `type_`, oldest first."""
-    return [r["envelope"]["data"] for r in rows(
+    return [r["envelope"]["data"] for r in records(
         engine, "SELECT envelope FROM outbox WHERE type = :t AND envelope->'data'->>'work_order_id' = :wo "
                 "ORDER BY id", t=type_, wo=wo_id)]
 
 
-def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, engines):
-    engine = engines["work_order_service"]
+def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, db):
+    engine = db
     world = build(rpc, components=2, per=1, operations=3, serial=True)
     wo = new_order(rpc, world, quantity=4)
     wo = rpc.wo.release_work_order(wo["id"])
@@ -78,7 +79,7 @@ def test_every_operation_run_reports_the_output_and_completes_the_order(rpc, eng
     assert rpc.wo.get_dispatch_list(world.wcs[0]["id"])["items"] == []
 
 
-def test_hold_cancel_scrap_and_close(rpc, engines):
+def test_hold_cancel_scrap_and_close(rpc, db):
     """Hold pauses work, held material is refused, cancel gives back the
     reservations; scrap completes an order short, close gives back the rest."""
     world = build(rpc, components=1, per=1, operations=2, serial=False)
@@ -128,7 +129,7 @@ def test_hold_cancel_scrap_and_close(rpc, engines):
     assert done["operations"][1]["status"] == "completed"
     order = rpc.wo.get_work_order(wo["id"])
     assert (order["status"], order["quantity_completed"], order["quantity_scrapped"]) == ("completed", 2, 1)
-    output, = outbox(engines["work_order_service"], "mes.work_order.output.reported", wo["id"])
+    output, = outbox(db, "mes.work_order.output.reported", wo["id"])
     assert (output["quantity"], output["serial_numbers"], output["lot_number"]) == (2, None, "OUT-1")
 
     assert len(active_reservations(rpc, wo["id"])) == 1  # nothing was consumed

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from mes_common import errors
 from work_order_service.instructions import rules, use_cases as instructions
-from work_order_service.testing import new_tag, rows
+from work_order_service.testing import new_tag
+from mes_common.testing.records import records
 
 USER_ID = str(uuid.uuid4())
 
@@ -127,8 +128,8 @@ def rpc(stack):
 
 
 @pytest.fixture
-def engine(engines):
-    return engines["work_order_service"]
+def engine(db):
+    return db
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_versions_release_and_freeze(rpc, engine, wi):
     assert [(i["code"], i["version"]) for i in listed] == [(other_code, 1), (torque, 2)]
 
     ids = [v1["id"], v2["id"], other["id"], v3["id"]]
-    events = rows(engine, "SELECT type, subject, envelope->'data' AS data, envelope->>'actor' AS actor "
+    events = records(engine, "SELECT type, subject, envelope->'data' AS data, envelope->>'actor' AS actor "
                           "FROM outbox WHERE subject = ANY(:ids) ORDER BY id", ids=ids)
     assert [(e["type"].rsplit(".", 1)[1], e["subject"]) for e in events] == [
         ("created", v1["id"]), ("revised", v2["id"]), ("created", other["id"]), ("released", v1["id"]),
@@ -182,7 +183,7 @@ def test_versions_release_and_freeze(rpc, engine, wi):
     assert events[0]["data"] == v1
     assert [e["data"]["obsoleted_versions"] for e in events[3:6]] == [[], [1], []]
 
-    log = rows(engine, "SELECT actor, action, entity_type, entity_id, reason FROM audit_log "
+    log = records(engine, "SELECT actor, action, entity_type, entity_id, reason FROM audit_log "
                        "WHERE entity_id = ANY(:ids) ORDER BY id", ids=ids)
     assert [(e["action"], e["entity_id"]) for e in log] == [
         ("create", v1["id"]), ("revise", v2["id"]), ("create", other["id"]), ("release", v1["id"]),
@@ -190,7 +191,7 @@ def test_versions_release_and_freeze(rpc, engine, wi):
     assert {(e["actor"], e["entity_type"]) for e in log} == {("eve", "work_instruction")}
     assert log[4]["reason"] == "version 2 released"
     assert rpc.verify_audit()["ok"] is True
-    stored = rows(engine, "SELECT created_by_id, released_by_id FROM work_instruction WHERE id = :id", id=v2["id"])
+    stored = records(engine, "SELECT created_by_id, released_by_id FROM work_instruction WHERE id = :id", id=v2["id"])
     assert [str(v) for v in stored[0].values()] == [USER_ID, USER_ID]
 
 

@@ -8,10 +8,11 @@ from sqlalchemy import text
 
 from mes_common import errors
 from mes_common.testing.fixtures import wait_until
-from work_order_service.testing import active_reservations, build, new_order, rows, sagas
+from work_order_service.testing import active_reservations, build, new_order, sagas
+from mes_common.testing.records import records
 
 
-def test_release_reserves_the_bom_and_snapshots_the_routing(rpc, engines):
+def test_release_reserves_the_bom_and_snapshots_the_routing(rpc, db):
     world = build(rpc, components=3, per=2, operations=3)
     wo = new_order(rpc, world, quantity=5)
     assert wo["status"] == "created" and re.fullmatch(r"WO-\d{6,}", wo["number"]) and wo["operations"] == []
@@ -27,7 +28,7 @@ def test_release_reserves_the_bom_and_snapshots_the_routing(rpc, engines):
     reserved = active_reservations(rpc, wo["id"])
     assert sorted((r["part_number"], r["quantity"]) for r in reserved) == [
         (c["part_number"], 10) for c in world.components]
-    saga, = sagas(engines["work_order_service"], wo["id"])
+    saga, = sagas(db, wo["id"])
     assert saga["state"] == "completed"
     assert {r["idempotency_key"] for r in reserved} == {f"wo-release:{saga['id']}:{c['id']}"
                                                          for c in world.components}
@@ -35,7 +36,7 @@ def test_release_reserves_the_bom_and_snapshots_the_routing(rpc, engines):
         rpc.wo.release_work_order(wo["id"])
 
 
-def test_release_short_is_fully_compensated_and_names_every_short_part(rpc, engines):
+def test_release_short_is_fully_compensated_and_names_every_short_part(rpc, db):
     world = build(rpc, components=3, per=2, stock=10, operations=1)
     c001, _, c003 = (c["part_number"] for c in world.components)
     wo = new_order(rpc, world, quantity=7)  # needs 14 of each: 10 on hand of each but C-002
@@ -53,9 +54,9 @@ def test_release_short_is_fully_compensated_and_names_every_short_part(rpc, engi
     assert order["status"] == "created" and order["release_error"] == exc.value.message
     assert order["operations"] == []
     assert active_reservations(rpc, wo["id"]) == []  # C-002 was reserved, then given back
-    saga, = sagas(engines["work_order_service"], wo["id"])
+    saga, = sagas(db, wo["id"])
     assert saga["state"] == "compensated" and saga["error"] == exc.value.message
-    failed = rows(engines["work_order_service"], "SELECT envelope FROM outbox "
+    failed = records(db, "SELECT envelope FROM outbox "
                   "WHERE type = 'mes.work_order.work_order.release_failed' AND subject = :wo", wo=wo["id"])
     assert [f["envelope"]["data"]["shortages"][0]["part_number"] for f in failed] == [c001]
 
@@ -84,8 +85,8 @@ def _abandon_saga(engine, wo, world, state="reserving"):
     return saga_id, data
 
 
-def test_recovery_compensates_a_saga_left_mid_way(rpc, engines):
-    engine = engines["work_order_service"]
+def test_recovery_compensates_a_saga_left_mid_way(rpc, db):
+    engine = db
     world = build(rpc, components=3, per=2, operations=1)
     wo = new_order(rpc, world, quantity=5)
     saga_id, data = _abandon_saga(engine, wo, world)

@@ -7,8 +7,8 @@ from mes_common.testing.fixtures import wait_until
 from work_order_service.testing import active_reservations, build, new_order, sagas
 
 
-def test_killed_mid_saga_ends_compensated_after_restart(rpc, stack, replace_work_order_service, engines):
-    engine = engines["work_order_service"]
+def test_killed_mid_saga_ends_compensated_after_restart(rpc, stack, replace_work_order_service, db):
+    engine = db
     world = build(rpc, components=4, per=1, operations=1)
     wo = new_order(rpc, world, quantity=2)
     start = replace_work_order_service

@@ -10,7 +10,8 @@ from mes_common import errors
 from mes_common.events.envelope import CloudEvent
 from mes_common.testing.fixtures import wait_until
 from work_order_service import domain
-from work_order_service.testing import DUE, USER_ID, build, new_order, rows
+from work_order_service.testing import DUE, USER_ID, build, new_order
+from mes_common.testing.records import records
 
 
 def test_create_checks_references_caches_names_and_lists(rpc):
@@ -77,12 +78,12 @@ def _names(rpc, part_id, field="part_name"):
 
 def part_updated(engine, part_id):
     """The envelopes of the material service's part.updated events of one part, oldest first."""
-    return [r["envelope"] for r in rows(engine, "SELECT envelope FROM outbox "
+    return [r["envelope"] for r in records(engine, "SELECT envelope FROM outbox "
                                         "WHERE type = 'mes.material.part.updated' AND subject = :p ORDER BY id",
                                         p=part_id)]
 
 
-def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, stack, engines):
+def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, stack, engines, db):
     world = build(rpc, components=1, operations=2)
     other = rpc.material.create_part({"part_number": f"B-200-{world.tag}", "name": "Other", "type": "manufactured"})
     for _ in range(20):
@@ -98,12 +99,12 @@ def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, s
     _publish(stack.config, "material_service", first)
     rpc.material.update_part(other["id"], {"name": "Marker"})  # handled after the duplicate
     marker, = part_updated(engines["material_service"], other["id"])
-    handled = lambda: rows(engines["work_order_service"],  # noqa: E731
+    handled = lambda: records(db,  # noqa: E731
                            "SELECT 1 FROM inbox WHERE event_id = :e", e=marker["id"])
     wait_until(handled, timeout=5, message="marker handled")
     eventlet.sleep(0.2)
     assert _names(rpc, world.part["id"]) == {"Bracket assy, RH"}
-    syncs = rows(engines["work_order_service"], "SELECT new_values FROM audit_log "
+    syncs = records(db, "SELECT new_values FROM audit_log "
                  "WHERE action = 'sync_reference' AND entity_id = :e ORDER BY id", e=f"part:{world.part['id']}")
     assert [s["new_values"]["part_name"] for s in syncs] == ["Bracket assy, LH", "Bracket assy, RH"]
     assert syncs[0]["new_values"]["rows"] == {"work_order": 20}
