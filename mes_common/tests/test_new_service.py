@@ -44,8 +44,8 @@ def test_a_new_service_is_written_and_wired_in_then_removed_without_a_trace(tree
 
     registry = (tree / "mes_common/registry.py").read_text()
     assert 'ServiceSpec("demo_service", "demo_service.service:DemoService", "mes_demo", "DEMO_DATABASE_URL")' in registry
-    config = yaml.safe_load((tree / "config.yml").read_text().replace("!raw_env_var ", ""))
-    assert config["DATABASE_URLS"]["demo_service"].endswith("@127.0.0.1:5432/mes_demo}")
+    assert ("  demo_service: !raw_env_var ${DEMO_DATABASE_URL:postgresql+psycopg2://mes_demo@127.0.0.1:5432/"
+            "mes_demo}") in (tree / "config.yml").read_text()
     assert "DEMO_DB_PASSWORD=" in (tree / ".env.example").read_text()
     assert '"demo:read"' in (tree / "auth_service/contract/permissions.py").read_text()
     compose = yaml.safe_load((tree / "docker-compose.yml").read_text())
