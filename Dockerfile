@@ -52,7 +52,7 @@ WORKDIR /app
 COPY config.yml /app/config.yml
 COPY docker/entrypoint.sh /app/docker/entrypoint.sh
 RUN chmod 0755 /app/docker/entrypoint.sh && chmod 0644 /app/config.yml \
- && mkdir -p /var/lib/mes/auth && chown -R mes:mes /var/lib/mes && chmod 0700 /var/lib/mes/auth
+ && mkdir -p /var/lib/mes/auth /var/lib/mes/auth-public && chown -R mes:mes /var/lib/mes && chmod 0700 /var/lib/mes/auth
 
 USER mes
 EXPOSE 8000

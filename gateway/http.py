@@ -37,6 +37,10 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 MAX_BODY = 1024 * 1024
 
 
+def _truthy(value):
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def json_response(payload, status=200, headers=None):
     return Response(json.dumps(payload, separators=(",", ":"), default=str), status=status,
                     headers=headers, mimetype="application/json")
@@ -77,10 +81,24 @@ class RouteSpec:
 ROUTES = []
 
 
+def secure(response, path, tls=False):
+    """Headers every answer carries: no MIME sniffing; API answers (tokens,
+    secrets, recovery codes, personal and plant data) are never stored by a
+    browser or a proxy; HSTS when TLS is terminated in front (GATEWAY_TLS)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    if tls:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response
+
+
 class JsonApp(WsgiApp):
-    """Unknown paths and wrong methods answer JSON too."""
+    """Unknown paths and wrong methods answer JSON too; every answer carries
+    the headers of `secure`."""
 
     _static = None  # path of each rule without variables -> its methods
+    _tls = None
 
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
@@ -100,7 +118,9 @@ class JsonApp(WsgiApp):
                 response.headers["Allow"] = ", ".join(sorted(static) if static else exc.valid_methods or [])
             elif isinstance(exc, RequestRedirect):  # e.g. `//` merged: say where to go
                 response.headers["Location"] = exc.new_url
-        return response(environ, start_response)
+        if self._tls is None:
+            self._tls = _truthy(self.server.container.config.get("GATEWAY_TLS"))
+        return secure(response, request.path, self._tls)(environ, start_response)
 
     def _refuse_other_method(self, path):
         """`PATCH /routings/released` is a wrong method on a path of its own,

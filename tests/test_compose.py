@@ -165,11 +165,20 @@ def test_rabbitmq_with_management_ui_and_a_remote_user(services):
     assert rabbit.get("hostname"), "a stable node name keeps the data volume usable"
 
 
+def _redis_password(services):
+    command = services["redis"].get("command") or []
+    command = command.split() if isinstance(command, str) else command
+    return command[command.index("--requirepass") + 1] if "--requirepass" in command else None
+
+
 def test_redis(services):
     redis = services["redis"]
     assert redis["image"] == "redis:7"
     assert _published_ports(redis).get(6379) == 6379
     assert "redis-cli ping" in _healthcheck_text(redis)
+    # the cache and the gateways' revoked-session list are not open to anyone on the network
+    assert _redis_password(services), "Redis runs with --requirepass"
+    assert _environment(redis)["REDISCLI_AUTH"] == _redis_password(services)  # the health check signs in
 
 
 # ---- MES processes --------------------------------------------------------------------------
@@ -189,7 +198,9 @@ def test_mes_process_definition(services, name):
     assert {"rabbitmq", "redis"} <= deps.keys()
     assert set(deps.values()) == {"service_healthy"}, deps
     env = _environment(svc)
-    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    redis_url = urlsplit(env["REDIS_URL"])
+    assert (redis_url.hostname, redis_url.port, redis_url.path) == ("redis", 6379, "/0")
+    assert redis_url.password and redis_url.password == _redis_password(services), "Redis needs its password"
     assert env["GATEWAY_HOST"] == "0.0.0.0"
 
 
@@ -207,11 +218,16 @@ def test_a_service_uses_only_its_own_database(services, name):
     assert urlsplit(env[variable]).hostname == own[0]
 
 
-def test_the_gateway_reads_the_key_pair_the_auth_service_generates(services):
+def test_the_gateway_reads_the_public_key_only(services):
+    """A compromised gateway container must not be able to sign tokens: it
+    mounts the volume of the public key, never the one of the private key."""
     auth, gateway = services["auth_service"], services["gateway"]
     # docker-compose 1.x prints short syntax: volume:target:mode
     assert "auth-keys:/var/lib/mes/auth:rw" in auth["volumes"]
-    assert "auth-keys:/var/lib/mes/auth:ro" in gateway["volumes"]
+    assert "auth-public:/var/lib/mes/auth-public:rw" in auth["volumes"]
+    assert gateway["volumes"] == ["auth-public:/var/lib/mes/auth-public:ro"]
+    public = "/var/lib/mes/auth-public/signing_key.pub.pem"
+    assert _environment(auth)["AUTH_PUBLIC_KEY_FILE"] == _environment(gateway)["AUTH_PUBLIC_KEY_FILE"] == public
     assert _environment(gateway)["AUTH_GENERATE_KEYS"] == "false"
     assert _depends_on(gateway).get("auth_service") == "service_healthy"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mes_common.config import ROOT
 
-from auth_service.contract.tokens import generate_keypair
+from auth_service.contract.tokens import generate_keypair, public_of
 
 DEFAULTS = {
     "ISSUER": "mes-auth",
@@ -45,9 +45,12 @@ def _ensure(config):
     if not _truthy(auth["GENERATE_KEYS"]):
         raise RuntimeError(f"no access-token key pair at {private} / {public} and AUTH.GENERATE_KEYS=false")
     private.parent.mkdir(parents=True, exist_ok=True)
+    public.parent.mkdir(parents=True, exist_ok=True)  # may be a directory of its own (the gateway's volume)
     with open(private.parent / ".keys.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be generating right now
-        if not (private.exists() and public.exists()):
+        if private.exists() and not public.exists():  # keep the key: tokens signed with it stay valid
+            _write(public, public_of(private.read_text()), 0o644)
+        elif not (private.exists() and public.exists()):
             private_pem, public_pem = generate_keypair()
             _write(private, private_pem, 0o600)
             _write(public, public_pem, 0o644)

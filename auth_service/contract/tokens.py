@@ -30,6 +30,13 @@ def generate_keypair():
     return private.decode(), public.decode()
 
 
+def public_of(private_key_pem):
+    """The public PEM of a private key PEM."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def issue_access_token(private_key_pem, *, issuer, audience, subject, session_id, roles=(),
                        permissions=(), ttl=ACCESS_TTL, now=None, extra=None):
     """Sign an access token; returns (token, claims). `extra` adds claims

@@ -106,3 +106,15 @@ def test_garbage_is_refused(keys):
     for junk in ("", "abc", "a.b.c", "Bearer x"):
         with pytest.raises(errors.Unauthenticated):
             verify(keys, junk)
+
+
+def test_a_public_key_in_a_directory_of_its_own_is_derived_from_the_private_one(tmp_path):
+    """The gateway's volume holds the public key only. Losing it must not make
+    the auth service generate a new pair (every issued token would die)."""
+    from auth_service.contract import keys as key_files
+    config = {"AUTH": {"PRIVATE_KEY_FILE": str(tmp_path / "private" / "k.pem"),
+                       "PUBLIC_KEY_FILE": str(tmp_path / "public" / "k.pub.pem"), "GENERATE_KEYS": True}}
+    private, public = key_files.private_key(config), key_files.public_key(config)
+    (tmp_path / "public" / "k.pub.pem").unlink()
+    assert key_files.private_key(config) == private and key_files.public_key(config) == public
+    assert not list((tmp_path / "public").glob(".keys.lock"))  # the lock lives beside the private key

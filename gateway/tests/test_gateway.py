@@ -187,3 +187,55 @@ def test_an_oversized_body_is_refused_before_any_work(http):
     response = http.post(NODES, data=big, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and "body" in response.json()["details"]
     create(http, level="enterprise", code=code, name="x")  # the code is free (a root's is unique): nothing was made
+
+
+# ------------------------------------------------------------ response headers (security)
+
+def test_answers_are_never_cached_nor_sniffed(http):
+    """A token, a recovery code or plant data must not stay in a browser's or a
+    proxy's cache, and no answer may be sniffed into another content type."""
+    for response in (http.get(NODES), http.get("/api/v1/nope"),
+                     http.post("/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12},
+                               headers={"Authorization": None})):
+        assert response.headers["Cache-Control"] == "no-store", response.request.url
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    health = http.get("/health")
+    assert health.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in health.headers  # plain HTTP here: GATEWAY_TLS is off
+
+
+def test_the_docs_page_runs_no_inline_script(http):
+    """Its Content-Security-Policy allows scripts from the gateway only, so an
+    injected <script> in the page would not run; the page's own setup is a file."""
+    page = http.get("/docs")
+    csp = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
+    assert "<script>" not in page.text and 'src="/docs/mes-init.js"' in page.text
+    init = http.get("/docs/mes-init.js")
+    assert init.status_code == 200 and "SwaggerUIBundle" in init.text
+
+
+def test_hsts_when_tls_is_terminated_in_front(mes_config, container_factory):
+    gateway = container_factory(Gateway, {**mes_config, "GATEWAY_TLS": "true"})
+    gateway.start()
+    health = requests.get(f"http://{mes_config['WEB_SERVER_ADDRESS']}/health", timeout=10)
+    assert health.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_ready_names_no_exception_and_is_kept_a_second(gateway, web_session, monkeypatch):
+    """/ready is public: its reasons must not leak connection strings or
+    exception text, and a flood of probes must not fan out to every service."""
+    import gateway.service as gateway_module
+    calls = []
+
+    def broker_down(uri, timeout):
+        calls.append(uri)
+        return "unavailable: OperationalError: [Errno 111] Connection refused to amqp://guest:secret@10.0.0.5"
+
+    monkeypatch.setattr(gateway_module, "broker_status", broker_down)
+    first = web_session.get("/ready")
+    assert first.status_code == 503 and first.json()["broker"] == "unavailable"
+    assert "secret" not in first.text and "Errno" not in first.text
+    for _ in range(5):
+        assert web_session.get("/ready").json() == first.json()
+    assert len(calls) == 1, "kept for a second: one broker check for six probes"
