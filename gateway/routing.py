@@ -80,6 +80,7 @@ class RouteEntry:
     service: str | None = None
     rpc: str | None = None
     args: object = None      # fn(Call) -> tuple of RPC arguments
+    doc: str | None = None   # the operation's description (a forwarder has no docstring)
 
 
 class Routes:
@@ -87,12 +88,12 @@ class Routes:
         self.service, self.tags, self.prefix = service, list(tags), prefix
         self.entries = []
 
-    def add(self, method, path, rpc, *, args=None, operation_id=None, **options):
+    def add(self, method, path, rpc, *, args=None, operation_id=None, doc=None, **options):
         """A route forwarding to `rpc` of this table's service."""
         options.setdefault("tags", self.tags)
         options.setdefault("error_codes", _default_errors(method, path))
         self.entries.append(RouteEntry(method, self.prefix + path, operation_id or rpc, options,
-                                       service=self.service, rpc=rpc, args=args))
+                                       service=self.service, rpc=rpc, args=args, doc=doc))
 
     def get(self, path, rpc, **options):
         self.add("GET", path, rpc, **options)
@@ -117,7 +118,6 @@ class Routes:
             self.entries.append(RouteEntry(method, self.prefix + path, fn.__name__, options, handler=fn))
             return fn
         return decorator
-
 
     def cached_summary(self, path, operation_id, *, kind, rpc, what, **options):
         """GET the display fields of one entity from the reference-data cache
@@ -169,7 +169,7 @@ def _forwarder(entry):
         result = getattr(gateway.services[entry.service], entry.rpc)(*args)
         return (204, None) if status == 204 else result
 
-    forward.__doc__ = entry.options.pop("doc", None)
+    forward.__doc__ = entry.doc
     forward.__name__ = entry.operation_id
     return forward
 

@@ -3,6 +3,7 @@ import base64
 import datetime as dt
 import binascii
 import decimal
+import functools
 import json
 import re
 import uuid
@@ -91,11 +92,12 @@ class Quantity(fields.Decimal):
         if not isinstance(value, (int, float, decimal.Decimal)) or isinstance(value, bool):
             raise self.make_error("invalid")
         rounded = super()._deserialize(value, attr, data, **kwargs)
-        if rounded == 0 and value != 0 and self._zero_refused():
+        if rounded == 0 and value != 0 and self._zero_refused:
             # valid by the document (a number above 0), nothing once stored: a broken rule
             raise ValidationError(Relation("smaller than the precision of quantities (0.000001)"))
         return rounded
 
+    @functools.cached_property
     def _zero_refused(self):
         return any(isinstance(v, validate.NoneOf) and 0 in v.iterable
                    or isinstance(v, validate.Range) and v.min == 0 and not v.min_inclusive

@@ -67,3 +67,12 @@ def test_a_service_of_the_design_keeps_its_seeded_database_and_settings(tree):
     assert config.count("  quality_service: ") == 1
     assert "quality_service (mes new-service)" in (tree / "mes_common/registry.py").read_text()
     assert "quality_service" not in (tree / "auth_service/contract/permissions.py").read_text()  # its own exist
+
+
+@pytest.mark.parametrize("name", ["Demo_service", "demo", "demo-service", "1_service", "demo__service"])
+def test_a_name_that_is_not_a_service_name_is_refused_before_anything_is_written(name):
+    from click.testing import CliRunner
+    from mes_common.cli import main
+    result = CliRunner().invoke(main, ["new-service", name])
+    assert result.exit_code == 2 and "ending in _service" in result.output
+    assert not (ROOT / name).exists()
