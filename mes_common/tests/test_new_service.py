@@ -4,7 +4,6 @@ and route table are written, each shared file gets its marked block, and
 see the README: `make test` runs its tests once it is generated.)"""
 import ast
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
