@@ -33,7 +33,8 @@ ENV PYTHONUNBUFFERED=1 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8000 \
     AUTH_PRIVATE_KEY_FILE=/var/lib/mes/auth/signing_key.pem \
-    AUTH_PUBLIC_KEY_FILE=/var/lib/mes/auth/signing_key.pub.pem
+    AUTH_PUBLIC_KEY_FILE=/var/lib/mes/auth/signing_key.pub.pem \
+    AUTH_SECRETS_KEY_FILE=/var/lib/mes/auth/secrets.key
 
 RUN groupadd --system --gid 10001 mes \
  && useradd --system --uid 10001 --gid mes --create-home --home-dir /home/mes --shell /usr/sbin/nologin mes

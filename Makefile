@@ -61,9 +61,9 @@ test: venv compose-tool infra ## run the whole test suite against the real serve
 demo: venv ## load the README's plant, people, parts, lots and an order in progress into a running MES
 	$(BIN)/python tools/demo.py
 
-reset: venv ## drop the development databases and the access-token keys (then `make run` starts afresh)
+reset: venv ## drop the development databases, the keys and the demo's state (then `make run` starts afresh)
 	$(MES) db drop --yes
-	rm -rf var/auth
+	rm -rf var/auth var/demo
 
 test-fast: venv ## the tests that need no server (domain rules, route tables, architecture): seconds
 	$(BIN)/pytest -m fast -q $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from auth_service import domain, passwords
+from auth_service import credentials, domain, passwords
 from auth_service.models import PasswordHistory, Role, User, UserRole
 from auth_service.contract.permissions import BUILTIN_ROLES, PERMISSIONS
 from auth_service.contract.schemas import RoleOut, UserOut, UserSummary
@@ -18,7 +18,7 @@ from auth_service.contract import events
 from mes_common import errors, paging
 from mes_common.db import fetch
 
-USER = "user"
+USER = credentials.USER
 ROLE = "role"
 
 user_out, role_out, summary_out = UserOut(), RoleOut(), UserSummary()
@@ -105,13 +105,17 @@ def bookkeep(session, user, **values):
         set_committed_value(user, name, value)
 
 
-def check_within_own_permissions(session, caller_id, permissions, what):
+def check_within_own_permissions(session, caller, permissions, what):
     """Refuse (403) handing out or taking power over `permissions` the caller
     does not hold: `user:write` alone must not make anyone an administrator.
-    Calls without a caller (operators' `mes` CLI, `nameko shell`) are trusted."""
-    if caller_id is None:
+    What the caller holds is their roles' permissions narrowed to what the call
+    carries (an API token's scope). Calls without a user (operators' `mes`
+    CLI) are trusted."""
+    if caller.user_id is None:
         return
-    held = set(domain.permissions_of(roles_of(session, caller_id)))
+    held = set(domain.permissions_of(roles_of(session, caller.user_id)))
+    if caller.permissions is not None:
+        held &= caller.permissions
     beyond = sorted(set(permissions) - held)
     if beyond:
         raise errors.Forbidden(f"you cannot {what}: it involves permissions you do not hold",
@@ -202,12 +206,19 @@ def _check_roles_exist(session, names):
         raise errors.RuleViolated("unknown roles", {"roles": [f"no role {name}" for name in missing]})
 
 
-def set_password(session, user, password, *, must_change):
-    """Hash and store a new password, keeping the history for the reuse rule."""
+def set_password(session, user, password, *, must_change, expires_at=None):
+    """Hash and store a new password, keeping the history for the reuse rule.
+    One set by an administrator (`must_change`) serves once, to choose the
+    user's own, and only until `expires_at`."""
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = now()
     user.must_change_password = must_change
+    user.password_expires_at = expires_at if must_change else None
     session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
+
+
+def password_expired(user, at):
+    return user.password_expires_at is not None and user.password_expires_at <= at
 
 
 def _previous_hashes(session, user_id):
@@ -222,7 +233,9 @@ def check_new_password(session, user, password, *, username=None, display_name=N
                     previous_hashes=_previous_hashes(session, user.id) if user else ())
 
 
-def create_user(tx, data, *, must_change_password=True, reason=None):
+def create_user(tx, data, *, temporary_password_ttl=None, reason=None):
+    """A user whose first password, set by an administrator, serves once and for
+    `temporary_password_ttl` (None: the user's own, as `mes create-admin` sets)."""
     session = tx.session
     if find_user(session, data["username"]) is not None:
         raise errors.Conflict(f"username {data['username']} is already used", {"username": ["already used"]})
@@ -232,7 +245,8 @@ def create_user(tx, data, *, must_change_password=True, reason=None):
     _check_roles_exist(session, roles)
     user = User(id=uuid.uuid4(), username=data["username"], display_name=data["display_name"],
                 email=data.get("email"), active=True, password_hash=passwords.hash_password(data["password"]),
-                must_change_password=must_change_password)
+                must_change_password=temporary_password_ttl is not None,
+                password_expires_at=None if temporary_password_ttl is None else now() + temporary_password_ttl)
     session.add(user)
     tx.flush()
     session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
@@ -282,40 +296,45 @@ def set_roles(tx, user_id, roles, reason=None):
     return dump_user(session, user, roles)
 
 
-def reset_password(tx, user_id, password, reason=None):
-    """An administrator sets a temporary password: the user must change it at next login."""
+def reset_password(tx, user_id, password, ttl, reason=None):
+    """An administrator sets a temporary password: it serves once, within `ttl`, to
+    choose a new one at the next sign-in, after the user's own second factor."""
     session = tx.session
     user = get_user(session, user_id, lock=True)
     check_new_password(session, user, password)
-    set_password(session, user, password, must_change=True)
+    set_password(session, user, password, must_change=True, expires_at=now() + ttl)
     tx.flush()
-    tx.audit("reset_password", USER, user.id, new={"must_change_password": True}, reason=reason)
+    tx.audit("reset_password", USER, user.id, reason=reason,
+             new={"must_change_password": True, "password_expires_at": user.password_expires_at})
     return user
 
 
-def change_password(tx, user, current, new, *, audit_action="change_password"):
-    """The user's own change: the current password proves it is them. A wrong
-    one is audited and returned (raise it after the commit), not raised."""
+def change_password(tx, throttle, address, user, current, new):
+    """The user's own change: the current password proves it is them (checked
+    under the account throttle). A wrong one is audited and returned (raise it
+    after the commit), not raised."""
     session = tx.session
-    if not passwords.verify(user.password_hash, current):
-        tx.audit(audit_action + "_failed", USER, user.id, new={"reason": "wrong current password"})
-        return errors.Unauthenticated("the current password is wrong", {"current_password": ["wrong password"]})
+    refused = credentials.guarded(
+        tx, throttle, user, address, lambda: passwords.verify(user.password_hash, current),
+        failed_action="change_password_failed",
+        refused=errors.Unauthenticated("the current password is wrong", {"current_password": ["wrong password"]}))
+    if refused is not None:
+        return refused
     if passwords.verify(user.password_hash, new):
         raise errors.RuleViolated("the new password must differ from the current one",
-                                      {"new_password": ["same as the current password"]})
+                                  {"new_password": ["same as the current password"]})
     check_new_password(session, user, new)
     set_password(session, user, new, must_change=False)
     tx.flush()
-    tx.audit(audit_action, USER, user.id, new={"password_changed_at": user.password_changed_at})
+    tx.audit("change_password", USER, user.id, new={"password_changed_at": user.password_changed_at})
     return None
 
 
-def unlock(tx, user_id, reason=None):
+def unlock(tx, throttle, user_id, reason=None):
+    """Forget the user's failed attempts at every address (a lock holds per address)."""
     user = get_user(tx.session, user_id, lock=True)
-    old = user.locked_until
-    user.locked_until = None
-    tx.flush()
-    tx.audit("unlock", USER, user.id, old={"locked_until": old}, new={"locked_until": None}, reason=reason)
+    throttle.clear(user.username, everywhere=True)
+    tx.audit("unlock", USER, user.id, new={"failed_attempts": "cleared at every address"}, reason=reason)
     return user
 
 
@@ -324,4 +343,4 @@ def create_admin(tx, username, password, display_name=None, email=None):
     sync_builtin_roles(tx)
     return create_user(tx, {"username": username, "password": password, "email": email,
                             "display_name": display_name or username, "roles": ["admin"]},
-                       must_change_password=False, reason="mes create-admin")
+                       reason="mes create-admin")

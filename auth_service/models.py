@@ -1,8 +1,9 @@
 """The auth service's own tables (database mes_auth).
 
 Secrets are never stored in the clear: passwords as argon2id hashes, refresh
-tokens, API tokens and recovery codes as SHA-256 of 256/160-bit random values
-(high entropy: a fast hash is enough and keeps lookups indexable).
+tokens, API tokens and recovery codes as SHA-256 of 256/130-bit random values
+(high entropy: a fast hash is enough and keeps lookups indexable), TOTP seeds
+sealed with a key kept outside the database (auth_service.sealing).
 """
 import datetime as dt
 import uuid
@@ -44,14 +45,15 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     display_name: Mapped[str] = mapped_column(String(200), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true", default=True)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
     password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                              server_default=func.now())
     must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false",
                                                        default=False)
-    # TOTP: the secret while enrolling or enabled; mfa_enabled once confirmed
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # a password an administrator set serves once, until then (AUTH.TEMPORARY_PASSWORD_TTL)
+    password_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # TOTP: the secret while enrolling or enabled, sealed (auth_service.sealing); mfa_enabled once confirmed
+    totp_secret: Mapped[str | None] = mapped_column(Text)
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false", default=False)
     # the last accepted TOTP time step: a code is accepted once, and never an older one
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -4,6 +4,7 @@ Entrypoints only: validate with the schemas, run a use case in one unit of
 work, dump the answer. Use cases that refuse an attempt return the error so
 that the attempt's audit entry commits before it is raised.
 """
+import datetime as dt
 import logging
 
 import redis
@@ -18,7 +19,7 @@ from auth_service.throttle import Throttle
 from mes_common.cache import DEFAULT_PREFIX
 from mes_common.config import database_url
 from mes_common.db import StandaloneUnitOfWork, UnitOfWork
-from mes_common.errors import MesError, NotFound, ValidationFailed
+from mes_common.errors import Forbidden, MesError, NotFound, ValidationFailed
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
@@ -36,8 +37,9 @@ class AuthRuntime(DependencyProvider):
         prefix = config.get("CACHE_PREFIX") or DEFAULT_PREFIX
         auth = keys.settings(config)
         self.throttle = Throttle(config["REDIS_URL"], prefix, **{
-            ladder: auth[f"THROTTLE_{ladder.upper()}"] for ladder in ("account", "address", "signature")
+            ladder: auth[f"THROTTLE_{ladder.upper()}"] for ladder in ("account", "address")
             if auth.get(f"THROTTLE_{ladder.upper()}")})
+        self.api_token_max_lifetime = dt.timedelta(days=float(auth.get("API_TOKEN_MAX_DAYS", 365)))
         self.redis = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1)
         self.revocations = RevocationList(self.redis, prefix, self.settings.access_ttl.total_seconds())
         self.public_key = keys.public_key(config)
@@ -49,8 +51,11 @@ class AuthRuntime(DependencyProvider):
         try:
             with uow.transaction("system") as tx:
                 changed = accounts.sync_builtin_roles(tx)
+                sealed = mfa.seal_legacy_secrets(tx, self.settings.sealer)
             if changed:
                 log.info("built-in roles brought up to date: %s", ", ".join(changed))
+            if sealed:
+                log.info("TOTP seeds sealed with AUTH.SECRETS_KEY_FILE: %d", sealed)
         finally:
             uow.dispose()
 
@@ -61,11 +66,6 @@ class AuthRuntime(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self
-
-
-def _caller(context):
-    """The signed-in user the gateway calls for (None: an operator's CLI or shell)."""
-    return context.get("user_id")
 
 
 def _raise(outcome):
@@ -161,7 +161,7 @@ class AuthService(ServiceBase):
     def create_api_token(self, user_id, data):
         data = load(schemas.ApiTokenCreate(), data)
         with self.uow() as tx:
-            return api_tokens.create(tx, uuid_arg(user_id), data)
+            return api_tokens.create(tx, uuid_arg(user_id), data, self.auth.api_token_max_lifetime)
 
     @rpc
     def list_api_tokens(self, user_id):
@@ -176,18 +176,42 @@ class AuthService(ServiceBase):
     # -------------------------------------------------------------- users
 
     def _may_grant(self, session, permissions, what):
-        accounts.check_within_own_permissions(session, _caller(self.context), permissions, what)
+        accounts.check_within_own_permissions(session, self._caller(), permissions, what)
 
     def _may_manage(self, session, user_id):
         """Nobody acts on an account more powerful than their own (user:write is not admin)."""
         self._may_grant(session, accounts.permissions_of_user(session, user_id), "manage this user")
+
+    def _administer(self, schema, user_id, data):
+        """Load the body of an action that could take over an account (a reset, a
+        role change). A person does it from their own session, with step-up
+        credentials, to another's account; the operators' CLI is trusted."""
+        caller = self._caller()
+        if caller.user_id is None:
+            return uuid_arg(user_id), load(schema(partial=("step_up",)), data)
+        if caller.token_id is not None:
+            raise Forbidden("this needs a person's session, not an API token", {"authorization": ["API token"]})
+        user_id = uuid_arg(user_id)
+        if user_id == caller.user_id:
+            raise Forbidden("not on your own account: another administrator does this",
+                            {"user_id": ["your own account"]})
+        return user_id, load(schema(), data)
+
+    def _stepped_up(self, tx, data, action):
+        """None when the caller's step-up credentials are right (or it is the CLI),
+        else the error to raise after the commit."""
+        caller = self._caller()
+        if caller.user_id is None:
+            return None
+        return sessions.step_up(tx, self.auth.settings, self.auth.throttle, caller.user_id, caller.address,
+                                data["step_up"], action)
 
     @rpc
     def create_user(self, data):
         data = load(schemas.UserCreate(), data)
         with self.uow() as tx:
             self._may_grant(tx.session, accounts.permissions_of_roles(tx.session, data["roles"]), "grant these roles")
-            return accounts.create_user(tx, data)
+            return accounts.create_user(tx, data, temporary_password_ttl=self.auth.settings.temporary_password_ttl)
 
     @rpc
     def get_user(self, user_id):
@@ -216,20 +240,26 @@ class AuthService(ServiceBase):
 
     @rpc
     def set_roles(self, user_id, data):
-        user_id, data = uuid_arg(user_id), load(schemas.RoleAssignment(), data)
+        user_id, data = self._administer(schemas.RoleAssignment, user_id, data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
             self._may_grant(tx.session, accounts.permissions_of_roles(tx.session, data["roles"]), "grant these roles")
-            return accounts.set_roles(tx, user_id, data["roles"], data["reason"])
+            outcome = self._stepped_up(tx, data, "set_roles") or \
+                accounts.set_roles(tx, user_id, data["roles"], data["reason"])
+        return _raise(outcome)
 
     @rpc
     def reset_password(self, user_id, data):
         """Temporary password set by an administrator; every session of the user ends."""
-        user_id, data = uuid_arg(user_id), load(schemas.PasswordReset(), data)
+        user_id, data = self._administer(schemas.PasswordReset, user_id, data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
-            user = accounts.reset_password(tx, user_id, data["password"], data["reason"])
-            sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "password reset")
+            outcome = self._stepped_up(tx, data, "reset_password")
+            if outcome is None:
+                user = accounts.reset_password(tx, user_id, data["password"],
+                                               self.auth.settings.temporary_password_ttl, data["reason"])
+                sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "password reset")
+        _raise(outcome)
         return accounts.dump_user(self.uow.session, user)
 
     @rpc
@@ -237,16 +267,18 @@ class AuthService(ServiceBase):
         user_id, data = uuid_arg(user_id), load(schemas.Reason(), data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
-            user = accounts.unlock(tx, user_id, data["reason"])
-        self.auth.throttle.clear(account=user.username)
+            user = accounts.unlock(tx, self.auth.throttle, user_id, data["reason"])
         return accounts.dump_user(self.uow.session, user)
 
     @rpc
     def reset_mfa(self, user_id, data=None):
-        user_id, data = uuid_arg(user_id), load(schemas.Reason(), data)
+        user_id, data = self._administer(schemas.SteppedUp, user_id, data)
         with self.uow() as tx:
             self._may_manage(tx.session, user_id)
-            user = mfa.reset(tx, user_id, data["reason"])
+            outcome = self._stepped_up(tx, data, "reset_mfa")
+            if outcome is None:
+                user = mfa.reset(tx, user_id, data["reason"])
+        _raise(outcome)
         return accounts.dump_user(self.uow.session, user)
 
     # -------------------------------------------------------------- roles
@@ -288,7 +320,8 @@ class AuthService(ServiceBase):
         user_id, data = uuid_arg(user_id), load(schemas.PasswordChange(), data)
         with self.uow() as tx:
             user = accounts.get_user(tx.session, user_id, lock=True)
-            outcome = accounts.change_password(tx, user, data["current_password"], data["new_password"])
+            outcome = accounts.change_password(tx, self.auth.throttle, self._caller().address, user,
+                                               data["current_password"], data["new_password"])
             if outcome is None:
                 sessions.revoke_user_sessions(tx, self.auth.revocations, user_id, "password changed",
                                               except_session_id=session_id)
@@ -298,20 +331,26 @@ class AuthService(ServiceBase):
     @rpc
     def begin_totp(self, user_id):
         with self.uow() as tx:
-            return mfa.begin_totp(tx, uuid_arg(user_id))
+            return mfa.begin_totp(tx, self.auth.settings.sealer, uuid_arg(user_id))
 
     @rpc
-    def confirm_totp(self, user_id, data):
+    def confirm_totp(self, user_id, data, session_id=None):
+        """Enable MFA; from a session (`session_id`), its tokens come back with the
+        user's permissions, so the first sign-in goes on without signing in again."""
         user_id, code = uuid_arg(user_id), load(schemas.TotpCode(), data)["code"]
         with self.uow() as tx:
-            outcome = mfa.confirm_totp(tx, user_id, code)
+            outcome = mfa.confirm_totp(tx, self.auth.settings.sealer, user_id, code)
+            if session_id is not None and not isinstance(outcome, MesError):
+                outcome["tokens"] = sessions.second_factor_shown(tx, self.auth.settings, user_id,
+                                                                 uuid_arg(session_id, "session_id"))
         return _raise(outcome)
 
     @rpc
     def disable_mfa(self, user_id, data):
         user_id, data = uuid_arg(user_id), load(schemas.MfaDisable(), data)
         with self.uow() as tx:
-            outcome = mfa.disable(tx, user_id, data["password"], data["code"])
+            outcome = mfa.disable(tx, self.auth.settings, self.auth.throttle, self._caller().address, user_id,
+                                  data["password"], data["code"])
         _raise(outcome)
         return self.get_me(user_id)
 
@@ -319,7 +358,8 @@ class AuthService(ServiceBase):
     def regenerate_recovery_codes(self, user_id, data):
         user_id, code = uuid_arg(user_id), load(schemas.TotpCode(), data)["code"]
         with self.uow() as tx:
-            outcome = mfa.regenerate_recovery_codes(tx, user_id, code)
+            outcome = mfa.regenerate_recovery_codes(tx, self.auth.settings, self.auth.throttle, self._caller().address,
+                                                    user_id, code)
         return _raise(outcome)
 
     # -------------------------------------------------------- e-signatures
@@ -330,6 +370,6 @@ class AuthService(ServiceBase):
         to store with the signed record: printed name, UTC time, meaning."""
         data = load(schemas.SignatureCheck(), data)
         with self.uow() as tx:
-            outcome = signatures.verify(tx, self.auth.settings, self.auth.throttle, data)
+            outcome = signatures.verify(tx, self.auth.settings, self.auth.throttle, data, self._caller().address)
         return _raise(outcome)
 

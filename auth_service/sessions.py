@@ -12,9 +12,10 @@ from functools import partial
 
 from sqlalchemy import select
 
-from auth_service import accounts, domain, mfa, passwords
+from auth_service import accounts, credentials, domain, mfa, passwords
 from auth_service.contract import keys, tokens
 from auth_service.models import RefreshToken, Session, User
+from auth_service.sealing import Sealer
 from auth_service.contract.schemas import SessionOut
 from auth_service.contract import events
 from mes_common import errors
@@ -30,18 +31,21 @@ class Settings:
     issuer: str
     audience: str
     private_key: str
+    sealer: object          # auth_service.sealing.Sealer: TOTP seeds
     access_ttl: dt.timedelta
     idle_timeout: dt.timedelta
     max_age: dt.timedelta
-    lock_duration: dt.timedelta
+    temporary_password_ttl: dt.timedelta
 
     @classmethod
     def from_config(cls, config):
         auth = keys.settings(config)
         seconds = lambda name, default: dt.timedelta(seconds=float(auth.get(name, default)))  # noqa: E731
         return cls(issuer=auth["ISSUER"], audience=auth["AUDIENCE"], private_key=keys.private_key(config),
+                   sealer=Sealer.from_config(config),
                    access_ttl=seconds("ACCESS_TTL", 900), idle_timeout=seconds("SESSION_IDLE_TIMEOUT", 1800),
-                   max_age=seconds("SESSION_MAX_AGE", 43200), lock_duration=seconds("LOCK_DURATION", 1800))
+                   max_age=seconds("SESSION_MAX_AGE", 43200),
+                   temporary_password_ttl=seconds("TEMPORARY_PASSWORD_TTL", 86400))
 
 
 def invalid_login():
@@ -80,7 +84,7 @@ def login(tx, settings, throttle, data, client):
 
     def refused(error, reason, user=None, count=True):
         if count and throttle.failed(account=name, address=address) and user is not None:
-            _lock(tx, settings, user, now, attempt)
+            credentials.locked(tx, user, attempt)
         tx.audit("login_failed", accounts.USER, user.id if user else name[:200],
                  new={**attempt, "reason": reason}, actor=name[:200])
         return error
@@ -88,16 +92,19 @@ def login(tx, settings, throttle, data, client):
     try:
         throttle.check(account=name, address=address)
     except errors.Throttled as exc:
-        return refused(exc, "throttled", count=False)
+        # one audit row per throttled window, counting the refusals of the one before: an
+        # anonymous flood cannot fill the append-only trail or queue writes behind its lock
+        refusals = throttle.refusals(account=name, address=address, window=exc.retry_after)
+        if refusals is not None:
+            tx.audit("login_throttled", accounts.USER, name[:200], actor=name[:200],
+                     new={**attempt, "retry_after": exc.retry_after, "refused_in_previous_window": refusals})
+        return exc
     user = accounts.find_user(session, name, lock=True)
     # an unknown user costs one argon2 verification too: same answer, same time
     password_ok = passwords.verify(user.password_hash if user else passwords.dummy_hash(), data["password"])
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        return refused(errors.Throttled("too many failed attempts; try again later", {"retry_after": wait}),
-                       "locked", user, count=False)
-    if user is None or not password_ok or not user.active:
-        reason = "unknown user" if user is None else "wrong password" if not password_ok else "inactive"
+    if user is None or not password_ok or not user.active or accounts.password_expired(user, now):
+        reason = ("unknown user" if user is None else "wrong password" if not password_ok else
+                  "inactive" if not user.active else "temporary password expired")
         return refused(invalid_login(), reason, user)
 
     used_mfa = False
@@ -105,7 +112,7 @@ def login(tx, settings, throttle, data, client):
         if not data["totp"]:
             return refused(errors.Unauthenticated("a one-time code is required", {"totp": ["required"]}),
                            "one-time code required", user, count=False)
-        factor = mfa.verify_second_factor(tx, user, data["totp"], now)
+        factor = mfa.verify_second_factor(tx, settings.sealer, user, data["totp"], now)
         if factor is None:
             return refused(errors.Unauthenticated("the one-time code is wrong or was already used",
                                                   {"totp": ["wrong or already used"]}), "wrong one-time code", user)
@@ -129,7 +136,7 @@ def login(tx, settings, throttle, data, client):
     elif passwords.needs_rehash(user.password_hash):
         accounts.bookkeep(session, user, password_hash=passwords.hash_password(data["password"]))
 
-    throttle.clear(account=name)
+    throttle.clear(name, address)
     accounts.bookkeep(session, user, last_login_at=now)
     row = Session(user_id=user.id, last_seen_at=now, expires_at=now + settings.max_age,
                   client_address=address, user_agent=client.get("user_agent"), mfa=used_mfa)
@@ -141,12 +148,39 @@ def login(tx, settings, throttle, data, client):
     return body
 
 
-def _lock(tx, settings, user, now, attempt):
-    accounts.bookkeep(tx.session, user, locked_until=now + settings.lock_duration)
-    tx.audit("account_locked", accounts.USER, user.id, new={**attempt, "locked_until": user.locked_until},
-             actor="system")
-    tx.emit(events.USER_LOCKED, user.id, {"id": str(user.id), "username": user.username,
-                                               "locked_until": user.locked_until.isoformat()})
+def second_factor_shown(tx, settings, user_id, session_id):
+    """The user showed their second factor in this session (the code that enabled
+    MFA): new tokens of the session, which now carry the user's permissions."""
+    row = tx.session.execute(select(Session).where(Session.id == session_id, Session.user_id == user_id)
+                             .with_for_update()).scalar_one_or_none()
+    if row is None or domain.session_end_reason(row, accounts.now(), settings.idle_timeout) is not None:
+        raise errors.Unauthenticated("the session has ended; sign in again", {"session_id": ["ended"]})
+    row.mfa = True
+    user = accounts.get_user(tx.session, user_id)
+    tx.audit("session_mfa", SESSION, row.id, new={"mfa": True, "by": "enrolment"}, actor=user.username)
+    return _issue(tx, settings, user, row)
+
+
+# ----------------------------------------------------------------- step-up
+
+def step_up(tx, settings, throttle, caller_id, address, data, action):
+    """An administrator's own password, and authenticator code when enrolled,
+    typed for this one action (a reset or a role change): a stolen access token
+    alone cannot take over accounts. None, or the error to raise after the commit."""
+    admin = accounts.get_user(tx.session, caller_id, lock=True)
+    if admin.mfa_enabled and not data.get("totp"):
+        raise errors.RuleViolated("your authenticator code is required for this action",
+                                  {"step_up": {"totp": ["required: MFA is enabled on your account"]}})
+
+    def verify():
+        return passwords.verify(admin.password_hash, data["password"]) and (
+            not admin.mfa_enabled or
+            mfa.verify_second_factor(tx, settings.sealer, admin, data["totp"], accounts.now()) is not None)
+
+    return credentials.guarded(tx, throttle, admin, address, verify, failed_action="step_up_failed",
+                               attempt={"for": action},
+                               refused=errors.Unauthenticated("your password or authenticator code is wrong",
+                                                              {"step_up": ["wrong password or code"]}))
 
 
 # ----------------------------------------------------------------- refresh
@@ -174,8 +208,8 @@ def refresh(tx, settings, revocations, raw_token, client):
         return errors.Unauthenticated("the refresh token was already used; the session has been ended",
                                       {"refresh_token": ["reused"]})
     ended = domain.session_end_reason(login_session, now, settings.idle_timeout)
-    if ended is None and (not user.active or (user.locked_until is not None and user.locked_until > now)):
-        ended = "user inactive" if not user.active else "user locked"
+    if ended is None and not user.active:
+        ended = "user inactive"
         revoke(tx, revocations, login_session, ended)
     if ended is not None:
         tx.audit("refresh_refused", SESSION, login_session.id, new={**where, "reason": ended}, actor=user.username)

@@ -10,11 +10,12 @@ signer's printed name, the UTC time and the meaning.
   password, and the authenticator code when MFA is enabled. Later signings in
   the same session need at least one (the password). A session idle longer
   than the timeout is no longer continuous.
-- Failures are throttled per signer, audited, and published as security events.
+- Failures count on the signer's account throttle at the caller's address (as
+  sign-in failures do), are audited and published as security events.
 """
 from sqlalchemy import select
 
-from auth_service import accounts, domain, mfa, passwords
+from auth_service import accounts, credentials, domain, mfa, passwords
 from auth_service.models import Session
 from auth_service.contract import events
 from mes_common import errors
@@ -22,7 +23,7 @@ from mes_common import errors
 SIGNATURE = "signature"
 
 
-def verify(tx, settings, throttle, data):
+def verify(tx, settings, throttle, data, address=None):
     """The signature manifest, or the error to raise after the commit."""
     session, now = tx.session, accounts.now()
     login_session = session.execute(select(Session).where(Session.id == data["session_id"])
@@ -31,12 +32,6 @@ def verify(tx, settings, throttle, data):
             domain.session_end_reason(login_session, now, settings.idle_timeout) is not None:
         raise errors.Unauthenticated("the signer's session has ended; sign in again", {"session_id": ["ended"]})
     user = accounts.get_user(session, login_session.user_id, lock=True)
-    try:
-        throttle.check(signer=data["user_id"])
-    except errors.Throttled as exc:
-        tx.audit("signature_throttled", accounts.USER, user.id, actor=user.username,
-                 new={"session_id": str(login_session.id), "meaning": data["meaning"]})
-        return exc
     if domain.signature_needs_all_components(login_session, now, settings.idle_timeout):
         needed = ["username", "password"] + (["totp"] if user.mfa_enabled else [])
     else:
@@ -45,19 +40,22 @@ def verify(tx, settings, throttle, data):
     if missing:
         raise errors.RuleViolated("the signature needs these credentials: " + ", ".join(missing), missing)
 
-    ok = passwords.verify(user.password_hash, data["password"])
-    if "username" in needed:
-        ok = ok and data["username"].strip().casefold() == user.username.casefold()
-    if ok and "totp" in needed:
-        ok = mfa.verify_second_factor(tx, user, data["totp"], now) is not None
+    def verify():
+        ok = user.active and passwords.verify(user.password_hash, data["password"])
+        if "username" in needed:
+            ok = ok and data["username"].strip().casefold() == user.username.casefold()
+        if ok and "totp" in needed:
+            ok = mfa.verify_second_factor(tx, settings.sealer, user, data["totp"], now) is not None
+        return ok
+
     attempt = {"session_id": str(login_session.id), "meaning": data["meaning"], "components": needed}
-    if not ok or not user.active:
-        throttle.failed(signer=data["user_id"])
-        tx.audit("signature_failed", accounts.USER, user.id, new=attempt, actor=user.username)
-        tx.emit(events.SIGNATURE_FAILED, user.id,
-                {"user_id": str(user.id), "username": user.username, **attempt})
-        return errors.Unauthenticated("the signature credentials are wrong",
-                                      {c: ["wrong credentials"] for c in needed})
+    refused = credentials.guarded(
+        tx, throttle, user, address, verify, failed_action="signature_failed", attempt=attempt,
+        refused=errors.Unauthenticated("the signature credentials are wrong", {c: ["wrong credentials"] for c in needed}))
+    if refused is not None:
+        if not isinstance(refused, errors.Throttled):
+            tx.emit(events.SIGNATURE_FAILED, user.id, {"user_id": str(user.id), "username": user.username, **attempt})
+        return refused
     login_session.last_signed_at = now
     login_session.last_seen_at = now
     manifest = {"signer_id": str(user.id), "username": user.username, "printed_name": user.display_name,

@@ -46,3 +46,24 @@ def create_admin(config, username="admin", password="harbour lantern quartz 1969
             return accounts.create_admin(tx, username, password)
     finally:
         uow.dispose()
+
+
+def sign_in(post, username, password, **extra):
+    """Sign in through the gateway as a UI does, enrolling an authenticator when
+    a role of the user requires MFA (the first sign-in then opens the enrolment
+    only). `post(path, json=..., headers=...)` is a requests-like call on the
+    gateway. Returns (tokens, pyotp.TOTP or None, recovery codes)."""
+    import pyotp
+
+    login = post("/api/v1/auth/login", json={"username": username, "password": password, **extra})
+    assert login.status_code == 200, login.text
+    tokens = login.json()
+    if not tokens.get("mfa_enrolment_required"):
+        return tokens, None, []
+    me = {"Authorization": f"Bearer {tokens['access_token']}"}
+    enrolment = post("/api/v1/auth/me/mfa/totp", headers=me)
+    assert enrolment.status_code == 201, enrolment.text
+    totp = pyotp.TOTP(enrolment.json()["secret"])
+    confirmed = post("/api/v1/auth/me/mfa/totp/confirm", headers=me, json={"code": totp.now()})
+    assert confirmed.status_code == 200, confirmed.text
+    return confirmed.json()["tokens"], totp, confirmed.json()["recovery_codes"]

@@ -62,6 +62,19 @@ class Principal:
     def allows(self, permission):
         return permission == AUTHENTICATED or permission in self.permissions
 
+    def context(self, correlation_id, client_address):
+        """The RPC context (message headers) of a call made for this principal:
+        who, what they may do and from where, never the credentials. Services
+        check "within your own permissions" against `permissions` (an API
+        token's scope, not its owner's rights) and audit `token_id`."""
+        data = {"correlation_id": correlation_id, "actor": self.actor, "client_address": client_address}
+        if self.user_id:
+            data["user_id"] = self.user_id
+            data["permissions"] = sorted(self.permissions)
+        if self.token_id:
+            data["token_id"] = self.token_id
+        return data
+
 
 ANONYMOUS = Principal(actor="anonymous")
 

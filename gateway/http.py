@@ -145,6 +145,22 @@ class ApiServer(WebServer):
         return JsonApp(self)
 
 
+def client_of(request, trusted_proxy_hops=0):
+    """What the auth service records about the caller (throttling, session list).
+
+    Behind `trusted_proxy_hops` reverse proxies the client is the address that
+    many entries from the end of X-Forwarded-For (the ones our proxies added);
+    without proxies the header is the client's to forge and is ignored. A NUL
+    cannot be stored (PostgreSQL text): it is dropped from the user agent."""
+    address = request.remote_addr
+    if trusted_proxy_hops:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if len(forwarded) >= trusted_proxy_hops:
+            address = forwarded[-trusted_proxy_hops][:64]
+    user_agent = (request.user_agent.string or "").replace("\x00", "")[:300]
+    return {"address": address, "user_agent": user_agent or None}
+
+
 class ApiRoute(HttpRequestHandler):
     server = ApiServer()
     auth = Authenticator()
@@ -167,9 +183,8 @@ class ApiRoute(HttpRequestHandler):
             if request.content_length and request.content_length > MAX_BODY:
                 raise errors.ValidationFailed("the body is too large", {"body": [f"at most {MAX_BODY} bytes"]})
             # travels to the services as message headers: who, never the credentials
-            context_data = {"correlation_id": request_id, "actor": principal.actor}
-            if principal.user_id:
-                context_data["user_id"] = principal.user_id
+            request.client = client_of(request, int(self.container.config.get("TRUSTED_PROXY_HOPS") or 0))
+            context_data = principal.context(request_id, request.client["address"])
             args, kwargs = self.get_entrypoint_parameters(request)
             event = Event()
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,

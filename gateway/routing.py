@@ -63,11 +63,15 @@ class Call:
             raise errors.Forbidden("this needs a user's session, not an API token", {"authorization": ["API token"]})
         return session_id
 
+    def by_person(self, *args):
+        """`args`, for an RPC only a person in their own session may make (403 for an API token)."""
+        self.session_id  # noqa: B018  (refuses API tokens)
+        return args
+
     def own(self, *args):
         """(the caller's user id, *args) for an RPC on the caller's own account
         that needs a person's session (403 for an API token)."""
-        self.session_id  # noqa: B018  (refuses API tokens)
-        return (self.user_id, *args)
+        return self.by_person(self.user_id, *args)
 
 
 @dataclass

@@ -37,6 +37,8 @@ GENESIS = "0" * 64
 TABLE = "audit_log"
 FIELDS = ("id", "at", "actor", "action", "entity_type", "entity_id", "old_values", "new_values",
           "reason", "correlation_id", "prev_hash")
+# hashed only when set, so entries written before it existed keep their hashes
+OPTIONAL_FIELDS = ("via",)
 BATCH = 1000
 
 HASH_MISMATCH = "hash mismatch"
@@ -62,6 +64,8 @@ def audit_model(Base, table=TABLE):
         new_values: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))
         reason: Mapped[str | None] = mapped_column(Text)
         correlation_id: Mapped[str | None] = mapped_column(String(200))
+        # how the actor acted when not in a session of their own: "api_token:<id>" (11.10(e))
+        via: Mapped[str | None] = mapped_column(String(200))
         prev_hash: Mapped[str] = mapped_column(Text, nullable=False)
         hash: Mapped[str] = mapped_column(Text, nullable=False)
 
@@ -81,7 +85,8 @@ def iso_utc(value):
 
 def canonical_json(fields):
     """The entry as hashed: sorted keys, no spaces, time as ISO-8601 UTC (µs)."""
-    fields = {key: fields.get(key) for key in FIELDS}
+    fields = {**{key: fields.get(key) for key in FIELDS},
+              **{key: fields[key] for key in OPTIONAL_FIELDS if fields.get(key) is not None}}
     fields["at"] = iso_utc(fields["at"])
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -99,7 +104,7 @@ def jsonable(value):
 
 
 def append(session, AuditEntry, *, actor, action, entity_type, entity_id, old, new,
-           reason=None, correlation_id=None):
+           reason=None, correlation_id=None, via=None):
     """Append one entry in the caller's transaction; returns its column values.
 
     Holds the table's advisory lock until the caller commits or rolls back:
@@ -118,6 +123,7 @@ def append(session, AuditEntry, *, actor, action, entity_type, entity_id, old, n
         "entity_type": str(entity_type), "entity_id": str(entity_id),
         "old_values": jsonable(old), "new_values": jsonable(new),
         "reason": reason, "correlation_id": str(correlation_id) if correlation_id is not None else None,
+        "via": via,
     }
     prev_hash = last_hash or GENESIS
     values["prev_hash"] = prev_hash
@@ -145,7 +151,7 @@ def query(session, AuditEntry, filters):
 def _rows(conn, table):
     """Entries in id order, BATCH at a time (keyset), never the whole table."""
     last_id = None
-    columns = [table.c[name] for name in (*FIELDS, "hash")]
+    columns = [table.c[name] for name in (*FIELDS, *OPTIONAL_FIELDS, "hash")]
     while True:
         stmt = select(*columns).order_by(table.c.id).limit(BATCH)
         if last_id is not None:

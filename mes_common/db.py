@@ -224,7 +224,8 @@ class Transaction:
         return audit_trail.append(
             self.session, self._provider.Audit, actor=actor or self.actor,
             action=action, entity_type=entity_type, entity_id=entity_id, old=old, new=new,
-            reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"))
+            reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"),
+            via=f"api_token:{ctx['token_id']}" if ctx.get("token_id") else None)
 
     def claim(self, event, consumer):
         """Record (consumer, event id) in the inbox; False if already applied."""

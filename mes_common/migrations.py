@@ -118,6 +118,16 @@ def create_audit_table(op, table="audit_log"):
     create_append_only_triggers(op, table, "the audit trail", "audit entries can only be inserted (21 CFR 11.10(e))")
 
 
+def add_audit_via(op, table="audit_log"):
+    """The audit trail's `via` column (an API token's id next to its owner,
+    21 CFR 11.10(e)); hashed only when set, so existing chains stay valid."""
+    op.add_column(table, sa.Column("via", sa.String(200)))
+
+
+def drop_audit_via(op, table="audit_log"):
+    op.drop_column(table, "via")
+
+
 def drop_audit_table(op, table="audit_log"):
     op.drop_index(f"ix_{table}_entity", table_name=table)
     op.drop_table(table)

@@ -218,6 +218,7 @@ class AuditEntryOut(Schema):
     new_values = fields.Raw(allow_none=True)
     reason = fields.String(allow_none=True)
     correlation_id = fields.String(allow_none=True)
+    via = fields.String(allow_none=True, metadata={"description": "api_token:<id> when the actor used an API token"})
     prev_hash = fields.String(required=True)
     hash = fields.String(required=True)
 

@@ -29,11 +29,17 @@ class WorkerContext(DependencyProvider):
 @dataclass
 class Caller:
     """Who is calling: the actor the audit trail and histories record, the
-    user id (None for system, CLI and machine calls) and, looked up once when
-    first needed with `lookup_name(user_id)`, the user's display name."""
+    user id (None for system, CLI and machine calls), for an API token its id
+    and the permissions it carries (its scope within its owner's rights: a
+    service checking "within your own permissions" uses these, not the
+    owner's), the client address, and, looked up once when first needed with
+    `lookup_name(user_id)`, the user's display name."""
     actor: str
     user_id: uuid.UUID | None = None
     lookup_name: object = field(default=None, repr=False)
+    token_id: str | None = None
+    permissions: frozenset | None = None   # None: not said (CLI, system)
+    address: str | None = None
     _name: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -42,7 +48,10 @@ class Caller:
             user_id = uuid.UUID(str(context.get("user_id")))
         except ValueError:  # system, CLI and machine calls carry no user
             user_id = None
-        return cls(context.get("actor") or "system", user_id, lookup_name)
+        permissions = context.get("permissions")
+        return cls(context.get("actor") or "system", user_id, lookup_name, token_id=context.get("token_id"),
+                   permissions=None if permissions is None else frozenset(permissions),
+                   address=context.get("client_address"))
 
     @property
     def name(self):

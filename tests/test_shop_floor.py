@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from mes_common import infra, registry
 from mes_common.db import make_engine
+from auth_service import testing
 from auth_service.testing import create_admin
 from mes_common.testing.fixtures import RUN_ID, wait_until
 from tests.harness import MesSystem, empty_databases, system_config
@@ -76,9 +77,8 @@ def bind_read_model_queue(amqp_uri, config):
 
 
 def sign_in(system, username, password, **extra):
-    response = system.post(f"{API}/auth/login", json={"username": username, "password": password, **extra})
-    assert response.status_code == 200, response.text
-    token = response.json()["access_token"]
+    tokens, _totp, _codes = testing.sign_in(system.post, username, password, **extra)
+    token = tokens["access_token"]
     me = system.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     return Person(system, token, me["id"], me["display_name"])
 

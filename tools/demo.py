@@ -7,14 +7,19 @@ operation done, second running), one waiting to be released, and a lot on hold.
     make run          # in one terminal
     make demo         # in another (MES_ADMIN_PASSWORD, default the README's)
 
-The administrator is created first when there is none. Loading twice does
-nothing the second time (the demo's parts exist already).
+The administrator is created first when there is none, and enrols an
+authenticator (the admin role requires MFA): the demo keeps its secret in
+var/demo/ and prints the URI to add it to an authenticator app. An
+administrator enrolled elsewhere passes a current code in MES_ADMIN_TOTP.
+Loading twice does nothing the second time (the demo's parts exist already).
 """
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pyotp
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +27,7 @@ BASE = os.environ.get("MES_URL", "http://127.0.0.1:8000").rstrip("/") + "/api/v1
 ADMIN = os.environ.get("MES_ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = os.environ.get("MES_ADMIN_PASSWORD", "harbour lantern quartz 1969")
 FIRST_PASSWORD, PASSWORD = "temporary pumpkin violin 7", "amber cobalt tulips whistle 42"
+SECRETS = Path(os.environ.get("MES_DEMO_STATE") or ROOT / "var" / "demo")
 PEOPLE = [("planner", "paula", "Paula Planner"), ("store_keeper", "stan", "Stan Storekeeper"),
           ("operator", "owen", "Owen Operator"), ("quality_engineer", "quinn", "Quinn Quality")]
 
@@ -44,22 +50,60 @@ class Client:
         return response.json() if response.content else None
 
 
-def login(username, password, new_password=None):
-    body = {"username": username, "password": password, **({"new_password": new_password} if new_password else {})}
+def login(username, password, new_password=None, totp=None):
+    body = {"username": username, "password": password, **({"new_password": new_password} if new_password else {}),
+            **({"totp": totp} if totp else {})}
     response = requests.post(f"{BASE}/auth/login", json=body, timeout=30)
     return response.status_code, response.json()
 
 
-def admin_client():
+def admin_login():
+    """The administrator's sign-in with their second factor: MES_ADMIN_TOTP, else the
+    authenticator secret the demo kept when it enrolled them (waiting for the next
+    30 s step when this one's code was used already)."""
     status, answer = login(ADMIN, ADMIN_PASSWORD)
+    if status != 401 or "totp" not in answer.get("details", {}):
+        return status, answer
+    if os.environ.get("MES_ADMIN_TOTP"):
+        return login(ADMIN, ADMIN_PASSWORD, totp=os.environ["MES_ADMIN_TOTP"])
+    secret = SECRETS / f"{ADMIN}.totp"
+    if not secret.exists():
+        raise Refused(f"{ADMIN} has MFA: run with MES_ADMIN_TOTP=<the code your authenticator shows>")
+    totp = pyotp.TOTP(secret.read_text().strip())
+    status, answer = login(ADMIN, ADMIN_PASSWORD, totp=totp.now())
+    if status == 401:
+        time.sleep(30 - time.time() % 30 + 0.5)
+        status, answer = login(ADMIN, ADMIN_PASSWORD, totp=totp.now())
+    return status, answer
+
+
+def enrol(answer):
+    """Enrol the administrator's authenticator at their first sign-in; the secret is kept for later runs."""
+    me = {"Authorization": f"Bearer {answer['access_token']}"}
+    enrolment = requests.post(f"{BASE}/auth/me/mfa/totp", headers=me, timeout=30).json()
+    SECRETS.mkdir(parents=True, exist_ok=True)
+    secret = SECRETS / f"{ADMIN}.totp"
+    secret.touch(mode=0o600)
+    secret.write_text(enrolment["secret"])
+    confirmed = requests.post(f"{BASE}/auth/me/mfa/totp/confirm", headers=me, timeout=30,
+                              json={"code": pyotp.TOTP(enrolment["secret"]).now()}).json()
+    print(f"{ADMIN} enrolled in MFA (the admin role requires it); add it to an authenticator app:\n"
+          f"  {enrolment['provisioning_uri']}\n  (secret kept in {secret})")
+    return confirmed["tokens"]
+
+
+def admin_client():
+    status, answer = admin_login()
     if status == 401:
         print(f"no administrator {ADMIN!r} can sign in: creating one (mes create-admin)")
         subprocess.run([str(ROOT / ".venv/bin/mes"), "create-admin", "--username", ADMIN,
                         "--display-name", "Ada Admin"], check=True, env={**os.environ,
                                                                           "MES_ADMIN_PASSWORD": ADMIN_PASSWORD})
-        status, answer = login(ADMIN, ADMIN_PASSWORD)
+        status, answer = admin_login()
     if status != 200:
         raise Refused(f"the administrator cannot sign in ({status}): {answer.get('message')}")
+    if answer.get("mfa_enrolment_required"):
+        answer = enrol(answer)
     return Client(answer["access_token"], ADMIN)
 
 

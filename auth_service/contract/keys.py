@@ -4,6 +4,7 @@
       PRIVATE_KEY_FILE: var/auth/signing_key.pem      # auth_service only
       PUBLIC_KEY_FILE: var/auth/signing_key.pub.pem   # whoever verifies tokens
       GENERATE_KEYS: true                             # development: create on first start
+      SECRETS_KEY_FILE: var/auth/secrets.key          # auth_service only: seals TOTP seeds
 
 With `GENERATE_KEYS` the first process to start (auth service, gateway or the
 CLI, whichever comes first) creates an Ed25519 pair; the others wait on a
@@ -24,6 +25,7 @@ DEFAULTS = {
     "PRIVATE_KEY_FILE": "var/auth/signing_key.pem",
     "PUBLIC_KEY_FILE": "var/auth/signing_key.pub.pem",
     "GENERATE_KEYS": True,
+    "SECRETS_KEY_FILE": "var/auth/secrets.key",
 }
 
 
@@ -32,32 +34,32 @@ def settings(config):
     return {**DEFAULTS, **(config.get("AUTH") or {})}
 
 
-def _path(value):
+def resolve_path(value):
     path = Path(value)
     return path if path.is_absolute() else ROOT / path
 
 
 def _ensure(config):
     auth = settings(config)
-    private, public = _path(auth["PRIVATE_KEY_FILE"]), _path(auth["PUBLIC_KEY_FILE"])
-    if public.exists() and (private.exists() or not _truthy(auth["GENERATE_KEYS"])):
+    private, public = resolve_path(auth["PRIVATE_KEY_FILE"]), resolve_path(auth["PUBLIC_KEY_FILE"])
+    if public.exists() and (private.exists() or not truthy(auth["GENERATE_KEYS"])):
         return private, public
-    if not _truthy(auth["GENERATE_KEYS"]):
+    if not truthy(auth["GENERATE_KEYS"]):
         raise RuntimeError(f"no access-token key pair at {private} / {public} and AUTH.GENERATE_KEYS=false")
     private.parent.mkdir(parents=True, exist_ok=True)
     public.parent.mkdir(parents=True, exist_ok=True)  # may be a directory of its own (the gateway's volume)
     with open(private.parent / ".keys.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be generating right now
         if private.exists() and not public.exists():  # keep the key: tokens signed with it stay valid
-            _write(public, public_of(private.read_text()), 0o644)
+            write_file(public, public_of(private.read_text()), 0o644)
         elif not (private.exists() and public.exists()):
             private_pem, public_pem = generate_keypair()
-            _write(private, private_pem, 0o600)
-            _write(public, public_pem, 0o644)
+            write_file(private, private_pem, 0o600)
+            write_file(public, public_pem, 0o644)
     return private, public
 
 
-def _write(path, text, mode):
+def write_file(path, text, mode):
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as fh:
@@ -65,7 +67,7 @@ def _write(path, text, mode):
     os.replace(tmp, path)
 
 
-def _truthy(value):
+def truthy(value):
     return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
 
 

@@ -71,18 +71,30 @@ class UserUpdate(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
 
 
-class RoleAssignment(Schema):
-    roles = fields.List(fields.String(validate=ROLE_NAME), required=True, validate=validate.Length(max=50))
-    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
-
-
-class PasswordReset(Schema):
-    password = _password(required=True, metadata={"description": "temporary password, changed at next login"})
-    reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
+class StepUp(Schema):
+    """The administrator's own credentials, typed again for an action that could take over an account."""
+    password = _password(required=True, metadata={"description": "your password"})
+    totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=6, max=40), NO_NUL],
+                         metadata={"description": "your authenticator (or recovery) code: required once you "
+                                                  "have MFA"})
 
 
 class Reason(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL])
+
+
+class SteppedUp(Reason):
+    step_up = fields.Nested(StepUp, required=True)
+
+
+class RoleAssignment(SteppedUp):
+    roles = fields.List(fields.String(validate=ROLE_NAME), required=True, validate=validate.Length(max=50))
+
+
+class PasswordReset(SteppedUp):
+    password = _password(required=True, metadata={
+        "description": "temporary password: it serves once, within AUTH.TEMPORARY_PASSWORD_TTL, to choose a new "
+                       "one at the next sign-in (after the user's own second factor)"})
 
 
 class UserListQuery(PageQuery):
@@ -98,8 +110,9 @@ class UserOut(Schema):
     display_name = fields.String(required=True)
     email = fields.String(allow_none=True)
     active = Boolean(required=True)
-    locked_until = fields.DateTime(allow_none=True)
     must_change_password = Boolean(required=True)
+    password_expires_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the temporary password an administrator set stops working"})
     mfa_enabled = Boolean(required=True)
     roles = fields.List(fields.String(), required=True)
     last_login_at = fields.DateTime(allow_none=True)
@@ -203,6 +216,12 @@ class RecoveryCodes(Schema):
         "description": "shown once: each works once in place of an authenticator code"})
 
 
+class MfaEnabled(RecoveryCodes):
+    tokens = fields.Nested(Tokens, metadata={
+        "description": "when MFA was enabled from the session of a first sign-in: its tokens, now with the "
+                       "user's permissions (the code confirming the enrolment was the second factor)"})
+
+
 # --------------------------------------------------------------- API tokens
 
 class ApiTokenCreate(Schema):
@@ -210,7 +229,8 @@ class ApiTokenCreate(Schema):
     permissions = fields.List(fields.String(validate=PERMISSION), required=True,
                               validate=validate.Length(min=1, max=200),
                               metadata={"description": "a subset of your own permissions"})
-    expires_at = UtcDateTime(load_default=None, allow_none=True)
+    expires_at = UtcDateTime(load_default=None, allow_none=True, metadata={
+        "description": "default and latest: AUTH.API_TOKEN_MAX_DAYS (365) from now"})
 
 
 class ApiTokenOut(Schema):

@@ -94,25 +94,61 @@ def test_unknown_user_and_wrong_password_are_indistinguishable_then_throttled(rp
     assert answers[0] == answers[1] == (errors.Unauthenticated, "invalid username or password", {})
 
 
-def test_repeated_failures_throttle_and_lock(rpc, auth_config):
+HERE, THERE = {"address": "10.0.0.5"}, {"address": "10.0.0.9"}
+
+
+def test_a_lock_holds_at_one_address_and_ends_no_session(rpc):
+    """Attack: typing wrong passwords for a known name from one address. The account
+    locks there only, its live sessions go on, and it answers like an unknown name."""
     user = new_user(rpc)
+    session = login(rpc, user)
     for _ in range(3):
         with pytest.raises(errors.Unauthenticated):
-            rpc.login({"username": user["username"], "password": "not the password at all"})
-    # the right password no longer helps: the account is locked
-    with pytest.raises(errors.Throttled) as exc:
-        login(rpc, user)
-    assert exc.value.retry_after > 0
-    assert rpc.get_user(user["id"])["locked_until"] is not None
-    # unknown users get the same treatment
+            rpc.login({"username": user["username"], "password": "not the password at all"}, HERE)
+    # the right password no longer helps from there ...
+    with pytest.raises(errors.Throttled) as locked:
+        rpc.login({"username": user["username"], "password": user["password"]}, HERE)
+    assert locked.value.retry_after > 0
+    # ... but the person signs in from their own terminal, and their sessions were not ended
+    assert rpc.login({"username": user["username"], "password": user["password"]}, THERE)["access_token"]
+    assert rpc.session_active(session["session_id"]) and rpc.refresh(session["refresh_token"])["access_token"]
+    assert "account_locked" in [e["action"] for e in rpc.query_audit({"entity_id": user["id"]})["items"]]
+
+    # an unknown name gets the very same answer
     ghost = f"ghost{secrets.token_hex(3)}"
     for _ in range(3):
         with pytest.raises(errors.Unauthenticated):
-            rpc.login({"username": ghost, "password": PASSWORD})
-    with pytest.raises(errors.Throttled):
-        rpc.login({"username": ghost, "password": PASSWORD})
+            rpc.login({"username": ghost, "password": PASSWORD}, HERE)
+    with pytest.raises(errors.Throttled) as unknown:
+        rpc.login({"username": ghost, "password": PASSWORD}, HERE)
+    assert (unknown.value.message, set(unknown.value.details)) == (locked.value.message, set(locked.value.details))
+
     rpc.unlock_user(user["id"], {"reason": "verified by phone"})
-    assert login(rpc, user)["access_token"]
+    assert rpc.login({"username": user["username"], "password": user["password"]}, HERE)["access_token"]
+
+
+def test_throttled_attempts_are_summarised_not_audited_one_by_one(rpc):
+    """Attack: flooding sign-in for a throttled name to fill the append-only trail."""
+    name = f"flood{secrets.token_hex(3)}"
+    for _ in range(3):
+        with pytest.raises(errors.Unauthenticated):
+            rpc.login({"username": name, "password": PASSWORD}, HERE)
+    for _ in range(20):
+        with pytest.raises(errors.Throttled):
+            rpc.login({"username": name, "password": PASSWORD}, HERE)
+    actions = [e["action"] for e in rpc.query_audit({"entity_id": name, "limit": 100})["items"]]
+    assert actions.count("login_failed") == 3 and actions.count("login_throttled") == 1
+
+
+def test_an_expired_temporary_password_does_not_sign_in(rpc, db_engines):
+    user = new_user(rpc, must_change=True)
+    assert rpc.get_user(user["id"])["password_expires_at"] is not None
+    with db_engines["auth_service"].begin() as conn:
+        conn.execute(text("UPDATE app_user SET password_expires_at = now() - interval '1 second' WHERE id = :id"),
+                     {"id": user["id"]})
+    with pytest.raises(errors.Unauthenticated) as exc:
+        rpc.login({"username": user["username"], "password": PASSWORD, "new_password": OTHER_PASSWORD})
+    assert exc.value.message == "invalid username or password"
 
 
 def test_every_login_attempt_is_audited(rpc):
@@ -203,6 +239,14 @@ def test_api_tokens_are_scoped_hashed_and_revocable(rpc, db_engines):
         rpc.create_api_token(user["id"], {"name": "x", "permissions": ["material:read"],
                                           "expires_at": "2020-01-01T00:00:00+00:00"})
     assert "expires_at" in exc.value.details
+    # no token lives for good: the default and the latest expiry is AUTH.API_TOKEN_MAX_DAYS away
+    with pytest.raises(errors.RuleViolated) as exc:
+        rpc.create_api_token(user["id"], {"name": "x", "permissions": ["material:read"],
+                                          "expires_at": "2099-01-01T00:00:00+00:00"})
+    assert "at most 365 days" in exc.value.details["expires_at"][0]
+    lasting = rpc.create_api_token(user["id"], {"name": "y", "permissions": ["material:read"]})
+    days = (dt.datetime.fromisoformat(lasting["expires_at"]) - dt.datetime.now(dt.timezone.utc)).days
+    assert 364 <= days <= 365
 
 
 def test_admin_reset_forces_a_change_and_history_is_kept(rpc):
@@ -220,6 +264,10 @@ def test_admin_reset_forces_a_change_and_history_is_kept(rpc):
                       "new_password": "violet harbour kettle 1983"})
     assert body["access_token"]
     assert rpc.get_user(user["id"])["must_change_password"] is False
+    assert rpc.get_user(user["id"])["password_expires_at"] is None
+    # it served once: it is not a password any more
+    with pytest.raises(errors.Unauthenticated):
+        rpc.login({"username": user["username"], "password": "plum lantern gravel 2049"})
 
 
 def test_change_password_keeps_this_session_and_ends_the_others(rpc):
@@ -246,15 +294,18 @@ def enable_mfa(rpc, user):
     return totp, codes
 
 
-def test_totp_codes_work_once_and_recovery_codes_once(rpc):
+def test_totp_codes_work_once_and_recovery_codes_once(rpc, db_engines):
     user = new_user(rpc)
     enrolment = rpc.begin_totp(user["id"])
+    with db_engines["auth_service"].connect() as conn:   # sealed: a copy of the database yields no seed
+        stored = conn.execute(text("SELECT totp_secret FROM app_user WHERE id = :id"), {"id": user["id"]}).scalar()
+    assert stored.startswith("f1:") and enrolment["secret"] not in stored
     with pytest.raises(errors.RuleViolated):
         rpc.confirm_totp(user["id"], {"code": "000000" if pyotp.TOTP(enrolment["secret"]).now() != "000000"
                                       else "111111"})
     totp = pyotp.TOTP(enrolment["secret"])
     codes = rpc.confirm_totp(user["id"], {"code": totp.now()})["recovery_codes"]
-    assert len(codes) == 10
+    assert len(codes) == 10 and all(len(c.replace("-", "")) == 26 for c in codes)   # 130 bits each
     with pytest.raises(errors.Unauthenticated) as exc:
         login(rpc, user)
     assert exc.value.details == {"totp": ["required"]}

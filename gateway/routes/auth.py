@@ -15,26 +15,6 @@ SIGN_IN_ERRORS = (400, 401, 403, 422, 429, 503)  # 422: a new password against t
 BY_ADMIN = "revoked by an administrator"
 
 
-def client_of(request, trusted_proxy_hops=0):
-    """What the auth service records about the caller (throttling, session list).
-
-    Behind `trusted_proxy_hops` reverse proxies the client is the address that
-    many entries from the end of X-Forwarded-For (the ones our proxies added);
-    without proxies the header is the client's to forge and is ignored. A NUL
-    cannot be stored (PostgreSQL text): it is dropped from the user agent."""
-    address = request.remote_addr
-    if trusted_proxy_hops:
-        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-        if len(forwarded) >= trusted_proxy_hops:
-            address = forwarded[-trusted_proxy_hops][:64]
-    user_agent = (request.user_agent.string or "").replace("\x00", "")[:300]
-    return {"address": address, "user_agent": user_agent or None}
-
-
-def _client(gateway, request):
-    return client_of(request, int(gateway.config.get("TRUSTED_PROXY_HOPS") or 0))
-
-
 # ------------------------------------------------------------ sign in
 # hand-written: the auth service also gets the caller's address and user agent
 
@@ -45,7 +25,7 @@ def login(gateway, request):
     refresh token. An unknown user and a wrong password get the same 401; repeated failures
     get 429 with Retry-After, then a temporary lock. 403 `password_change_required`: send
     `new_password` too."""
-    return gateway.services[contract.SERVICE].login(json_body(request), _client(gateway, request))
+    return gateway.services[contract.SERVICE].login(json_body(request), request.client)
 
 
 @routes.handler("POST", "/refresh", summary="Exchange a refresh token", public=True, body=s.Refresh,
@@ -53,7 +33,7 @@ def login(gateway, request):
 def refresh(gateway, request):
     """Each refresh token works once and comes back replaced. Presenting a spent one ends the
     whole session (a copy is in someone else's hands)."""
-    return gateway.services[contract.SERVICE].refresh(json_body(request), _client(gateway, request))
+    return gateway.services[contract.SERVICE].refresh(json_body(request), request.client)
 
 
 routes.post("/logout", "logout", status=204, permission=AUTHENTICATED, error_codes=(403, 503),
@@ -82,10 +62,11 @@ routes.post(ME + "/mfa/totp", "begin_totp", response=s.TotpEnrolment, status=201
             doc="Returns the secret and an otpauth:// URI for the authenticator app; MFA is on once confirmed "
                 "with a code.",
             args=lambda call: call.own())
-routes.post(ME + "/mfa/totp/confirm", "confirm_totp", body=s.TotpCode, response=s.RecoveryCodes,
-            permission=AUTHENTICATED, error_codes=(400, 403, 404, 409, 422, 503), summary="Confirm TOTP enrolment",
-            doc="Turns MFA on and returns ten single-use recovery codes, shown once.",
-            args=lambda call: call.own(call.payload))
+routes.post(ME + "/mfa/totp/confirm", "confirm_totp", body=s.TotpCode, response=s.MfaEnabled,
+            permission=AUTHENTICATED, error_codes=(400, 401, 403, 404, 409, 422, 503), summary="Confirm TOTP enrolment",
+            doc="Turns MFA on and returns ten single-use recovery codes, shown once, and this session's new tokens "
+                "(with your permissions when a role of yours required the enrolment).",
+            args=lambda call: call.own(call.payload, call.session_id))
 routes.post(ME + "/mfa/recovery-codes", "regenerate_recovery_codes", body=s.TotpCode, response=s.RecoveryCodes,
             permission=AUTHENTICATED, error_codes=(400, 401, 403, 409, 503), summary="New recovery codes",
             args=lambda call: call.own(call.payload))
@@ -128,16 +109,24 @@ routes.get(USERS + "/<user_id>", "get_user", response=s.UserOut, permission="use
 routes.patch(USERS + "/<user_id>", "update_user", body=s.UserUpdate, response=s.UserOut, permission="user:write",
              summary="Change a user's name, e-mail or active flag",
              doc="Deactivating ends every session and API token of the user.")
+# actions that could take over an account: a person's session, step-up credentials, another's account
+TAKEOVER_ERRORS = (400, 401, 403, 404, 409, 422, 429, 503)
+STEP_UP = ("Needs your own password (and authenticator code once you have MFA) in `step_up`, from a signed-in "
+           "session (not an API token), on another's account. ")
 routes.put(USERS + "/<user_id>/roles", "set_roles", body=s.RoleAssignment, response=s.UserOut,
-           permission="user:write", summary="Set a user's roles",
-           doc="Access tokens carry the new permissions from the next refresh (at most 15 minutes).")
+           permission="user:write", summary="Set a user's roles", error_codes=TAKEOVER_ERRORS,
+           doc=STEP_UP + "Access tokens carry the new permissions from the next refresh (at most 15 minutes).",
+           args=lambda call: call.by_person(call.path["user_id"], call.payload))
 routes.post(USERS + "/<user_id>/password-reset", "reset_password", body=s.PasswordReset, response=s.UserOut,
-            permission="user:write", summary="Set a temporary password",
-            doc="The user must change it at the next sign-in; their sessions end now.")
+            permission="user:write", summary="Set a temporary password", error_codes=TAKEOVER_ERRORS,
+            doc=STEP_UP + "The password serves once, within AUTH.TEMPORARY_PASSWORD_TTL, for the user to choose "
+                "their own at the next sign-in (after their own second factor); their sessions end now.",
+            args=lambda call: call.by_person(call.path["user_id"], call.payload))
 routes.post(USERS + "/<user_id>/unlock", "unlock_user", body=s.Reason, response=s.UserOut, permission="user:write",
-            summary="Lift a lock after failed sign-ins")
-routes.post(USERS + "/<user_id>/mfa-reset", "reset_mfa", body=s.Reason, response=s.UserOut, permission="user:write",
-            summary="Clear a user's MFA (lost authenticator)")
+            summary="Lift locks after failed sign-ins", doc="Forgets the failed attempts at every address.")
+routes.post(USERS + "/<user_id>/mfa-reset", "reset_mfa", body=s.SteppedUp, response=s.UserOut,
+            permission="user:write", summary="Clear a user's MFA (lost authenticator)", error_codes=TAKEOVER_ERRORS,
+            doc=STEP_UP, args=lambda call: call.by_person(call.path["user_id"], call.payload))
 routes.get(USERS + "/<user_id>/sessions", "list_sessions", operation_id="list_user_sessions",
            response=s.SessionOut(many=True), permission="user:read", error_codes=(400, 503),
            summary="A user's active sessions")

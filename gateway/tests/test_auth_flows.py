@@ -48,6 +48,7 @@ def stack(base_config, service_databases, _engines, cache_prefix, tmp_path_facto
     emptied databases, for this module."""
     def configure(config):
         config["AUTH"]["API_TOKEN_CACHE_TTL"] = 1  # a revoked API token stops within 1 s
+        config["TRUSTED_PROXY_HOPS"] = 1           # tests sign in "from" addresses with X-Forwarded-For
 
     with service_stack("flows", (AuthService, ResourceService, Gateway), base_config=base_config,
                        service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix,
@@ -125,35 +126,53 @@ def create_admin(stack, username):
     return result.output
 
 
+def enrol(http, tokens):
+    """Enrol an authenticator with the enrolment-only token of a first sign-in: the
+    confirmation hands back the session's tokens with the user's permissions.
+    (those tokens, the TOTP, the recovery codes)."""
+    totp = pyotp.TOTP(ok(http.post(f"{ME}/mfa/totp", tokens["access_token"]), 201)["secret"])
+    confirmed = ok(http.post(f"{ME}/mfa/totp/confirm", tokens["access_token"], json={"code": totp.now()}))
+    assert "mfa_enrolment_required" not in confirmed["tokens"]
+    return confirmed["tokens"], totp, confirmed["recovery_codes"]
+
+
 @pytest.fixture(scope="module")
 def admin(stack, http):
-    """The module's administrator, bootstrapped by the CLI and signed in (enrolled in
-    MFA first should the admin role be made to require it)."""
+    """The module's administrator, bootstrapped by the CLI, enrolled in MFA at the first
+    sign-in (the admin role requires it) and signed in; `.recovery` holds unused recovery
+    codes for step-ups (each TOTP step is accepted once)."""
     username = unique("admin")
     create_admin(stack, username)
     credentials = {"username": username, "password": ADMIN_PASSWORD}
-    tokens = ok(http.post(LOGIN, json=credentials))
-    if tokens.get("mfa_enrolment_required"):
-        totp = pyotp.TOTP(ok(http.post(f"{ME}/mfa/totp", tokens["access_token"]), 201)["secret"])
-        ok(http.post(f"{ME}/mfa/totp/confirm", tokens["access_token"], json={"code": totp.now()}))
-        tokens = ok(http.post(LOGIN, json={**credentials, "totp": later_code(totp)}))
+    tokens, totp, codes = enrol(http, ok(http.post(LOGIN, json=credentials)))
     me = ok(http.get(f"{ME}", tokens["access_token"]))
-    return SimpleNamespace(id=me["id"], username=username, token=tokens["access_token"])
+    return SimpleNamespace(id=me["id"], username=username, password=ADMIN_PASSWORD, token=tokens["access_token"],
+                           totp=totp, recovery=codes)
+
+
+def step_up(person):
+    """The step-up credentials of an enrolled person for one action."""
+    return {"password": person.password, "totp": person.recovery.pop()}
 
 
 @pytest.fixture(scope="module")
 def make_user(http, admin):
     """A user created by the administrator who has signed in once (choosing
-    PASSWORD); the answer of that sign-in is `.tokens`."""
-    def make(*roles):
+    PASSWORD) and, when a role requires MFA, enrolled (unless `enrol=False`);
+    the answer of the last sign-in is `.tokens`."""
+    def make(*roles, enrol_mfa=True):
         username = unique("u")
         created = ok(http.post(USERS, admin.token, json={
             "username": username, "display_name": f"User {username}", "password": INITIAL_PASSWORD,
             "roles": list(roles)}), 201)
         tokens = ok(http.post(LOGIN, json={"username": username, "password": INITIAL_PASSWORD,
                                            "new_password": PASSWORD}))
+        totp, codes = None, []
+        if tokens.get("mfa_enrolment_required") and enrol_mfa:
+            tokens, totp, codes = enrol(http, tokens)
         return SimpleNamespace(id=created["id"], username=username, display_name=created["display_name"],
-                               password=PASSWORD, tokens=tokens, token=tokens["access_token"])
+                               password=PASSWORD, tokens=tokens, token=tokens["access_token"], totp=totp,
+                               recovery=codes)
     return make
 
 
@@ -176,18 +195,26 @@ def test_the_shell_signs_in_and_changes_are_audited_as_that_user(stack):
     changes is audited as them, not as `system`."""
     username = unique("ops")
     create_admin(stack, username)
+    credentials = {"username": username, "password": ADMIN_PASSWORD}
+    _tokens, _totp, codes = enrol(stack.http, ok(stack.http.post(LOGIN, json=credentials)))
     code = unique("SHELL").upper()
     script = (f"node = n.rpc.resource_service.create_node({{'level': 'enterprise', 'code': '{code}', 'name': 'x'}})\n"
               "try:\n    n.rpc.resource_service.get_node('00000000-0000-0000-0000-000000000000')\n"
               "except NotFound as exc:\n    print('typed:', type(exc).__name__)\n\n"
               "entries = n.rpc.resource_service.query_audit({'entity_id': node['id']})['items']\n"
               "print('actors:', sorted({e['actor'] for e in entries}))\n")
-    status, output = mes(stack, "shell", "--as", username, stdin=script, MES_PASSWORD=ADMIN_PASSWORD)
+    status, output = mes(stack, "shell", "--as", username, stdin=script, MES_PASSWORD=ADMIN_PASSWORD,
+                         MES_TOTP=codes[0])
     assert status == 0, output
     assert f"signed in as {username}" in output and "typed: NotFound" in output
     assert f"actors: ['{username}']" in output
     status, output = mes(stack, "shell", "--as", username, stdin="print('never')\n", MES_PASSWORD="wrong " * 3)
     assert status == 1 and "sign-in refused" in output and "never" not in output
+    # an administrator who has not enrolled an authenticator gets no shell without a terminal to enrol in
+    fresh = unique("ops")
+    create_admin(stack, fresh)
+    status, output = mes(stack, "shell", "--as", fresh, stdin="print('never')\n", MES_PASSWORD=ADMIN_PASSWORD)
+    assert status == 1 and "requires MFA" in output and "never" not in output
 
 
 def test_health_without_a_name_pings_every_process(stack):
@@ -215,8 +242,10 @@ def test_the_first_admin_comes_from_the_cli_then_signs_in(stack, http):
     assert set(tokens) >= {"access_token", "refresh_token", "token_type", "expires_in", "session_id"}
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900
     assert tokens["refresh_token"].startswith("mesr_") and tokens["access_token"].count(".") == 2
-    # the first sign-in of a fresh install works with the password alone (README: require MFA of
-    # the admin role once the administrators have enrolled)
+    # the admin role requires MFA: the first sign-in of a fresh install opens the enrolment only
+    assert tokens["mfa_enrolment_required"] is True
+    assert refused(http.get(USERS, tokens["access_token"]), 403, "forbidden")["details"] == {"permission": "user:read"}
+    tokens, _totp, _codes = enrol(http, tokens)
     assert "mfa_enrolment_required" not in tokens
     me = ok(http.get(ME, tokens["access_token"]))
     assert me["username"] == username and me["display_name"] == "First Admin" and me["roles"] == ["admin"]
@@ -378,7 +407,7 @@ def test_api_token_is_scoped_and_stops_soon_after_revocation(http, make_user):
         body = refused(http.request(method, path, token, json=payload), 403, "forbidden")
         assert body["details"] == {"authorization": ["API token"]}, (method, path)
     assert ok(http.get(ME, token))["username"] == owner.username  # reading is fine
-    assert ok(http.get(ME, owner.token))["mfa_enabled"] is False  # the owner's session survived
+    assert ok(http.get(ME, owner.token))["username"] == owner.username  # the owner's session survived
     # a token cannot carry more than its owner holds; a role without api_token:write makes none
     body = refused(http.post(f"{ME}/api-tokens", owner.token, json={"name": "x", "permissions": ["user:write"]}),
                    403, "forbidden")
@@ -400,7 +429,7 @@ def test_api_token_is_scoped_and_stops_soon_after_revocation(http, make_user):
 # ------------------------------------------------------------------ 7. MFA
 
 def test_totp_enrolment_then_codes_and_recovery_codes_work_once(http, make_user):
-    user = make_user("mrb_member")  # a role that requires MFA
+    user = make_user("mrb_member", enrol_mfa=False)  # a role that requires MFA
     # until enrolled, the token opens the self-service routes only
     assert user.tokens["mfa_enrolment_required"] is True
     assert ok(http.get(ME, user.token))["mfa_required"] is True
@@ -555,21 +584,146 @@ def test_user_write_cannot_grant_permissions_the_caller_lacks(http, admin, make_
     ok(http.post(f"{API}/auth/roles", admin.token, json={"name": name, "permissions": ["user:read", "user:write"]}),
        201)
     helpdesk = make_user(name)
-    refused(http.request("PUT", f"{USERS}/{helpdesk.id}/roles", helpdesk.token, json={"roles": [name, "admin"]}),
-            403, "forbidden")
+    refused(http.request("PUT", f"{USERS}/{helpdesk.id}/roles", helpdesk.token,
+                         json={"roles": [name, "admin"], "step_up": step_up(helpdesk)}), 403, "forbidden")
     # nor take over a more powerful account, nor mint a more powerful role
     refused(http.post(f"{USERS}/{admin.id}/password-reset", helpdesk.token,
-                      json={"password": "velvet otter crossing 51"}), 403, "forbidden")
+                      json={"password": "velvet otter crossing 51", "step_up": step_up(helpdesk)}),
+            403, "forbidden")
     refused(http.post(f"{API}/auth/roles", helpdesk.token,
                       json={"name": unique("sneaky"), "permissions": ["user:write", "role:write"]}), 403, "forbidden")
 
+
+
+# ------------------------------------------------------------------ security review (issue 10)
+
+def from_address(address):
+    return {"headers": {"X-Forwarded-For": address}}
+
+
+def test_takeover_resets_need_step_up_a_person_and_another_account(http, admin, make_user):
+    """Attack 1: a stolen admin access token (or an API token with user:write) resetting
+    an administrator's MFA and password to own the account."""
+    other_admin, victim = make_user("admin"), make_user("operator")
+    temporary = "velvet otter crossing 51"
+    reset_mfa, reset_password = f"{USERS}/{other_admin.id}/mfa-reset", f"{USERS}/{victim.id}/password-reset"
+    # no step-up: the request does not match the document
+    assert "step_up" in refused(http.post(reset_mfa, admin.token, json={}), 400, "validation_failed")["details"]
+    # the token alone is not enough: the administrator's own password and code are checked, and audited
+    wrong = {"password": "not my password at all", "totp": admin.recovery.pop()}
+    refused(http.post(reset_mfa, admin.token, json={"step_up": wrong}), 401, "unauthenticated")
+    body = refused(http.post(reset_mfa, admin.token, json={"step_up": {"password": admin.password}}), 422,
+                   "rule_violated")
+    assert body["details"] == {"step_up": {"totp": ["required: MFA is enabled on your account"]}}
+    assert ok(http.get(f"{USERS}/{other_admin.id}", admin.token))["mfa_enabled"] is True
+    # never on one's own account
+    refused(http.post(f"{USERS}/{admin.id}/mfa-reset", admin.token, json={"step_up": step_up(admin)}), 403,
+            "forbidden")
+    refused(http.request("PUT", f"{USERS}/{admin.id}/roles", admin.token,
+                         json={"roles": ["admin", "auditor"], "step_up": step_up(admin)}), 403, "forbidden")
+    # never with an API token, even one holding user:write
+    machine = ok(http.post(f"{ME}/api-tokens", admin.token, json={"name": "helpdesk bot",
+                                                                   "permissions": ["user:read", "user:write"]}),
+                 201)["token"]
+    body = refused(http.post(reset_password, machine, json={"password": temporary, "step_up": step_up(admin)}),
+                   403, "forbidden")
+    assert body["details"] == {"authorization": ["API token"]}
+    # with the administrator's fresh credentials, from a session, on another's account: done
+    ok(http.post(reset_mfa, admin.token, json={"step_up": step_up(admin), "reason": "lost phone"}))
+    reset = ok(http.post(reset_password, admin.token, json={"password": temporary, "step_up": step_up(admin)}))
+    assert reset["must_change_password"] is True and reset["password_expires_at"] is not None
+    actions = [e["action"] for e in ok(http.get(f"{AUDIT}/auth_service/entries", admin.token,
+                                                params={"entity_id": admin.id, "limit": 50}))["items"]]
+    assert "step_up_failed" in actions
+    # the temporary password serves once: the user chooses their own, then it is gone
+    first = {"username": victim.username, "password": temporary}
+    ok(http.post(LOGIN, json={**first, "new_password": "marble kestrel winter 808"}))
+    refused(http.post(LOGIN, json={**first, "new_password": "another fresh phrase 77"}), 401, "unauthenticated")
+
+
+def test_a_scoped_api_token_cannot_create_an_administrator(http, admin):
+    """Attack 2: an admin's API token scoped to user:write creating a full admin; what it
+    does create is audited with the token's id next to its owner."""
+    created = ok(http.post(f"{ME}/api-tokens", admin.token, json={"name": "onboarding",
+                                                                   "permissions": ["user:write"]}), 201)
+    new_user = {"display_name": "Token Made", "password": INITIAL_PASSWORD}
+    body = refused(http.post(USERS, created["token"], json={**new_user, "username": unique("t"), "roles": ["admin"]}),
+                   403, "forbidden")
+    assert "you do not hold user:read" in body["details"]["permissions"]
+    made = ok(http.post(USERS, created["token"], json={**new_user, "username": unique("t"), "roles": []}), 201)
+    entry = ok(http.get(f"{AUDIT}/auth_service/entries", admin.token,
+                        params={"entity_id": made["id"], "action": "create"}))["items"][0]
+    assert entry["actor"] == admin.username and entry["via"] == f"api_token:{created['id']}"
+    assert ok(http.get(f"{AUDIT}/auth_service/verify", admin.token))["ok"] is True
+
+
+def test_secrets_typed_with_a_stolen_token_are_throttled(http, make_user):
+    """Attack 4: unlimited guesses of the current password or TOTP with a stolen access token."""
+    user = make_user("mrb_member")
+    answers = [http.post(f"{ME}/mfa/recovery-codes", user.token, json={"code": f"{n:06d}"}).status_code
+               for n in range(20)]
+    assert answers[:3] == [401, 401, 401] and set(answers[3:]) == {429}, answers
+    victim = make_user("operator")
+    answers = [http.post(f"{ME}/password", victim.token, **from_address("10.20.0.1"), json={
+        "current_password": f"guess number {n} here", "new_password": "marble kestrel winter 808"}).status_code
+        for n in range(5)]
+    assert answers == [401, 401, 401, 429, 429], answers
+    # the guesses count towards the sign-in lock at that address, and only there
+    refused(http.post(LOGIN, json={"username": victim.username, "password": victim.password},
+                      **from_address("10.20.0.1")), 429, "too_many_requests")
+    assert ok(http.post(LOGIN, json={"username": victim.username, "password": victim.password},
+                        **from_address("10.20.0.2")))["access_token"]
+
+
+def test_a_lock_at_one_address_locks_nobody_out_elsewhere(http, make_user):
+    """Attack 5: locking a known person out by typing wrong passwords for their name."""
+    user = make_user("operator")
+    attacker, terminal, shop_nat = "10.30.0.66", "10.30.0.7", "10.30.0.1"
+    for _ in range(3):
+        refused(http.post(LOGIN, json={"username": user.username, "password": "wrong wrong wrong"},
+                          **from_address(attacker)), 401, "unauthenticated")
+    locked = refused(http.post(LOGIN, json={"username": user.username, "password": user.password},
+                               **from_address(attacker)), 429, "too_many_requests")
+    assert ok(http.post(LOGIN, json={"username": user.username, "password": user.password},
+                        **from_address(terminal)))["access_token"]
+    assert ok(http.get(ME, user.token))["id"] == user.id   # no session was ended by the lock
+    ghost = unique("ghost")
+    for _ in range(3):
+        http.post(LOGIN, json={"username": ghost, "password": "wrong wrong wrong"}, **from_address(attacker))
+    unknown = refused(http.post(LOGIN, json={"username": ghost, "password": "wrong wrong wrong"},
+                                **from_address(attacker)), 429, "too_many_requests")
+    assert (unknown["message"], set(unknown["details"])) == (locked["message"], set(locked["details"]))
+    # a shop floor behind one NAT: a shift's worth of typos does not lock everyone out
+    for n in range(25):
+        http.post(LOGIN, json={"username": f"typo{n}{user.username}", "password": "oops"}, **from_address(shop_nat))
+    assert ok(http.post(LOGIN, json={"username": user.username, "password": user.password},
+                        **from_address(shop_nat)))["access_token"]
+
+
+def test_privileged_roles_need_mfa(http, make_user):
+    """Attack 6: a password alone opening user administration or the audit trails."""
+    for role in ("auditor", "admin"):
+        user = make_user(role, enrol_mfa=False)
+        assert user.tokens["mfa_enrolment_required"] is True
+        refused(http.get(USERS if role == "admin" else f"{AUDIT}/auth_service/verify", user.token), 403, "forbidden")
+
+
+def test_api_tokens_expire_within_the_configured_lifetime(http, admin):
+    """Item 7: no API token lives for good."""
+    body = refused(http.post(f"{ME}/api-tokens", admin.token, json={
+        "name": "forever", "permissions": ["resource:read"], "expires_at": "2999-01-01T00:00:00Z"}), 422,
+        "rule_violated")
+    assert "expires_at" in body["details"]
+    created = ok(http.post(f"{ME}/api-tokens", admin.token, json={"name": "a year", "permissions": ["resource:read"]}),
+                 201)
+    assert created["expires_at"] is not None
 
 
 def test_the_client_address_behind_trusted_proxies():
     from werkzeug.test import EnvironBuilder
     from werkzeug.wrappers import Request
 
-    from gateway.routes.auth import client_of
+    from gateway.http import client_of
 
     request = Request(EnvironBuilder(headers={"X-Forwarded-For": "6.6.6.6, 10.0.0.7",
                                               "User-Agent": "lathe\x00-terminal"},

@@ -28,9 +28,11 @@ class Helper:
 def sign_in(proxy, username, password, totp=None):
     """The auth service's answer to a sign-in with these credentials: the
     session's user (id, username) and session id. Asks for a one-time code when
-    the account has MFA and none was given."""
+    the account has MFA and none was given ($MES_TOTP, else a prompt); enrols
+    an authenticator first when a role of the user requires MFA."""
     import jwt  # the token comes straight from the auth service over the broker: its claims are read, not verified
 
+    totp = totp or os.environ.get("MES_TOTP") or None
     credentials = {"username": username, "password": password, **({"totp": totp} if totp else {})}
     try:
         tokens = getattr(proxy, AUTH_SERVICE).login(credentials, SHELL_CLIENT)
@@ -41,7 +43,30 @@ def sign_in(proxy, username, password, totp=None):
     except errors.MesError as exc:
         raise click.ClickException(f"sign-in refused: {exc.message}") from None
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
-    return {"id": claims["sub"], "username": claims.get("name") or username, "session_id": tokens["session_id"]}
+    user = {"id": claims["sub"], "username": claims.get("name") or username, "session_id": tokens["session_id"]}
+    if tokens.get("mfa_enrolment_required"):
+        enrol(getattr(proxy, AUTH_SERVICE), user)
+    return user
+
+
+def enrol(auth, user):
+    """A role of the user requires MFA and none is enrolled: enrol an authenticator
+    now (the code confirming it proves the second factor) or refuse the shell."""
+    if not sys.stdin.isatty():
+        auth.logout(user["id"], user["session_id"])
+        raise click.ClickException("sign-in refused: a role of yours requires MFA; enrol an authenticator "
+                                   "first (POST /api/v1/auth/me/mfa/totp, or `mes shell` in a terminal)")
+    enrolment = auth.begin_totp(user["id"])
+    click.echo(f"A role of yours requires MFA. Add this to your authenticator app:\n  {enrolment['provisioning_uri']}")
+    while True:
+        try:
+            codes = auth.confirm_totp(user["id"], {"code": click.prompt("code shown by the app")})
+            break
+        except errors.MesError as exc:
+            click.echo(f"  {exc.message}")
+    click.echo("MFA is on. Recovery codes (each works once in place of a code; store them now):")
+    for code_ in codes["recovery_codes"]:
+        click.echo(f"  {code_}")
 
 
 @main.command("shell")

@@ -1,0 +1,29 @@
+"""security review: temporary passwords expire, sealed TOTP seeds, per-address locks, audit via
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-06
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from mes_common.migrations import add_audit_via, drop_audit_via
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    add_audit_via(op)
+    op.drop_column("app_user", "locked_until")   # a lock holds per address now (auth_service.throttle)
+    op.add_column("app_user", sa.Column("password_expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.alter_column("app_user", "totp_secret", type_=sa.Text(), existing_type=sa.String(length=64))
+
+
+def downgrade():
+    op.alter_column("app_user", "totp_secret", type_=sa.String(length=64), existing_type=sa.Text())
+    op.drop_column("app_user", "password_expires_at")
+    op.add_column("app_user", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+    drop_audit_via(op)
