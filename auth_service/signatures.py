@@ -51,7 +51,8 @@ def verify(tx, settings, throttle, data, address=None):
     attempt = {"session_id": str(login_session.id), "meaning": data["meaning"], "components": needed}
     refused = credentials.guarded(
         tx, throttle, user, address, verify, failed_action="signature_failed", attempt=attempt,
-        refused=errors.Unauthenticated("the signature credentials are wrong", {c: ["wrong credentials"] for c in needed}))
+        refused=errors.Unauthenticated("the signature credentials are wrong",
+                                       {c: ["wrong credentials"] for c in needed}))
     if refused is not None:
         if not isinstance(refused, errors.Throttled):
             tx.emit(events.SIGNATURE_FAILED, user.id, {"user_id": str(user.id), "username": user.username, **attempt})

@@ -5,6 +5,8 @@
 #   entrypoint.sh <name>_service     wait for the broker and the service's own
 #                                    database, `mes migrate <name>_service`, then
 #                                    run the service
+#   entrypoint.sh migrate            wait for every database server, then `mes db create` and
+#                                    `mes migrate` as its superuser (compose's one-shot job)
 #   entrypoint.sh health             container healthcheck of whatever PID 1 runs
 #                                    (gateway: GET /health; a service: `mes health`)
 #   entrypoint.sh <command> [args]   anything else is exec'd as is
@@ -40,7 +42,8 @@ def say(msg):
     print(f"entrypoint: {msg}", file=sys.stderr, flush=True)
 
 
-if importlib.util.find_spec(service) is None or importlib.util.find_spec(f"{service}.service") is None:
+if service != "migrate" and (importlib.util.find_spec(service) is None
+                             or importlib.util.find_spec(f"{service}.service") is None):
     say(f"this image has no module {service}.service: is {service!r} spelt right, "
         "and is the image built from the current source (docker compose build)?")
     sys.exit(2)
@@ -78,8 +81,21 @@ def db_target(url):
     return make_url(url).render_as_string(hide_password=True), check
 
 
-targets = [("broker", *amqp_target())]
-if service != "gateway":
+def admin_on_server_of(url):
+    from sqlalchemy import make_url
+    from mes_common import infra
+    server = make_url(url)
+    return make_url(infra.pg_admin_url()).set(host=server.host, port=server.port).render_as_string(
+        hide_password=False)
+
+
+if service == "migrate":   # the superuser's login on each service database's server
+    from mes_common import registry
+    targets = [(f"PostgreSQL of {spec.name}", *db_target(admin_on_server_of(database_url(config, spec.name))))
+               for spec in registry.SERVICES if spec.database]
+else:
+    targets = [("broker", *amqp_target())]
+if service not in ("gateway", "migrate"):
     targets.append((f"database of {service}", *db_target(database_url(config, service))))
 
 deadline = time.monotonic() + timeout
@@ -163,6 +179,12 @@ case "$1" in
         wait_for_dependencies gateway
         log "starting gateway"
         exec python -m mes_common.nameko_cli run --config "$CONFIG" "$@" "$(module_of gateway)"
+        ;;
+    migrate)
+        # one-shot job: roles, databases and migrations, as the servers' superuser (MES_PG_ADMIN_URL)
+        wait_for_dependencies migrate
+        mes db create
+        exec mes migrate
         ;;
     *_service)
         service="$1"

@@ -12,8 +12,10 @@ where canonical JSON is `json.dumps(..., sort_keys=True, separators=(",", ":"),
 default=str)` of the columns (the time as ISO-8601 UTC with microseconds), and
 the first entry's prev_hash is 64 zeros. Editing a row breaks its own hash;
 deleting one breaks the next row's prev_hash link; `verify` names the first
-broken entry. (Removing the newest entries leaves a valid, shorter chain: keep
-the latest hash elsewhere if that must be detected too.)
+broken entry. Removing the newest entries would leave a valid, shorter chain:
+the chain's head is also kept in `audit_checkpoint` by a trigger running as
+the table owner (mes_common.migrations.harden_audit_trail), which the
+service's role can read but not write, and `verify` compares the two.
 
 Writers serialise on a transaction-scoped advisory lock per table, taken
 before the last hash is read, so concurrent workers and instances build one
@@ -35,6 +37,7 @@ from mes_common.schemas import AuditEntryOut
 
 GENESIS = "0" * 64
 TABLE = "audit_log"
+CHECKPOINT_TABLE = "audit_checkpoint"
 FIELDS = ("id", "at", "actor", "action", "entity_type", "entity_id", "old_values", "new_values",
           "reason", "correlation_id", "prev_hash")
 # hashed only when set, so entries written before it existed keep their hashes
@@ -42,6 +45,7 @@ OPTIONAL_FIELDS = ("via",)
 BATCH = 1000
 
 HASH_MISMATCH = "hash mismatch"
+TAIL_MISSING = "entries missing from the end: the checkpoint records a later head"
 LINK_BROKEN = "prev_hash does not match the previous entry"
 ID_GAP = "gap in ids (entry deleted?)"
 
@@ -69,7 +73,25 @@ def audit_model(Base, table=TABLE):
         prev_hash: Mapped[str] = mapped_column(Text, nullable=False)
         hash: Mapped[str] = mapped_column(Text, nullable=False)
 
+    AuditEntry.Checkpoint = _checkpoint_model(Base)
     return AuditEntry
+
+
+def _checkpoint_model(Base):
+    existing = Base.metadata.tables.get(CHECKPOINT_TABLE)
+    if existing is not None:   # a second audit table of the same service shares it
+        return next(m.class_ for m in Base.registry.mappers if m.local_table is existing)
+
+    class AuditCheckpoint(Base):
+        """The head of each audit chain, written by a trigger only (see harden_audit_trail)."""
+        __tablename__ = CHECKPOINT_TABLE
+        audit_table: Mapped[str] = mapped_column(Text, primary_key=True)
+        last_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+        last_hash: Mapped[str] = mapped_column(Text, nullable=False)
+        at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                server_default=func.clock_timestamp())
+
+    return AuditCheckpoint
 
 
 def lock_key(table):
@@ -164,14 +186,19 @@ def _rows(conn, table):
 
 
 def verify(session_or_conn, AuditEntry):
-    """Walk the chain in id order and report the first broken link.
+    """Walk the chain in id order and report the first broken link, then hold
+    its head against the checkpoint.
 
     {"ok": bool, "entries": n, "first_broken": None | {"id", "reason"[, "hint"]}}"""
     table = AuditEntry.__table__
     count, first_broken = 0, None
     prev_hash, prev_id = GENESIS, None
+    heads = {}   # id -> hash, of entries at or past the checkpoint's id
+    checkpoint = _checkpoint(session_or_conn, AuditEntry)
     for row in _rows(session_or_conn, table):
         count += 1
+        if checkpoint is not None and row["id"] == checkpoint["last_id"]:
+            heads[row["id"]] = row["hash"]
         if first_broken is not None:
             continue  # keep counting
         if row["prev_hash"] != prev_hash:
@@ -183,4 +210,18 @@ def verify(session_or_conn, AuditEntry):
         elif entry_hash(row["prev_hash"], dict(row)) != row["hash"]:
             first_broken = {"id": row["id"], "reason": HASH_MISMATCH}
         prev_hash, prev_id = row["hash"], row["id"]
+    if first_broken is None and checkpoint is not None and \
+            heads.get(checkpoint["last_id"]) != checkpoint["last_hash"]:
+        first_broken = {"id": checkpoint["last_id"], "reason": TAIL_MISSING,
+                        "hint": f"the chain ends at {prev_id}; the checkpoint of {checkpoint['at']} "
+                                f"records entry {checkpoint['last_id']} ({checkpoint['last_hash'][:12]}…)"}
     return {"ok": first_broken is None, "entries": count, "first_broken": first_broken}
+
+
+def _checkpoint(session_or_conn, AuditEntry):
+    model = getattr(AuditEntry, "Checkpoint", None)
+    if model is None:
+        return None
+    table = model.__table__
+    return session_or_conn.execute(select(table).where(table.c.audit_table == AuditEntry.__table__.name)) \
+        .mappings().first()

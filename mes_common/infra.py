@@ -214,8 +214,32 @@ class DbResult:
     error: str | None = None
 
 
+def admin_url_for(service_url):
+    """$MES_PG_ADMIN_URL moved to the service database's server and database, when
+    it logs in there and the service role has its owner role; else None."""
+    import psycopg2
+    su = _sa_url(service_url)
+    url = _sa_url(pg_admin_url()).set(host=su.host, port=su.port, database=su.database) \
+        .render_as_string(hide_password=False)
+    try:
+        with contextlib.closing(_pg_admin_connection(url)) as conn, conn.cursor() as cur:
+            return url if role_exists(cur, owner_role(su.username)) else None
+    except psycopg2.Error:
+        return None
+
+
+def owner_role(service_role):
+    """The role that owns a service's database and its tables and runs its
+    migrations (NOLOGIN: the admin takes it with SET ROLE). The service runs as
+    `service_role`, which owns nothing and cannot change the schema or drop the
+    audit trail's triggers."""
+    return f"{service_role}_owner"
+
+
 def ensure_service_database(admin_url, service_url, service_name=""):
-    """Role (LOGIN, name/password from the service URL) and database (owned by it) if missing.
+    """The service's role (LOGIN, name/password from the service URL), its owner
+    role (NOLOGIN) and its database (owned by the owner role), if missing; a
+    database its service role owned (before owner roles existed) is handed over.
 
     When the service URL points at another server than the admin URL, the admin
     user and database of the admin URL are used on that server. When no admin
@@ -244,31 +268,46 @@ def ensure_service_database(admin_url, service_url, service_name=""):
             result.error = (f"cannot log in as admin ({_first_line(exc)}); set MES_PG_ADMIN_URL "
                             "to a superuser URL, e.g. " + DEFAULT_PG_ADMIN_URL)
         return result
+    owner = owner_role(su.username)
+    handed_over = False
     try:
         with conn.cursor() as cur:
-            if role_exists(cur, su.username):
-                result.actions.append(f"role {su.username} exists")
-            else:
-                stmt = sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(su.username))
-                if su.password:
+            for role, login in ((su.username, True), (owner, False)):
+                if role_exists(cur, role):
+                    result.actions.append(f"role {role} exists")
+                    continue
+                stmt = sql.SQL("CREATE ROLE {} " + ("LOGIN" if login else "NOLOGIN")).format(sql.Identifier(role))
+                if login and su.password:
                     stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(su.password))
                 cur.execute(stmt)
-                result.actions.append(f"created role {su.username}")
+                result.actions.append(f"created role {role}")
             cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (su.database,))
             row = cur.fetchone()
             if row is None:
                 cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(su.database), sql.Identifier(su.username)))
-                result.actions.append(f"created database {su.database} (owner {su.username})")
-            elif row[0] != su.username:
+                    sql.Identifier(su.database), sql.Identifier(owner)))
+                result.actions.append(f"created database {su.database} (owner {owner})")
+            elif row[0] == su.username:
+                cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    sql.Identifier(su.database), sql.Identifier(owner)))
+                handed_over = True
+            elif row[0] != owner:
                 result.actions.append(f"database {su.database} exists, owned by {row[0]} "
-                                      f"(not {su.username}: left as it is)")
+                                      f"(not {owner}: left as it is)")
             else:
                 result.actions.append(f"database {su.database} exists")
+            cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(su.database), sql.Identifier(su.username)))
     except psycopg2.Error as exc:
         result.error = _first_line(exc)
     finally:
         conn.close()
+    if handed_over and result.error is None:
+        # the tables the service role made are the owner's from now on (run in that database)
+        with _admin_cursor(with_database(admin_url, su.database)) as cur:
+            cur.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(su.username),
+                                                                     sql.Identifier(owner)))
+        result.actions.append(f"database {su.database} and its tables handed from {su.username} to {owner}")
     return result
 
 

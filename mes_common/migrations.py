@@ -8,6 +8,7 @@ import importlib
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 from sqlalchemy.dialects import postgresql
 
 from mes_common.db import make_engine
@@ -22,12 +23,57 @@ def alembic_config(service_name, url):
     return cfg
 
 
-def upgrade(service_name, url, revision="head"):
-    command.upgrade(alembic_config(service_name, url), revision)
+def upgrade(service_name, url, revision="head", admin_url=None):
+    """Migrate the database of `url`. With `admin_url` (a superuser of that
+    server) the migrations run as the database's owner role and the service
+    role (the user of `url`) is then granted what it needs and no more (see
+    grant_service_role); without, they run as the user of `url`."""
+    _run_command(command.upgrade, service_name, url, revision, admin_url)
 
 
-def downgrade(service_name, url, revision):
-    command.downgrade(alembic_config(service_name, url), revision)
+def downgrade(service_name, url, revision, admin_url=None):
+    _run_command(command.downgrade, service_name, url, revision, admin_url)
+
+
+def _run_command(run, service_name, url, revision, admin_url):
+    cfg = alembic_config(service_name, url)
+    if admin_url is None:
+        run(cfg, revision)
+        return
+    from mes_common import infra
+    service = make_url(url)
+    admin = make_url(admin_url).set(host=service.host, port=service.port, database=service.database)
+    engine = make_engine(admin.render_as_string(hide_password=False), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'SET ROLE "{infra.owner_role(service.username)}"')
+            conn.commit()
+            cfg.attributes["connection"] = conn
+            run(cfg, revision)
+            grant_service_role(conn, service.username)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+def grant_service_role(conn, role):
+    """What a service's role may do in its database (run as the owner, after
+    every migration): read and write its tables, except that append-only ones
+    (audit trails, ledgers: tables with `*_no_update_delete` triggers) take
+    INSERT and SELECT only and the audit checkpoint SELECT only. It owns
+    nothing, so it cannot alter a table or drop a trigger."""
+    role = f'"{role}"'
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+    conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    append_only = conn.execute(sa.text("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE :p"),
+                               {"p": r"%\_no\_update\_delete"}).scalars().all()
+    read_only = [name for name in ("audit_checkpoint", "alembic_version")
+                 if conn.execute(sa.text("SELECT to_regclass(:name)"), {"name": name}).scalar() is not None]
+    for table in append_only:
+        conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
+    for table in read_only:
+        conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
 
 
 def current(service_name, url):
@@ -118,19 +164,57 @@ def create_audit_table(op, table="audit_log"):
     create_append_only_triggers(op, table, "the audit trail", "audit entries can only be inserted (21 CFR 11.10(e))")
 
 
-def add_audit_via(op, table="audit_log"):
-    """The audit trail's `via` column (an API token's id next to its owner,
-    21 CFR 11.10(e)); hashed only when set, so existing chains stay valid."""
+def harden_audit_trail(op, table="audit_log"):
+    """The second step of every audit trail (ARCHITECTURE.md §5, 21 CFR 11.10(e)):
+    - `via`: an API token's id next to its owner; hashed only when set, so
+      existing chains stay valid;
+    - `audit_checkpoint`: the chain's head (last id and hash), kept by a
+      trigger running as the table owner (SECURITY DEFINER): the service role
+      reads it but cannot rewrite it, so `mes audit verify` names entries
+      removed from the tail."""
     op.add_column(table, sa.Column("via", sa.String(200)))
+    op.execute("""
+        CREATE TABLE IF NOT EXISTS audit_checkpoint (
+            audit_table text PRIMARY KEY,
+            last_id bigint NOT NULL,
+            last_hash text NOT NULL,
+            at timestamptz NOT NULL DEFAULT clock_timestamp())""")
+    op.execute(f"""
+        CREATE FUNCTION {table}_checkpoint() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+        BEGIN
+            INSERT INTO audit_checkpoint AS c (audit_table, last_id, last_hash)
+                VALUES (TG_TABLE_NAME, NEW.id, NEW.hash)
+            ON CONFLICT (audit_table) DO UPDATE
+                SET last_id = EXCLUDED.last_id, last_hash = EXCLUDED.last_hash, at = clock_timestamp()
+                WHERE c.last_id < EXCLUDED.last_id;
+            RETURN NULL;
+        END
+        $$""")
+    op.execute(f"REVOKE ALL ON FUNCTION {table}_checkpoint() FROM PUBLIC")
+    op.execute(f"CREATE TRIGGER {table}_checkpoint AFTER INSERT ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION {table}_checkpoint()")
+    # the head of a trail written before the checkpoint existed
+    op.execute(f"""
+        INSERT INTO audit_checkpoint (audit_table, last_id, last_hash)
+        SELECT '{table}', id, hash FROM {table} ORDER BY id DESC LIMIT 1
+        ON CONFLICT (audit_table) DO NOTHING""")
 
 
-def drop_audit_via(op, table="audit_log"):
+def soften_audit_trail(op, table="audit_log"):
+    """Undo harden_audit_trail."""
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_checkpoint ON {table}")
+    op.execute(f"DROP FUNCTION IF EXISTS {table}_checkpoint()")
+    op.execute(f"DELETE FROM audit_checkpoint WHERE audit_table = '{table}'")
+    op.execute("DROP TABLE IF EXISTS audit_checkpoint")   # fails while another trail still uses it: fine
     op.drop_column(table, "via")
 
 
 def drop_audit_table(op, table="audit_log"):
+    op.execute("DROP TABLE IF EXISTS audit_checkpoint")
     op.drop_index(f"ix_{table}_entity", table_name=table)
     op.drop_table(table)
+    op.execute(f"DROP FUNCTION IF EXISTS {table}_checkpoint()")
     drop_append_only_function(op, table)
 
 

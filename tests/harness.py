@@ -11,7 +11,7 @@ from mes_common import registry
 from mes_common.db import make_engine
 from mes_common.supervisor import Supervisor
 from auth_service.testing import bearer
-from mes_common.testing.fixtures import empty_database, isolated_config, wait_until
+from mes_common.testing.fixtures import admin_url, empty_database, isolated_config, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NODES = "/api/v1/resource/nodes"
@@ -106,7 +106,7 @@ class MesSystem:
 
 def empty_databases(service_databases):
     for url in service_databases.values():
-        engine = make_engine(url, pool_size=1)
+        engine = make_engine(admin_url(url), pool_size=1)
         try:
             empty_database(engine)
         finally:

@@ -21,7 +21,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 
-# ARCHITECTURE.md §5 seed: service -> (host port, database = role)
+# ARCHITECTURE.md §5 seed: service -> (host port, database = the service's role)
 SEED = {
     "auth_service": (5432, "mes_auth"),
     "work_order_service": (5433, "mes_work_order"),
@@ -130,12 +130,17 @@ def test_one_postgres_15_per_service_on_the_seed_ports(services):
         by_port[_published_ports(svc)[5432]] = (name, svc)
 
     assert sorted(by_port) == list(range(5432, 5440 + EXTRA_DATABASES))
+    migrate = _environment(services["migrate"])
     for service_name, (port, db) in SEED.items():
         name, svc = by_port[port]
         env = _environment(svc)
-        assert env["POSTGRES_DB"] == db, (service_name, name)
-        assert env["POSTGRES_USER"] == db, (service_name, name)
+        # the server's superuser is the migrate job's; the service's role and database are made by it
+        assert env["POSTGRES_USER"] == "postgres" and "POSTGRES_DB" not in env, (service_name, name)
         assert env["POSTGRES_PASSWORD"], (service_name, name)
+        variable = service_name[: -len("_service")].upper() + "_DATABASE_URL"
+        if variable in migrate:
+            url = urlsplit(migrate[variable])
+            assert (url.hostname, url.path, url.username) == (name, f"/{db}", db), (service_name, url)
         assert "pg_isready" in _healthcheck_text(svc), name
         assert svc["restart"] == "unless-stopped", name
         volumes = [str(v).split(":") for v in svc.get("volumes", [])]
@@ -143,12 +148,34 @@ def test_one_postgres_15_per_service_on_the_seed_ports(services):
         assert data and not data[0][0].startswith(("/", ".")), f"{name}: data must be a named volume"
 
 
-def test_each_database_has_its_own_volume_and_password(services):
+def test_each_database_has_its_own_volume_and_its_service_role_its_own_password(services):
     postgres = _postgres_services(services)
     volumes = {str(v).split(":")[0] for svc in postgres.values() for v in svc["volumes"]}
     assert len(volumes) == 8 + EXTRA_DATABASES
-    passwords = {_environment(svc)["POSTGRES_PASSWORD"] for svc in postgres.values()}
-    assert len(passwords) == 8 + EXTRA_DATABASES, "every database role gets its own password"
+    urls = [url for key, url in _environment(services["migrate"]).items() if key.endswith("_DATABASE_URL")]
+    assert len(urls) == len(DATABASE_SERVICES)
+    passwords = {urlsplit(url).password for url in urls} | {_environment(postgres["auth-db"])["POSTGRES_PASSWORD"]}
+    assert len(passwords) == len(DATABASE_SERVICES) + 1, "every database role gets its own password"
+
+
+def test_the_migrate_job_holds_the_superuser_and_the_services_do_not(services):
+    """Attack 9: a service connects as a role that owns nothing (it cannot drop the audit
+    trail's triggers); only the one-shot migrate job knows the servers' superuser."""
+    job = services["migrate"]
+    assert job["command"] in ("migrate", ["migrate"]) and job["restart"] == "no"
+    admin = urlsplit(_environment(job)["MES_PG_ADMIN_URL"])
+    superuser_password = _environment(_postgres_services(services)["auth-db"])["POSTGRES_PASSWORD"]
+    assert (admin.username, admin.password) == ("postgres", superuser_password)
+    assert {db for db, condition in _depends_on(job).items() if condition == "service_healthy"} >= {
+        f"{registry.service(name).database[len('mes_'):].replace('_', '-')}-db" for name in DATABASE_SERVICES}
+    for name in APP_SERVICES:
+        env = _environment(services[name])
+        assert superuser_password not in " ".join(map(str, env.values())), f"{name} knows the superuser's password"
+        for key, url in env.items():
+            if key.endswith("_DATABASE_URL"):
+                assert urlsplit(url).username == registry.service(name).database, (name, url)
+                assert env["MES_MIGRATE"] == "0" and _depends_on(services[name])["migrate"] == \
+                    "service_completed_successfully", name
 
 
 def test_rabbitmq_with_management_ui_and_a_remote_user(services):
@@ -196,7 +223,7 @@ def test_mes_process_definition(services, name):
     assert "profiles" not in svc, "a running MES process must start without a profile"
     deps = _depends_on(svc)
     assert {"rabbitmq", "redis"} <= deps.keys()
-    assert set(deps.values()) == {"service_healthy"}, deps
+    assert {condition for dep, condition in deps.items() if dep != "migrate"} == {"service_healthy"}, deps
     env = _environment(svc)
     redis_url = urlsplit(env["REDIS_URL"])
     assert (redis_url.hostname, redis_url.port, redis_url.path) == ("redis", 6379, "/0")
@@ -211,11 +238,11 @@ def test_a_service_uses_only_its_own_database(services, name):
     postgres = _postgres_services(services)
     own = [db for db in deps if db in postgres]
     assert len(own) == 1 and deps[own[0]] == "service_healthy"
-    assert _environment(postgres[own[0]])["POSTGRES_DB"] == registry.service(name).database
     env = _environment(svc)
     variable = name[: -len("_service")].upper() + "_DATABASE_URL"
     assert [k for k in env if k.endswith("_DATABASE_URL")] == [variable]
-    assert urlsplit(env[variable]).hostname == own[0]
+    url = urlsplit(env[variable])
+    assert (url.hostname, url.path) == (own[0], "/" + registry.service(name).database)
 
 
 def test_the_gateway_reads_the_public_key_only(services):
@@ -242,7 +269,7 @@ def test_gateway_publishes_8000_after_the_services_are_healthy(services):
 def test_every_mes_process_has_a_module_in_the_source(services):
     """No container is defined for a service that does not exist yet."""
     for name, svc in services.items():
-        if "build" not in svc or "profiles" in svc:
+        if "build" not in svc or "profiles" in svc or name == "migrate":
             continue
         command = svc["command"] if isinstance(svc["command"], str) else svc["command"][0]
         assert (ROOT / command / "__init__.py").is_file(), f"{name}: no package {command}"
@@ -250,6 +277,7 @@ def test_every_mes_process_has_a_module_in_the_source(services):
 
 def test_database_urls_use_psycopg2_and_match_their_database(services):
     postgres = _postgres_services(services)
+    migrate = _environment(services["migrate"])
     seen = 0
     for name, svc in services.items():
         for key, url in _environment(svc).items():
@@ -258,13 +286,11 @@ def test_database_urls_use_psycopg2_and_match_their_database(services):
             seen += 1
             assert url.startswith("postgresql+psycopg2://"), f"{name}.{key}: {url}"
             parts = urlsplit(url)
-            db = _environment(postgres[parts.hostname])
-            assert parts.port == 5432
-            assert parts.path == "/" + db["POSTGRES_DB"]
-            assert parts.username == db["POSTGRES_USER"]
-            assert parts.password == db["POSTGRES_PASSWORD"]
+            assert parts.hostname in postgres and parts.port == 5432
             service = key[: -len("_DATABASE_URL")].lower() + "_service"
-            assert registry.service(service).database == db["POSTGRES_DB"], f"{key} points at {db['POSTGRES_DB']}"
+            database = registry.service(service).database
+            assert (parts.path, parts.username) == ("/" + database, database), f"{key} points at {parts.path}"
+            assert url == migrate[key], f"{name}.{key}: the migrate job made that role with another password"
     assert seen >= 1
 
 
@@ -308,7 +334,7 @@ def test_missing_variables_fail_with_a_pointer_to_env_example(tmp_path):
 
 def test_env_example_defines_no_real_looking_secret(env_example):
     for key, value in env_example.items():
-        if "PASS" in key:
+        if key.endswith(("_PASS", "_PASSWORD")):
             assert value.startswith("change-me"), f"{key}: .env.example holds placeholders only"
 
 

@@ -34,7 +34,8 @@ def system(base_config, service_databases, cache_prefix, tmp_path_factory):
 
 def run(system, *command):
     env = {**os.environ, "MES_CONFIG": str(system.config_path), "MES_URL": system.base,
-           "MES_ADMIN_PASSWORD": "harbour lantern quartz 1969", "MES_DEMO_STATE": str(system.config_path.parent / "demo")}
+           "MES_ADMIN_PASSWORD": "harbour lantern quartz 1969",
+           "MES_DEMO_STATE": str(system.config_path.parent / "demo")}   # the demo admin's authenticator
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     return result.returncode, result.stdout + result.stderr
 

@@ -23,8 +23,10 @@ BY_ADMIN = "revoked by an administrator"
 def login(gateway, request):
     """Username and password (plus `totp` when MFA is on) for an access token (15 min) and a
     refresh token. An unknown user and a wrong password get the same 401; repeated failures
-    get 429 with Retry-After, then a temporary lock. 403 `password_change_required`: send
-    `new_password` too."""
+    for one name from one address get 429 with Retry-After (from that address only: a lock
+    there ends no session). 403 `password_change_required`: send `new_password` too (an
+    administrator's password serves once, within a day). `mfa_enrolment_required`: a role
+    requires MFA; the token opens the enrolment only."""
     return gateway.services[contract.SERVICE].login(json_body(request), request.client)
 
 
@@ -44,7 +46,7 @@ routes.post("/logout", "logout", status=204, permission=AUTHENTICATED, error_cod
 routes.get(ME, "get_me", response=s.Me, permission=AUTHENTICATED, error_codes=(503,),
            summary="My account, roles and permissions", args=lambda call: (call.user_id,))
 routes.post(ME + "/password", "change_password", body=s.PasswordChange, response=s.Me, permission=AUTHENTICATED,
-            error_codes=(400, 401, 403, 422, 503), summary="Change my password",
+            error_codes=(400, 401, 403, 422, 429, 503), summary="Change my password",
             doc="Your other sessions end; this one stays.",
             args=lambda call: (call.user_id, call.session_id, call.payload))
 routes.get(ME + "/sessions", "list_sessions", operation_id="list_my_sessions", response=s.SessionOut(many=True),
@@ -68,10 +70,10 @@ routes.post(ME + "/mfa/totp/confirm", "confirm_totp", body=s.TotpCode, response=
                 "(with your permissions when a role of yours required the enrolment).",
             args=lambda call: call.own(call.payload, call.session_id))
 routes.post(ME + "/mfa/recovery-codes", "regenerate_recovery_codes", body=s.TotpCode, response=s.RecoveryCodes,
-            permission=AUTHENTICATED, error_codes=(400, 401, 403, 409, 503), summary="New recovery codes",
+            permission=AUTHENTICATED, error_codes=(400, 401, 403, 409, 429, 503), summary="New recovery codes",
             args=lambda call: call.own(call.payload))
 routes.post(ME + "/mfa/disable", "disable_mfa", body=s.MfaDisable, response=s.Me, permission=AUTHENTICATED,
-            error_codes=(400, 401, 403, 409, 422, 503), summary="Turn MFA off",
+            error_codes=(400, 401, 403, 409, 422, 429, 503), summary="Turn MFA off",
             doc="Needs the password and a code; refused while one of your roles requires MFA.",
             args=lambda call: call.own(call.payload))
 routes.post(ME + "/signature-check", "verify_signature", operation_id="check_signature", body=s.SignatureIn,

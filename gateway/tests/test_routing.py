@@ -93,7 +93,7 @@ def test_a_route_can_shape_its_arguments(gateway):
 def test_own_account_routes_act_on_the_caller_and_refuse_api_tokens(gateway):
     confirm = rpc(gateway, "auth_service", "confirm_totp", {})
     gateway.confirm_totp(request("POST", body={"code": "123456"}))
-    confirm.assert_called_once_with(PERSON.user_id, {"code": "123456"})
+    confirm.assert_called_once_with(PERSON.user_id, {"code": "123456"}, PERSON.session_id)
     with pytest.raises(errors.Forbidden):
         gateway.confirm_totp(request("POST", body={"code": "123456"}, principal=MACHINE))
     assert confirm.call_count == 1

@@ -1,5 +1,6 @@
 """`mes migrate`: Alembic upgrades (or a downgrade) of the service databases."""
 import click
+from sqlalchemy.engine import make_url
 
 from mes_common import migrations, registry
 from mes_common.commands import main
@@ -12,17 +13,26 @@ from mes_common.config import database_url
               help="downgrade to REV (e.g. base, -1) instead of upgrading to head")
 @click.pass_context
 def migrate(ctx, services, downgrade_to):
-    """Upgrade SERVICES' databases to head (default: every service)."""
+    """Upgrade SERVICES' databases to head (default: every service).
+
+    As the database's owner role, through $MES_PG_ADMIN_URL (a superuser of each
+    server), then granting the service's role what it may do: its tables, but
+    INSERT and SELECT only on the audit trail. Without an admin login, as the
+    service's own role (a database made before owner roles existed)."""
+    from mes_common import infra
+
     config = ctx.obj["config"]
     specs = [registry.service(name) for name in services] if services else registry.SERVICES
     for spec in specs:
         if spec.database is None:
             continue
         url = database_url(config, spec.name)
+        admin_url = infra.admin_url_for(url)
         before = migrations.current(spec.name, url)
         if downgrade_to:
-            migrations.downgrade(spec.name, url, downgrade_to)
+            migrations.downgrade(spec.name, url, downgrade_to, admin_url=admin_url)
         else:
-            migrations.upgrade(spec.name, url)
+            migrations.upgrade(spec.name, url, admin_url=admin_url)
         after = migrations.current(spec.name, url)
-        click.echo(f"{spec.name}: {before or 'base'} -> {after or 'base'}")
+        how = f"as {infra.owner_role(make_url(url).username)}" if admin_url else "as the service role: no admin login"
+        click.echo(f"{spec.name}: {before or 'base'} -> {after or 'base'} ({how})")

@@ -116,30 +116,33 @@ def shared_file_blocks(service, root):
         blocks.append((compose_file, "  # new databases go above this line (mes new-service)\n", _marked(service, [
             f"  {v['dashed']}-db:",
             "    <<: *postgres",
-            "    environment:",
-            f"      POSTGRES_DB: {v['database']}",
-            f"      POSTGRES_USER: {v['database']}",
-            f"      POSTGRES_PASSWORD: ${{{v['ENV']}_DB_PASSWORD:?set {v['ENV']}_DB_PASSWORD in .env "
-            "(see .env.example)}",
             "    ports:",
             f'      - "${{MES_BIND_ADDRESS:-127.0.0.1}}:{port}:5432"',
             "    volumes:",
             f"      - {v['dashed']}-db-data:/var/lib/postgresql/data"], "  ")))
         blocks.append((compose_file, "  # new volumes go above this line (mes new-service)\n",
                        _marked(service, [f"  {v['dashed']}-db-data:"], "  ")))
+    url = (f"{v['ENV']}_DATABASE_URL: postgresql+psycopg2://{v['database']}:${{{v['ENV']}_DB_PASSWORD}}@"
+           f"{v['dashed']}-db:5432/{v['database']}")
     blocks += [
+        (compose_file, "      # new database URLs of the migrate job go above this line (mes new-service)\n",
+         _marked(service, [f"      {url}"], "      ")),
+        (compose_file, "      # the migrate job waits for new databases above this line (mes new-service)\n",
+         _marked(service, [f"      {v['dashed']}-db:", "        condition: service_healthy"], "      ")),
         (compose_file, "  # new services go above this line (mes new-service)\n", _marked(service, [
             f"  {v['service']}:",
             "    <<: *service",
             f"    command: {v['service']}",
             "    environment:",
             "      <<: *service-env",
-            f"      {v['ENV']}_DATABASE_URL: postgresql+psycopg2://{v['database']}:${{{v['ENV']}_DB_PASSWORD}}@"
-            f"{v['dashed']}-db:5432/{v['database']}",
+            '      MES_MIGRATE: "0"   # the migrate job did it, as the database\'s owner',
+            f"      {url}",
             "    depends_on:",
             "      <<: *infra-healthy",
             f"      {v['dashed']}-db:",
-            "        condition: service_healthy"], "  ")),
+            "        condition: service_healthy",
+            "      migrate:",
+            "        condition: service_completed_successfully"], "  ")),
         (compose_file, "      # the gateway waits for new services above this line (mes new-service)\n",
          _marked(service, [f"      {v['service']}:", "        condition: service_healthy"], "      ")),
     ]

@@ -20,6 +20,7 @@ import redis
 import requests
 from nameko.containers import get_container_cls
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from mes_common import infra, migrations, registry
 from mes_common.config import load_config
@@ -54,26 +55,41 @@ def pg_admin_url():
 
 @pytest.fixture(scope="session")
 def service_databases(pg_admin_url):
-    """{service name: URL} of migrated throwaway databases, one per service."""
-    urls = {}
+    """{service name: URL} of migrated throwaway databases, one per service, as
+    `mes db create` and `mes migrate` make them: the services connect as their
+    own role (this run's), which owns nothing and may only INSERT and SELECT
+    the audit trail; `admin_url()` gives the superuser's URL of the same database."""
+    urls, roles = {}, []
     try:
         for spec in registry.SERVICES:
             if spec.database is None:
                 continue
-            name = f"{spec.database}_test_{RUN_ID}"
-            infra.create_database(pg_admin_url, name)
-            url = infra.with_database(pg_admin_url, name)
-            migrations.upgrade(spec.name, url)
+            name = role = f"{spec.database}_test_{RUN_ID}"
+            url = make_url(pg_admin_url).set(username=role, password=f"test-{RUN_ID}", database=name) \
+                .render_as_string(hide_password=False)
+            roles.append(role)
+            result = infra.ensure_service_database(pg_admin_url, url, spec.name)
+            assert result.error is None, result.error
+            migrations.upgrade(spec.name, url, admin_url=infra.with_database(pg_admin_url, name))
             urls[spec.name] = url
         yield urls
     finally:
         for url in urls.values():
             infra.drop_database(pg_admin_url, url.rsplit("/", 1)[1])
+        for role in roles:
+            infra.drop_role(pg_admin_url, infra.owner_role(role))
+            infra.drop_role(pg_admin_url, role)
+
+
+def admin_url(url):
+    """The superuser's URL of the database of `url` (to empty it, or tamper with it in a test)."""
+    return infra.with_database(infra.pg_admin_url(), url.rsplit("/", 1)[1])
 
 
 @pytest.fixture(scope="session")
 def _engines(service_databases):
-    engines = {name: make_engine(url, pool_size=2) for name, url in service_databases.items()}
+    """Superuser engines on the service databases (emptying, tampering, asserting)."""
+    engines = {name: make_engine(admin_url(url), pool_size=2) for name, url in service_databases.items()}
     yield engines
     for engine in engines.values():
         engine.dispose()

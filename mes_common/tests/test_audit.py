@@ -205,6 +205,39 @@ def test_mes_audit_verify(engine, tmp_path, base_config, service_databases):
         "resource_service: BROKEN at entry 3: prev_hash does not match the previous entry (gap in ids (entry deleted?))"]
 
 
+@pytest.mark.parametrize("sql", [
+    "DROP TRIGGER audit_log_no_update_delete ON audit_log", "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+    "SET session_replication_role = replica", "UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log",
+    "TRUNCATE audit_log", "DROP TABLE audit_log", "UPDATE audit_checkpoint SET last_id = 1",
+    "DELETE FROM audit_checkpoint", "INSERT INTO audit_checkpoint VALUES ('audit_log', 1, 'x')"])
+def test_the_service_role_cannot_erase_its_tracks(engine, service_databases, sql):
+    """Attack 9: what the service's own database role (a compromised service) can do to
+    its audit trail: append and read, nothing else."""
+    write(engine, 2)
+    service = make_engine(service_databases[SERVICE], pool_size=1)
+    try:
+        with pytest.raises(DBAPIError) as exc:
+            with service.begin() as conn:
+                conn.execute(text(sql))
+        assert exc.value.orig.pgcode == "42501", exc.value.orig   # insufficient privilege
+        write(service, 1)
+        assert verify(service) == {"ok": True, "entries": 3, "first_broken": None}
+    finally:
+        service.dispose()
+
+
+def test_a_truncated_tail_is_named_by_mes_audit_verify(engine, tmp_path, base_config, service_databases):
+    """Removing the newest entries leaves a valid, shorter chain: the checkpoint, kept
+    where the service role cannot write, names what is missing."""
+    write(engine, 5)
+    tamper(engine, "DELETE FROM audit_log WHERE id > 3")
+    broken = verify(engine)["first_broken"]
+    assert (broken["id"], broken["reason"]) == (5, audit.TAIL_MISSING) and "ends at 3" in broken["hint"]
+    config = isolated_config(base_config, base_config["AMQP_URI"], service_databases, "unused")
+    code, out = run_cli(tmp_path, config, "audit", "verify", SERVICE)
+    assert code == 1 and out.startswith(f"{SERVICE}: BROKEN at entry 5: {audit.TAIL_MISSING}"), out
+
+
 def test_concurrent_appends_keep_one_linear_chain(service_databases, engine):
     writers = make_engine(service_databases[SERVICE], pool_size=10)
 

@@ -75,7 +75,7 @@ def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
     assert code == 1, out
     assert "resource_service: 2 pending" in out and "FAILING 1 x mes.resource.site.updated" in out
     code, out = run(config_path, "migrate", "resource_service")
-    assert code == 0 and "resource_service: 0003 -> 0003" in out
+    assert code == 0 and "resource_service: 0004 -> 0004 (as mes_resource_test_" in out and "_owner)" in out, out
 
 
 def test_infra_check_names_what_is_missing(base_config, tmp_path):

@@ -1,4 +1,5 @@
-"""security review: temporary passwords expire, sealed TOTP seeds, per-address locks, audit via
+"""security review: temporary passwords expire, sealed TOTP seeds, per-address locks;
+audit trail: via, chain-head checkpoint
 
 Revision ID: 0002
 Revises: 0001
@@ -7,7 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-from mes_common.migrations import add_audit_via, drop_audit_via
+from mes_common.migrations import harden_audit_trail, soften_audit_trail
 
 revision = "0002"
 down_revision = "0001"
@@ -16,7 +17,7 @@ depends_on = None
 
 
 def upgrade():
-    add_audit_via(op)
+    harden_audit_trail(op)
     op.drop_column("app_user", "locked_until")   # a lock holds per address now (auth_service.throttle)
     op.add_column("app_user", sa.Column("password_expires_at", sa.DateTime(timezone=True), nullable=True))
     op.alter_column("app_user", "totp_secret", type_=sa.Text(), existing_type=sa.String(length=64))
@@ -26,4 +27,4 @@ def downgrade():
     op.alter_column("app_user", "totp_secret", type_=sa.String(length=64), existing_type=sa.Text())
     op.drop_column("app_user", "password_expires_at")
     op.add_column("app_user", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
-    drop_audit_via(op)
+    soften_audit_trail(op)
