@@ -1,9 +1,11 @@
 """Credential checks for electronic signatures (21 CFR 11.200(a), 11.50).
 
-Services that record a signature (a buy-off, an MRB disposition) call
-`auth_service.verify_signature` with the signer's session and the
-credentials typed at the moment of signing, and store what comes back: the
-signer's printed name, the UTC time and the meaning.
+The service that owns a signed record (a buy-off, a release, an MRB
+disposition) calls `auth_service.verify_signature` (mes_common.signatures)
+with the signer's session, the credentials typed at the moment of signing and
+the record, and stores what comes back in its `signature` table: the signer's
+printed name, the meaning, the components checked, bound to that record with a
+nonce the table takes once.
 
 - The signer is the session's own user: nobody signs in another's session.
 - The first signing of a continuous session uses every component: username,
@@ -13,6 +15,8 @@ signer's printed name, the UTC time and the meaning.
 - Failures count on the signer's account throttle at the caller's address (as
   sign-in failures do), are audited and published as security events.
 """
+import uuid
+
 from sqlalchemy import select
 
 from auth_service import accounts, credentials, domain, mfa, passwords
@@ -48,7 +52,8 @@ def verify(tx, settings, throttle, data, address=None):
             ok = mfa.verify_second_factor(tx, settings.sealer, user, data["totp"], now) is not None
         return ok
 
-    attempt = {"session_id": str(login_session.id), "meaning": data["meaning"], "components": needed}
+    attempt = {"session_id": str(login_session.id), "meaning": data["meaning"], "components": needed,
+               "record": data["record"]}
     refused = credentials.guarded(
         tx, throttle, user, address, verify, failed_action="signature_failed", attempt=attempt,
         refused=errors.Unauthenticated("the signature credentials are wrong",
@@ -60,6 +65,7 @@ def verify(tx, settings, throttle, data, address=None):
     login_session.last_signed_at = now
     login_session.last_seen_at = now
     manifest = {"signer_id": str(user.id), "username": user.username, "printed_name": user.display_name,
-                "signed_at": now.isoformat(), "meaning": data["meaning"], "components": needed}
+                "signed_at": now.isoformat(), "meaning": data["meaning"], "components": needed,
+                "record": data["record"], "nonce": str(uuid.uuid4())}
     tx.audit("signature_verified", accounts.USER, user.id, new=manifest, actor=user.username)
     return manifest

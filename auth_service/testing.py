@@ -6,6 +6,7 @@
 """
 import datetime as dt
 import uuid
+from types import SimpleNamespace
 
 from auth_service import accounts
 from auth_service.contract import keys, tokens
@@ -67,3 +68,30 @@ def sign_in(post, username, password, **extra):
     confirmed = post("/api/v1/auth/me/mfa/totp/confirm", headers=me, json={"code": totp.now()})
     assert confirmed.status_code == 200, confirmed.text
     return confirmed.json()["tokens"], totp, confirmed.json()["recovery_codes"]
+
+
+PERSON_PASSWORD = "juniper caravel lantern 4417"
+
+
+def person(config, base_url, role, password=PERSON_PASSWORD):
+    """A real person with `role`, for routes that sign records: created in the auth
+    database, signed in through the gateway at `base_url` (enrolled when the role
+    requires MFA). `.headers` carry their access token, `.signature` the
+    credentials they type to sign (username, password and, with MFA, a recovery code)."""
+    import requests
+
+    username = f"{role.replace('_', '')}{uuid.uuid4().hex[:6]}"
+    uow = StandaloneUnitOfWork(database_url(config, "auth_service"), "auth_service",
+                               Base, OutboxEvent, InboxEvent, AuditEntry)
+    try:
+        with uow.transaction("test") as tx:
+            user = accounts.create_user(tx, {"username": username, "display_name": f"{role.title()} {username}",
+                                             "password": password, "email": None, "roles": [role]})
+    finally:
+        uow.dispose()
+    tokens, _totp, codes = sign_in(lambda path, **kwargs: requests.post(base_url + path, timeout=15, **kwargs),
+                                   username, password)
+    return SimpleNamespace(id=user["id"], username=username, password=password, recovery=codes,
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                           signature={"username": username, "password": password,
+                                      **({"totp": codes.pop()} if codes else {})})

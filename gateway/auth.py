@@ -71,6 +71,8 @@ class Principal:
         if self.user_id:
             data["user_id"] = self.user_id
             data["permissions"] = sorted(self.permissions)
+        if self.session_id:   # a person's session: what signs records (mes_common.signatures)
+            data["session_id"] = self.session_id
         if self.token_id:
             data["token_id"] = self.token_id
         return data

@@ -36,6 +36,10 @@ _PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 READ_ERRORS = (400, 404, 503)
 LIST_ERRORS = (400, 503)
 WRITE_ERRORS = (400, 404, 409, 422, 503)
+# a route that signs a record (mes_common.signatures): wrong credentials 401, no person's session 403, throttled 429
+SIGNED_ERRORS = (400, 401, 403, 404, 409, 422, 429, 503)
+SIGNED = ("Signed (21 CFR 11.200): `signature` holds the credentials you type now: username, password and, with "
+          "MFA, `totp` at the first signing of your session; the password alone later in the same session. ")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mes_common.audit import audit_model
+from mes_common.signatures import signature_model
 from mes_common.db import platform_models
 
 
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 OutboxEvent, InboxEvent = platform_models(Base)
 AuditEntry = audit_model(Base)
+Signature = signature_model(Base)
 
 QTY = Numeric(18, 6)
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from mes_common import audit as audit_trail, errors, logs
+from mes_common import audit as audit_trail, errors, logs, signatures
 from mes_common.config import database_url
 from mes_common.events.envelope import CloudEvent
 from mes_common.events.outbox import OutboxRelay
@@ -227,6 +227,20 @@ class Transaction:
             reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"),
             via=f"api_token:{ctx['token_id']}" if ctx.get("token_id") else None)
 
+    def sign(self, manifest, record_type, record_id, meaning, content):
+        """Store the signature the auth service answered (mes_common.signatures.check)
+        on this record, in this transaction; `content` is what it signs. Returns the
+        signature as read back (SignatureOut), None when `manifest` is None."""
+        if manifest is None:   # the platform's own call: nothing signed (ServiceBase._signature)
+            return None
+        if self._provider.Signature is None:
+            raise RuntimeError(f"{self._provider.service_name} keeps no signatures: "
+                               "pass its signature_model(Base) to UnitOfWork")
+        ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
+        return signatures.record(self.session, self._provider.Signature, self._provider.service_name, manifest,
+                                 record_type, record_id, meaning, content,
+                                 correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"))
+
     def claim(self, event, consumer):
         """Record (consumer, event id) in the inbox; False if already applied."""
         self.current_event = event
@@ -272,9 +286,10 @@ class UnitOfWork(DependencyProvider):
 
     relay = OutboxRelay()
 
-    def __init__(self, Base, Outbox, Inbox, Audit=None):
+    def __init__(self, Base, Outbox, Inbox, Audit=None, Signature=None):
         self.Base, self.Outbox, self.Inbox = Base, Outbox, Inbox
         self.Audit = Audit  # the service's audit_model(Base), if it keeps an audit trail
+        self.Signature = Signature  # its signature_model(Base), if it signs records
         self.engine = None
         self.sessionmaker = None
         # not in worker_ctx.data: that dict travels as message headers
@@ -326,8 +341,8 @@ class StandaloneUnitOfWork:
 
     relay = _NoRelay()
 
-    def __init__(self, url, service_name, Base, Outbox, Inbox, Audit=None):
-        self.Base, self.Outbox, self.Inbox, self.Audit = Base, Outbox, Inbox, Audit
+    def __init__(self, url, service_name, Base, Outbox, Inbox, Audit=None, Signature=None):
+        self.Base, self.Outbox, self.Inbox, self.Audit, self.Signature = Base, Outbox, Inbox, Audit, Signature
         self.service_name = service_name
         self.engine = make_engine(url, pool_size=1)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

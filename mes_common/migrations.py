@@ -201,6 +201,59 @@ def harden_audit_trail(op, table="audit_log"):
         ON CONFLICT (audit_table) DO NOTHING""")
 
 
+def create_signature_table(op):
+    """The `signature` table of mes_common.signatures: append-only (as the audit
+    trail), one nonce once."""
+    op.create_table(
+        "signature",
+        sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
+        sa.Column("record_type", sa.String(100), nullable=False),
+        sa.Column("record_id", sa.String(200), nullable=False),
+        sa.Column("meaning", sa.String(40), nullable=False),
+        sa.Column("signer_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("printed_name", sa.String(200), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("components", postgresql.ARRAY(sa.String(20)), nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("nonce", postgresql.UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("correlation_id", sa.Text),
+    )
+    op.create_index("ix_signature_record", "signature", ["record_type", "record_id"])
+    create_append_only_triggers(op, "signature", "the signature record",
+                                "electronic signatures are never changed or removed (21 CFR 11.70)")
+
+
+def drop_signature_table(op):
+    op.drop_index("ix_signature_record", table_name="signature")
+    op.drop_table("signature")
+    drop_append_only_function(op, "signature")
+
+
+def protect_signed_records(op, table, record_type, key_sql="OLD.id::text"):
+    """Refuse DELETE of a row of `table` that has signatures of `record_type`
+    (`key_sql`: the row's record id as signed): a signed record stays (21 CFR 11.70)."""
+    op.execute(f"""
+        CREATE FUNCTION {table}_keep_signed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM signature WHERE record_type = '{record_type}'
+                       AND record_id = {key_sql}) THEN
+                RAISE EXCEPTION '% % is signed: DELETE refused', '{record_type}', OLD.id
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = 'a signed record is kept with its signatures (21 CFR 11.70)';
+            END IF;
+            RETURN OLD;
+        END
+        $$""")
+    op.execute(f"CREATE TRIGGER {table}_keep_signed BEFORE DELETE ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION {table}_keep_signed()")
+
+
+def unprotect_signed_records(op, table):
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_keep_signed ON {table}")
+    op.execute(f"DROP FUNCTION IF EXISTS {table}_keep_signed()")
+
+
 def soften_audit_trail(op, table="audit_log"):
     """Undo harden_audit_trail."""
     op.execute(f"DROP TRIGGER IF EXISTS {table}_checkpoint ON {table}")

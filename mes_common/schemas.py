@@ -197,6 +197,31 @@ def page_schema(item_schema, name):
     })
 
 
+class SignatureCredentials(Schema):
+    """`signature` in the body of an action that signs a record (21 CFR 11.200(a)(1)):
+    the first signing of a session takes username, password and (with MFA) a code;
+    later ones in the same continuous session the password. Checked by the auth
+    service, never stored or logged."""
+    username = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
+    password = fields.String(required=True, validate=[validate.Length(min=1, max=128), NO_NUL])
+    totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), NO_NUL],
+                         metadata={"description": "an authenticator or recovery code"})
+
+
+class SignatureOut(Schema):
+    """A signature of a record (21 CFR 11.50): who, when (UTC, the database's clock), what it
+    means, which credentials were checked, and whether the record still hashes as signed."""
+    id = fields.UUID(required=True)
+    meaning = fields.String(required=True, metadata={"description": "11.50(a)(3)"})
+    signer_id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    printed_name = fields.String(required=True, metadata={"description": "11.50(a)(1)"})
+    signed_at = fields.DateTime(required=True, metadata={"description": "UTC, 11.50(a)(2)"})
+    components = fields.List(fields.String(), required=True)
+    valid = Boolean(required=True, metadata={
+        "description": "false when the record changed after signing: the signature no longer applies"})
+
+
 class AuditQuery(PageQuery):
     """Filters of an audit-trail query; newest entries first."""
     entity_type = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=100), NO_NUL])

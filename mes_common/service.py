@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from nameko.extensions import DependencyProvider
 
-from mes_common import audit, errors, logs
+from mes_common import audit, errors, logs, signatures
 from mes_common.rpc import rpc
 from mes_common.schemas import AuditQuery, load
 
@@ -71,6 +71,28 @@ class ServiceBase:
         """The Caller of this worker (a service that shows display names
         overrides it to look them up)."""
         return Caller.from_context(self.context)
+
+    def _load_signed(self, schema, data):
+        """Load the body of an action that signs a record. A person in a session
+        (the gateway's users, `mes shell`) must give `signature`; a machine (an
+        API token) cannot sign (403); the platform's own calls (no session:
+        events, sagas, `nameko shell`) sign nothing and the record shows no
+        signature."""
+        if self.context.get("token_id"):
+            raise errors.Forbidden("an e-signature needs a person signed in, not an API token",
+                                   {"authorization": ["API token"]})
+        if self.context.get("session_id"):
+            return load(schema, data)
+        return load(schema, data, partial=("signature",))
+
+    def _signature(self, record_type, record_id, meaning, credentials):
+        """The auth service's answer to the calling person signing this record with
+        the credentials they typed (mes_common.signatures), to store with
+        `tx.sign(...)`; None for the platform's own calls. The service declares
+        `auth = RpcClient("auth_service")`."""
+        if not self.context.get("session_id"):
+            return None
+        return signatures.check(self.auth, self.name, self.context, record_type, record_id, meaning, credentials)
 
     @rpc
     def ping(self):

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from mes_common.audit import audit_model
+from mes_common.signatures import signature_model
 from mes_common.db import platform_models
 
 
@@ -18,6 +19,7 @@ class Base(DeclarativeBase):
 
 OutboxEvent, InboxEvent = platform_models(Base)
 AuditEntry = audit_model(Base)
+Signature = signature_model(Base)
 
 
 class EquipmentNode(Base):

@@ -14,7 +14,7 @@ import uuid
 from nameko.exceptions import MethodNotFound, RemoteError
 from sqlalchemy import func, select, text
 
-from mes_common import errors, paging
+from mes_common import errors, paging, signatures
 from mes_common.db import fetch
 from mes_common.rules import check_version
 from resource_service import domain
@@ -24,7 +24,7 @@ from resource_service.contract.schemas import RoutingOperationOut, RoutingOut
 
 log = logging.getLogger(__name__)
 
-ENTITY = "routing"  # entity type of the audit entries
+ENTITY = RECORD = "routing"  # entity type of the audit entries and of the signed record
 OPERATION_FIELDS = ("sequence", "name", "work_center_id", "setup_time", "run_time", "required_skill",
                     "work_instruction_code")
 
@@ -146,17 +146,33 @@ def update(tx, routing_id, changes):
     return routing
 
 
-def release(tx, routing_id, data=None):
-    """Release a draft; the released version of the same part revision, if
-    any, becomes obsolete in the same transaction."""
-    session = tx.session
-    routing = get(session, routing_id, lock=True)
+def signed_content(routing):
+    """What a release signs: the version's substance (not its status or times,
+    which move on; not the work centers' names, which may be corrected)."""
+    return {"id": str(routing.id), "part_id": str(routing.part_id), "part_revision": routing.part_revision,
+            "version": routing.version, "description": routing.description,
+            "operations": [{field: getattr(op, field) for field in OPERATION_FIELDS}
+                           for op in sorted(routing.operations, key=lambda op: op.sequence)]}
+
+
+def check_releasable(session, routing_id, data=None, lock=False):
+    """The routing, if it can be released now (asked before the signature, again under the lock)."""
+    routing = get(session, routing_id, lock=lock)
     check_version((data or {}).get("version"), routing.row_version, "the routing")
     domain.check_routing_transition(routing.status, "released")
     # a work center may have been deactivated since the draft was written
     domain.check_work_centers([{"work_center_id": op.work_center_id} for op in routing.operations],
                               {op.work_center_id: (op.work_center.level, op.work_center.active)
                                for op in routing.operations})
+    return routing
+
+
+def release(tx, routing_id, data=None, manifest=None):
+    """Release a draft, with the releasing person's signature (`manifest`, None
+    for the platform's own call); the released version of the same part
+    revision, if any, becomes obsolete in the same transaction."""
+    session = tx.session
+    routing = check_releasable(session, routing_id, data, lock=True)
     _lock_part_revision(session, routing.part_id, routing.part_revision)
     previous = session.execute(select(Routing).where(
         Routing.part_id == routing.part_id, Routing.part_revision == routing.part_revision,
@@ -171,6 +187,7 @@ def release(tx, routing_id, data=None):
     routing.released_at = routing.updated_at = func.now()
     tx.flush()
     session.refresh(routing, ["released_at", "updated_at"])
+    tx.sign(manifest, RECORD, routing.id, signatures.APPROVAL, signed_content(routing))
     out = dump(routing)
     if previous is not None:
         tx.emit(routing_event_type("obsoleted"), previous.id,

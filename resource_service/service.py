@@ -5,6 +5,7 @@ Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
 """
 from material_service import contract as material_contract
+from mes_common import signatures
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
 from mes_common.rpc import RpcClient, rpc
@@ -13,7 +14,7 @@ from mes_common.service import ServiceBase
 from resource_service import hierarchy, routings
 from resource_service import contract
 from resource_service.contract import schemas
-from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
+from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 
 PART_CHECK_TIMEOUT = 2.0  # seconds: a slow material service does not hold up routing work
 
@@ -21,9 +22,10 @@ PART_CHECK_TIMEOUT = 2.0  # seconds: a slow material service does not hold up ro
 class ResourceService(ServiceBase):
     name = "resource_service"
 
-    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry)
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)
     cache = ReferenceDataCache()
     material = RpcClient("material_service", timeout=PART_CHECK_TIMEOUT)
+    auth = RpcClient("auth_service")
 
     def _cached(self, node):
         self.cache.set(contract.EQUIPMENT_KIND, str(node.id), hierarchy.summary(node))
@@ -108,7 +110,7 @@ class ResourceService(ServiceBase):
         routings.check_part(self._part_summary, data["part_id"])
         with self.uow() as tx:
             routing = routings.create(tx, data)
-        return routings.dump(routing)
+        return self._routing_out(routing)
 
     @rpc
     def update_routing(self, routing_id, changes):
@@ -117,20 +119,29 @@ class ResourceService(ServiceBase):
         changes = load(schemas.RoutingUpdate(), changes)
         with self.uow() as tx:
             routing = routings.update(tx, routing_id, changes)
-        return routings.dump(routing)
+        return self._routing_out(routing)
 
     @rpc
     def release_routing(self, routing_id, data=None):
-        """Release a draft; the previously released version becomes obsolete."""
+        """Release a draft, signed by the releasing person (approval); the previously
+        released version becomes obsolete."""
         routing_id = uuid_arg(routing_id)
-        data = load(schemas.RoutingRelease(), data)
+        data = self._load_signed(schemas.RoutingRelease(), data)
         with self.uow() as tx:
-            routing = routings.release(tx, routing_id, data)
-        return routings.dump(routing)
+            routings.check_releasable(tx.session, routing_id, data)
+        manifest = self._signature(routings.RECORD, routing_id, signatures.APPROVAL, data.get("signature"))
+        with self.uow() as tx:
+            routing = routings.release(tx, routing_id, data, manifest)
+        return self._routing_out(routing)
 
     @rpc
     def get_routing(self, routing_id):
-        return routings.dump(routings.get(self.uow.session, uuid_arg(routing_id)))
+        return self._routing_out(routings.get(self.uow.session, uuid_arg(routing_id)))
+
+    def _routing_out(self, routing):
+        """The routing with its signatures, each valid while it is as it was signed."""
+        return {**routings.dump(routing), "signatures": signatures.for_record(
+            self.uow.session, Signature, routings.RECORD, routing.id, routings.signed_content(routing))}
 
     @rpc
     def list_routings(self, query=None):

@@ -20,6 +20,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from mes_common import infra, registry
 from mes_common.db import make_engine
@@ -41,8 +42,9 @@ SAGA_LEASE = 3           # a killed saga is recovered this long after its last s
 class Person:
     """Someone signed in at the gateway: requests carry their access token."""
 
-    def __init__(self, system, token, user_id, name):
+    def __init__(self, system, token, user_id, name, signature=None):
         self.system, self.token, self.id, self.name = system, token, user_id, name
+        self.signature = signature   # the credentials they type to sign a record
 
     def request(self, method, path, expect=None, **kwargs):
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
@@ -77,10 +79,12 @@ def bind_read_model_queue(amqp_uri, config):
 
 
 def sign_in(system, username, password, **extra):
-    tokens, _totp, _codes = testing.sign_in(system.post, username, password, **extra)
+    tokens, _totp, codes = testing.sign_in(system.post, username, password, **extra)
     token = tokens["access_token"]
     me = system.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
-    return Person(system, token, me["id"], me["display_name"])
+    password = extra.get("new_password") or password
+    return Person(system, token, me["id"], me["display_name"],
+                  {"username": username, "password": password, **({"totp": codes[0]} if codes else {})})
 
 
 def hire(system, admin, role, display_name):
@@ -150,12 +154,12 @@ def build_model(people):
     planner.post(INSTRUCTIONS, 201, json={"code": "WI-ASSY", "title": "Assemble the bracket", "steps": [
         {"title": "Torque the bolts", "text": "Torque each bolt to 10 N·m",
          "fields": [{"name": "torque", "type": "number", "required": True, "unit": "N·m", "min": 8, "max": 12}]}]})
-    planner.post(f"{INSTRUCTIONS}/WI-ASSY/versions/1/release")
+    planner.post(f"{INSTRUCTIONS}/WI-ASSY/versions/1/release", json={"signature": planner.signature})
     routing = planner.post(ROUTINGS, 201, json={"part_id": bracket["id"], "part_revision": "A", "operations": [
         {"sequence": 10, "name": "Mill", "work_center_id": mill["id"], "setup_time": 30, "run_time": 12},
         {"sequence": 20, "name": "Assemble", "work_center_id": bench["id"], "setup_time": 10, "run_time": 5,
          "required_skill": "torque", "work_instruction_code": "WI-ASSY"}]})
-    planner.post(f"{ROUTINGS}/{routing['id']}/release")
+    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"signature": planner.signature})
 
     store = keeper.post(f"{MATERIAL}/locations", 201, json={"code": "RM-01", "name": "Raw material rack 1"})
     bar_lot = keeper.post(f"{MATERIAL}/lots", 201, json={
@@ -222,7 +226,13 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     assert early["error"] == "rule_violated"
     operator.post(f"{ops}/{mill_id}/complete", json={"good": 5, "scrap": 0})
     operator.post(f"{ops}/{assy_id}/consume", json={"items": [{"lot_id": plant.bolt_lot["id"], "quantity": 20}]})
-    operator.post(f"{ops}/{assy_id}/buy-offs", json={"step": 0, "values": {"torque": 10.2}})
+    # the buy-off is the operator's e-signature: wrong credentials are refused (and audited by auth)
+    wrong = {**operator.signature, "password": "not my password at all"}
+    operator.post(f"{ops}/{assy_id}/buy-offs", 401, json={"step": 0, "values": {"torque": 10.2}, "signature": wrong})
+    bought = operator.post(f"{ops}/{assy_id}/buy-offs", json={"step": 0, "values": {"torque": 10.2},
+                                                              "signature": operator.signature})
+    assert [(s["meaning"], s["printed_name"], s["valid"]) for s in bought["signatures"]] == [
+        ("responsibility", "Olga Operator", True)]
     done = operator.post(f"{ops}/{assy_id}/complete", json={"good": 5})
     assert done["status"] == "completed" and done["quantity_completed"] == 5
     assert [op["operator_name"] for op in done["operations"]] == ["Olga Operator"] * 2
@@ -242,6 +252,44 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     variance = planner.get(f"{WORK_ORDERS}/{order['id']}/variance")
     assert [op["actual_good"] for op in variance["operations"]] == [5, 5]
     assert not active_reservations(plant, order["id"])   # consumed
+
+    # closing is the planner's signed approval
+    operator.post(f"{WORK_ORDERS}/{order['id']}/close", 403, json={"signature": operator.signature})
+    planner.post(f"{WORK_ORDERS}/{order['id']}/close", 400, json={"reason": "done"})       # no signature
+    closed = planner.post(f"{WORK_ORDERS}/{order['id']}/close", json={"signature": planner.signature})
+    assert [(s["meaning"], s["printed_name"], s["valid"]) for s in closed["signatures"]] == [
+        ("approval", "Paula Planner", True)]
+    # the wrong password of the buy-off above was audited by the auth service
+    failed = plant.people.admin.get(f"{API}/audit/auth_service/entries",
+                                    params={"action": "signature_failed", "entity_id": operator.id})["items"]
+    assert [e["new_values"]["record"]["type"] for e in failed] == ["step_buy_off"]
+
+
+def test_a_signed_record_changed_afterwards_shows_its_signature_invalid_and_cannot_be_deleted(plant):
+    """Attack: editing a bought-off step in the database after the operator signed it."""
+    planner, operator = plant.people.planner, plant.people.operator
+    order = new_order(plant, 1)
+    released = planner.post(f"{WORK_ORDERS}/{order['id']}/release", json={})
+    ops = f"{WORK_ORDERS}/{order['id']}/operations"
+    mill_id, assy_id = (op["id"] for op in released["operations"])
+    operator.post(f"{ops}/{mill_id}/start", json={})
+    operator.post(f"{ops}/{mill_id}/complete", json={"good": 1})
+    operator.post(f"{ops}/{assy_id}/start", json={})
+    operator.post(f"{ops}/{assy_id}/buy-offs", json={"step": 0, "values": {"torque": 9.0},
+                                                      "signature": operator.signature})
+
+    def buy_off_signatures():
+        order_now = operator.get(f"{WORK_ORDERS}/{order['id']}")
+        return [s["valid"] for s in order_now["operations"][1]["buy_offs"][0]["signatures"]]
+    assert buy_off_signatures() == [True]
+    engine = plant.engines["work_order_service"]            # the service's own database role
+    with engine.begin() as conn:
+        conn.execute(text("""UPDATE work_order_step_buy_off SET values = '{"torque": 11.0}' """
+                          "WHERE operation_id = :op"), {"op": assy_id})
+    assert buy_off_signatures() == [False]
+    with pytest.raises(DBAPIError) as exc, engine.begin() as conn:
+        conn.execute(text("DELETE FROM work_order_step_buy_off WHERE operation_id = :op"), {"op": assy_id})
+    assert "is signed" in str(exc.value.orig)
 
 
 def test_a_short_release_is_fully_compensated_and_says_what_is_short(plant):
@@ -343,7 +391,7 @@ def test_killing_the_work_order_service_mid_saga_ends_consistent(plant):
                 json={"components": [{"part_id": c["id"], "quantity": 1} for c in components]})
     routing = planner.post(ROUTINGS, 201, json={"part_id": kit["id"], "part_revision": "A", "operations": [
         {"sequence": 10, "name": "Kit", "work_center_id": plant.bench["id"], "setup_time": 5, "run_time": 1}]})
-    planner.post(f"{ROUTINGS}/{routing['id']}/release")
+    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"signature": planner.signature})
     order = new_order(plant, 2, part=kit)
 
     answers = []

@@ -39,9 +39,11 @@ class Refused(Exception):
 class Client:
     """One signed-in person: `call(method, path, json)` returns the JSON answer or raises Refused."""
 
-    def __init__(self, token, who):
+    def __init__(self, token, who, password=None):
         self.session, self.who = requests.Session(), who
         self.session.headers["Authorization"] = f"Bearer {token}"
+        # what they type to sign a record (a release, a buy-off): 21 CFR 11.200
+        self.signed = {"signature": {"username": who, "password": password}}
 
     def call(self, method, path, body=None, expect=(200, 201)):
         response = self.session.request(method, BASE + path, json=body, timeout=30)
@@ -115,7 +117,7 @@ def person(admin, role, username, name):
         status, answer = login(username, FIRST_PASSWORD, PASSWORD)
     if status != 200:
         raise Refused(f"{username} cannot sign in ({status}): {answer.get('message')}")
-    return Client(answer["access_token"], username)
+    return Client(answer["access_token"], username, PASSWORD)
 
 
 def node(admin, level, code, name, parent=None):
@@ -146,12 +148,12 @@ def load():
     planner.call("POST", "/work-instructions", {"code": "WI-ASSY", "title": "Assemble the bracket", "steps": [
         {"title": "Torque the bolts", "text": "10 N·m each", "fields": [
             {"name": "torque", "type": "number", "required": True, "unit": "N·m", "min": 8, "max": 12}]}]})
-    planner.call("POST", "/work-instructions/WI-ASSY/versions/1/release")
+    planner.call("POST", "/work-instructions/WI-ASSY/versions/1/release", planner.signed)
     routing = planner.call("POST", "/resource/routings", {"part_id": bracket, "part_revision": "A", "operations": [
         {"sequence": 10, "name": "Mill", "work_center_id": mill_wc, "setup_time": 30, "run_time": 12},
         {"sequence": 20, "name": "Assemble", "work_center_id": bench, "setup_time": 10, "run_time": 5,
          "required_skill": "torque", "work_instruction_code": "WI-ASSY"}]})["id"]
-    planner.call("POST", f"/resource/routings/{routing}/release", {})
+    planner.call("POST", f"/resource/routings/{routing}/release", planner.signed)
 
     rack = keeper.call("POST", "/material/locations", {"code": "RM-01", "name": "Raw material rack 1"})["id"]
     bar_lot = keeper.call("POST", "/material/lots", {

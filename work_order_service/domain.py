@@ -305,3 +305,18 @@ def release_refused(shortages):
     """The error of a release refused for lack of material, naming every short part."""
     return errors.RuleViolated("release refused: " + "; ".join(shortage_text(s) for s in shortages),
                                {"shortages": shortages})
+
+
+# ------------------------------------------------------------ signed records
+
+BUY_OFF = "step_buy_off"  # the signed record: one step of one operation
+
+
+def buy_off_record_id(operation_id, step):
+    return f"{operation_id}:{step}"
+
+
+def buy_off_content(operation_id, step, values, note, by_id):
+    """What a buy-off signs: the step of the operation, the values recorded, the note, who."""
+    return {"operation_id": str(operation_id), "step": step, "values": values, "note": note,
+            "by_id": str(by_id) if by_id else None}

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from mes_common import errors
+from mes_common import errors, signatures
 from mes_common.db import utcnow
 from work_order_service import domain, orders
 from work_order_service.contract import events
@@ -32,8 +32,8 @@ def _operation(wo, op_id):
                           {"operation_id": str(op_id)})
 
 
-def _locked(tx, wo_id, op_id):
-    wo = orders.get(tx.session, wo_id, lock=True)
+def _locked(tx, wo_id, op_id, lock=True):
+    wo = orders.get(tx.session, wo_id, lock=lock)
     return wo, _operation(wo, op_id)
 
 
@@ -280,36 +280,50 @@ def consume(uow, material, caller, wo_id, op_id, data):
     return result
 
 
-def buy_off(uow, caller, validate, wo_id, op_id, data):
+def _buy_off_checks(tx, validate, wo_id, op_id, data, lock):
+    """(order, operation, instruction, cleaned values) if the step can be bought off now."""
+    session = tx.session
+    wo, op = _locked(tx, wo_id, op_id, lock)
+    domain.check_buy_off(wo.number, wo.status, op.sequence, op.status)
+    instruction = op.work_instruction
+    if not instruction:
+        raise errors.RuleViolated(f"operation {op.sequence} has no work instruction",
+                                  {"step": ["the operation has no work instruction"]})
+    steps = instruction.get("steps") or []
+    if data["step"] >= len(steps):
+        raise errors.ValidationFailed(f"work instruction {instruction['code']} has {len(steps)} step(s)",
+                                      {"step": [f"no step {data['step']} (0 to {len(steps) - 1})"]})
+    existing = session.execute(select(StepBuyOff).where(
+        StepBuyOff.operation_id == op.id, StepBuyOff.step == data["step"])).scalar_one_or_none()
+    if existing is not None:
+        raise errors.Conflict(f"step {data['step']} of operation {op.sequence} was bought off by "
+                              f"{existing.by_name} at {existing.at.isoformat()}", {"step": ["already bought off"]})
+    return wo, op, instruction, validate(steps[data["step"]], data["values"])
+
+
+def buy_off(uow, caller, validate, wo_id, op_id, data, sign=None):
     """Record who bought off a step of the frozen work instruction, when, with
-    which values (checked against the step's field definitions). Each step once."""
+    which values (checked against the step's field definitions), signed by them
+    (`sign(record_id)` gives the auth service's answer, asked between the check
+    and the write so no transaction waits on it). Each step once."""
     by_name = caller.name
     with uow() as tx:
+        _buy_off_checks(tx, validate, wo_id, op_id, data, lock=False)
+    manifest = sign(domain.buy_off_record_id(op_id, data["step"])) if sign else None
+    with uow() as tx:
         session = tx.session
-        wo, op = _locked(tx, wo_id, op_id)
-        domain.check_buy_off(wo.number, wo.status, op.sequence, op.status)
-        instruction = op.work_instruction
-        if not instruction:
-            raise errors.RuleViolated(f"operation {op.sequence} has no work instruction",
-                                      {"step": ["the operation has no work instruction"]})
-        steps = instruction.get("steps") or []
-        if data["step"] >= len(steps):
-            raise errors.ValidationFailed(f"work instruction {instruction['code']} has {len(steps)} step(s)",
-                                          {"step": [f"no step {data['step']} (0 to {len(steps) - 1})"]})
-        existing = session.execute(select(StepBuyOff).where(
-            StepBuyOff.operation_id == op.id, StepBuyOff.step == data["step"])).scalar_one_or_none()
-        if existing is not None:
-            raise errors.Conflict(f"step {data['step']} of operation {op.sequence} was bought off by "
-                                  f"{existing.by_name} at {existing.at.isoformat()}", {"step": ["already bought off"]})
-        values = validate(steps[data["step"]], data["values"])
+        wo, op, instruction, values = _buy_off_checks(tx, validate, wo_id, op_id, data, lock=True)
         entry = StepBuyOff(operation_id=op.id, step=data["step"], values=values, note=data["note"],
                            by_id=caller.user_id, by_name=by_name, at=utcnow())
         session.add(entry)
         tx.flush()
+        signature = tx.sign(manifest, domain.BUY_OFF, domain.buy_off_record_id(op.id, entry.step),
+                            signatures.RESPONSIBILITY,
+                            domain.buy_off_content(op.id, entry.step, entry.values, entry.note, entry.by_id))
         out = buy_off_out.dump(entry)
         tx.emit(events.STEP_BOUGHT_OFF, op.id, {**out, "work_order_id": str(wo.id), "work_order_number": wo.number,
                                                 "operation_id": str(op.id), "sequence": op.sequence,
                                                 "work_instruction": {"code": instruction["code"],
                                                                      "version": instruction.get("version")}})
         tx.audit("buy_off", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence, **out})
-        return out
+        return {**out, "signatures": [signature] if signature else []}

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from mes_common.audit import audit_model
+from mes_common.signatures import signature_model
 from mes_common.db import platform_models
 from work_order_service.domain import SAGA_ACTIVE
 
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
 
 OutboxEvent, InboxEvent = platform_models(Base)
 AuditEntry = audit_model(Base)
+Signature = signature_model(Base)
 # generated work order numbers (WO-000001); ERP-given numbers do not consume it
 NUMBER_SEQUENCE = Sequence("work_order_number_seq", metadata=Base.metadata)
 

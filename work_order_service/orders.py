@@ -10,16 +10,17 @@ import uuid
 from sqlalchemy import select, update as sql_update
 from sqlalchemy.orm import selectinload
 
-from mes_common import errors, paging
+from mes_common import errors, paging, signatures
 from mes_common.db import utcnow
 from mes_common.rules import check_version
 from work_order_service import domain
 from work_order_service.contract import events
-from work_order_service.models import NUMBER_SEQUENCE, Operation, OperationInterval, Saga, StatusChange, WorkOrder
+from work_order_service.models import (NUMBER_SEQUENCE, Operation, OperationInterval, Saga, Signature, StatusChange,
+                                       WorkOrder)
 from work_order_service.references import node_of_level
 from work_order_service.contract.schemas import OperationOut, WorkOrderOut, WorkOrderSummaryOut
 
-ENTITY = "work_order"
+ENTITY = RECORD = "work_order"  # entity type of the audit entries and of the signed record (its close)
 ACTIONS = {domain.CANCELLED: "cancel", domain.CLOSED: "close"}  # audit action of each end
 
 work_order_out = WorkOrderOut()
@@ -51,7 +52,19 @@ def get(session, wo_id, lock=False):
 
 
 def get_out(session, wo_id):
-    return dump(get(session, wo_id))
+    """The order with the signatures of its close and of its step buy-offs, each
+    valid while the record is as it was signed."""
+    wo = get(session, wo_id)
+    out = dump(wo)
+    buy_offs = {domain.buy_off_record_id(op.id, b.step): domain.buy_off_content(op.id, b.step, b.values, b.note,
+                                                                                b.by_id)
+                for op in wo.operations for b in op.buy_offs}
+    signed = signatures.for_records(session, Signature, domain.BUY_OFF, buy_offs)
+    for op in out["operations"]:
+        for b in op["buy_offs"]:
+            b["signatures"] = signed[domain.buy_off_record_id(op["id"], b["step"])]
+    out["signatures"] = signatures.for_record(session, Signature, RECORD, wo.id, closed_content(wo))
+    return out
 
 
 def record_status(tx, wo, target, caller, reason=None, at=None):
@@ -167,16 +180,27 @@ def resume(tx, caller, wo_id, reason=None):
     return out
 
 
-def _end(uow, material, caller, wo_id, target, reason):
-    """Cancel or close: check the move, give back what material still holds for
-    the order, then record the move. The release is idempotent, so it runs
-    first, outside any database transaction: a failure leaves the order as it was."""
+def closed_content(wo):
+    """What closing signs: the order, its quantities per operation and its end."""
+    return {"id": str(wo.id), "number": wo.number, "part_id": str(wo.part_id), "part_revision": wo.part_revision,
+            "quantity": wo.quantity, "status": wo.status, "closed_at": wo.closed_at,
+            "operations": [{"sequence": op.sequence, "good": op.quantity_good, "scrap": op.quantity_scrap,
+                            "rework": op.quantity_rework} for op in wo.operations]}
+
+
+def _end(uow, material, caller, wo_id, target, reason, sign=None):
+    """Cancel or close: check the move, have it signed (`sign()`: the auth
+    service's answer, or None), give back what material still holds for the
+    order, then record the move (and the signature). The release is
+    idempotent, so it runs first, outside any database transaction: a failure
+    leaves the order as it was."""
     with uow() as tx:
         wo = get(tx.session, wo_id)
         domain.check_transition(wo.number, wo.status, target)
         check_no_release_running(tx.session, wo)
         holds_material = wo.status != domain.CREATED  # failed releases were compensated
         number = wo.number
+    manifest = sign() if sign else None
     verb = ACTIONS[target]
     if holds_material:
         material.release_work_order_reservations(
@@ -195,6 +219,7 @@ def _end(uow, material, caller, wo_id, target, reason):
         if target == domain.CLOSED:
             wo.closed_at = now
         tx.flush()
+        tx.sign(manifest, RECORD, wo.id, signatures.APPROVAL, closed_content(wo))
         out = get_out(session, wo.id)
         tx.emit(events.work_order(target), wo.id, out)
         tx.audit(verb, ENTITY, wo.id, old={"status": old}, new={"status": target}, reason=reason)
@@ -206,9 +231,9 @@ def cancel(uow, material, caller, wo_id, reason=None):
     return _end(uow, material, caller, wo_id, domain.CANCELLED, reason)
 
 
-def close(uow, material, caller, wo_id, reason=None):
-    """From completed; leftover reservations are released."""
-    return _end(uow, material, caller, wo_id, domain.CLOSED, reason)
+def close(uow, material, caller, wo_id, reason=None, sign=None):
+    """From completed, signed by the person closing (approval); leftover reservations are released."""
+    return _end(uow, material, caller, wo_id, domain.CLOSED, reason, sign)
 
 
 def close_intervals(session, operation_ids, at):

@@ -7,6 +7,7 @@ calls; the others run in one opened here.
 """
 from nameko.dependency_providers import Config
 
+from mes_common import signatures
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
 from mes_common.events.handlers import event_handler
@@ -15,17 +16,17 @@ from mes_common.schemas import load, uuid_arg
 from mes_common.service import Caller, ServiceBase
 from mes_common.timers import config_timer
 from work_order_service.instructions import use_cases as instructions
-from work_order_service import downtime, execution, orders, planning, references, release
+from work_order_service import domain, downtime, execution, orders, planning, references, release
 from work_order_service.contract import schemas
 from work_order_service.instructions.entrypoints import WorkInstructionEntrypoints
-from work_order_service.models import AuditEntry, Base, InboxEvent, OutboxEvent
+from work_order_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 from work_order_service.references import References
 
 
 class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
     name = "work_order_service"
 
-    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry)
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)
     cache = ReferenceDataCache()
     config = Config()
     material = RpcClient("material_service")
@@ -98,9 +99,11 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
 
     @rpc
     def close_work_order(self, work_order_id, data=None):
+        """Close a completed order, signed by the person closing it (approval)."""
         work_order_id = uuid_arg(work_order_id)
-        data = load(schemas.CloseRequest(), data)
-        return orders.close(self.uow, self.material, self._caller(), work_order_id, data["reason"])
+        data = self._load_signed(schemas.CloseRequest(), data)
+        return orders.close(self.uow, self.material, self._caller(), work_order_id, data["reason"], sign=lambda: (
+            self._signature(orders.RECORD, work_order_id, signatures.APPROVAL, data.get("signature"))))
 
     @config_timer("SAGA_RECOVERY_INTERVAL", default=2.0)
     def recover_sagas(self):
@@ -169,9 +172,12 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
 
     @rpc
     def buy_off_step(self, work_order_id, operation_id, data):
+        """Buy off a step, signed by the operator (responsibility)."""
         wo_id, op_id = self._op_ids(work_order_id, operation_id)
-        data = load(schemas.BuyOffRequest(), data)
-        return execution.buy_off(self.uow, self._caller(), instructions.validate_buy_off, wo_id, op_id, data)
+        data = self._load_signed(schemas.BuyOffRequest(), data)
+        return execution.buy_off(self.uow, self._caller(), instructions.validate_buy_off, wo_id, op_id, data,
+                                 sign=lambda record_id: self._signature(
+                                     domain.BUY_OFF, record_id, signatures.RESPONSIBILITY, data.get("signature")))
 
     # ------------------------------------------------------------ downtime
 

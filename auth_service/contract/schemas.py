@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 from auth_service.contract import MAX_PASSWORD_LENGTH as MAX_LENGTH
 from auth_service.contract.permissions import PERMISSIONS
 from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, UtcDateTime, page_schema
+from mes_common.signatures import MEANINGS
 
 USERNAME = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._@\-]{1,63}$",
                    error="2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
@@ -258,23 +259,24 @@ class ApiTokenPrincipal(Schema):
 
 # ---------------------------------------------------------- e-signatures
 
+class SignedRecord(Schema):
+    """The record a signature is for: the manifest is bound to it (and usable once)."""
+    service = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_NUL])
+    type = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_NUL])
+    id = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+
+
 class SignatureCheck(Schema):
-    """21 CFR 11.200(a)(1): the signer re-enters credentials to sign."""
+    """21 CFR 11.200(a)(1): the signer re-enters credentials to sign a record. The
+    service that owns the record asks (mes_common.signatures.check)."""
     session_id = fields.UUID(required=True)
     user_id = fields.UUID(required=True, metadata={"description": "the session's user (the signer)"})
     username = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
     password = _password(load_default=None, allow_none=True)
     totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), NO_NUL])
-    meaning = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
-                            metadata={"description": "what the signature means, e.g. approved, reviewed"})
-
-
-class SignatureIn(Schema):
-    """The gateway's body for a credential check (session and user come from the token)."""
-    username = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=200), NO_NUL])
-    password = _password(load_default=None, allow_none=True)
-    totp = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), NO_NUL])
-    meaning = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+    meaning = fields.String(required=True, validate=validate.OneOf(MEANINGS),
+                            metadata={"description": "what the signature means (11.50(a)(3))"})
+    record = fields.Nested(SignedRecord, required=True)
 
 
 class SignatureOut(Schema):
@@ -285,3 +287,5 @@ class SignatureOut(Schema):
     meaning = fields.String(required=True, metadata={"description": "11.50(a)(3)"})
     components = fields.List(fields.String(), required=True, metadata={
         "description": "credentials checked: username, password, totp"})
+    record = fields.Nested(SignedRecord, required=True)
+    nonce = fields.UUID(required=True, metadata={"description": "the signature table takes it once"})

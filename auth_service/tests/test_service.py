@@ -349,7 +349,8 @@ def test_signature_needs_all_components_first_then_the_password(rpc):
     totp, _codes = enable_mfa(rpc, user)
     now = dt.datetime.now(dt.timezone.utc)
     session = login(rpc, user, totp=totp.at(now + dt.timedelta(seconds=30)))
-    base = {"session_id": session["session_id"], "user_id": user["id"], "meaning": "approved"}
+    record = {"service": "work_order_service", "type": "work_order", "id": str(uuid.uuid4())}
+    base = {"session_id": session["session_id"], "user_id": user["id"], "meaning": "approval", "record": record}
     with pytest.raises(errors.RuleViolated) as exc:
         rpc.verify_signature({**base, "password": user["password"]})
     assert set(exc.value.details) == {"username", "totp"}
@@ -359,10 +360,13 @@ def test_signature_needs_all_components_first_then_the_password(rpc):
     # login took the newest code in the window; a recovery code stands in for the next one
     signed = rpc.verify_signature({**base, "username": user["username"], "password": user["password"],
                                    "totp": _codes[0]})
-    assert signed["printed_name"] == user["display_name"] and signed["meaning"] == "approved"
+    assert signed["printed_name"] == user["display_name"] and signed["meaning"] == "approval"
     assert signed["components"] == ["username", "password", "totp"]
+    # bound to the record, with a nonce the record's signature table takes once
+    assert signed["record"] == record and uuid.UUID(signed["nonce"])
     # later in the same continuous session: the password alone
-    again = rpc.verify_signature({**base, "password": user["password"], "meaning": "reviewed"})
+    again = rpc.verify_signature({**base, "password": user["password"], "meaning": "review"})
+    assert again["nonce"] != signed["nonce"]
     assert again["components"] == ["password"] and again["signed_at"] > signed["signed_at"]
     # nobody signs in someone else's session
     other = new_user(rpc)

@@ -76,13 +76,6 @@ routes.post(ME + "/mfa/disable", "disable_mfa", body=s.MfaDisable, response=s.Me
             error_codes=(400, 401, 403, 409, 422, 429, 503), summary="Turn MFA off",
             doc="Needs the password and a code; refused while one of your roles requires MFA.",
             args=lambda call: call.own(call.payload))
-routes.post(ME + "/signature-check", "verify_signature", operation_id="check_signature", body=s.SignatureIn,
-            response=s.SignatureOut, permission=AUTHENTICATED, error_codes=(400, 401, 403, 422, 429, 503),
-            summary="Check e-signature credentials",
-            doc="21 CFR 11.200(a)(1): the first signing of a session needs username, password and (with MFA) a "
-                "code; later ones in the same continuous session the password. Returns the printed name, UTC "
-                "time and meaning to show with the signed record.",
-            args=lambda call: ({**call.payload, "session_id": call.session_id, "user_id": call.user_id},))
 
 # ---------------------------------------------------------- API tokens
 

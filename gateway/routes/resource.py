@@ -1,5 +1,5 @@
 """/api/v1/resource: the equipment hierarchy and routings."""
-from gateway.routing import Routes
+from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from resource_service import contract
 from resource_service.contract import schemas as s
 
@@ -58,4 +58,6 @@ routes.patch(ROUTING, "update_routing", body=s.RoutingUpdate, response=s.Routing
                  "`row_version`) to refuse the change if someone else changed it meanwhile (409).")
 routes.post(ROUTING + "/release", "release_routing", body=s.RoutingRelease, response=s.RoutingOut,
             permission=ROUTING_WRITE, tags=ROUTING_TAGS, summary="Release a draft routing",
-            doc="The previously released version of the same part revision becomes obsolete.")
+            error_codes=SIGNED_ERRORS,
+            doc=SIGNED + "Meaning: approval. The previously released version of the same part revision becomes "
+                         "obsolete.")

@@ -1,6 +1,6 @@
 """/api/v1 routes of the work order service: work orders, execution, dispatch
 lists, downtime, work instructions."""
-from gateway.routing import Routes
+from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from work_order_service import contract
 from work_order_service.contract import instructions as wi, schemas as s
 
@@ -33,7 +33,7 @@ routes.post(ORDER + "/resume", "resume_work_order", body=s.ResumeRequest, respon
 routes.post(ORDER + "/cancel", "cancel_work_order", body=s.CancelRequest, response=s.WorkOrderOut, permission=WRITE,
             summary="Cancel (material reservations are released)")
 routes.post(ORDER + "/close", "close_work_order", body=s.CloseRequest, response=s.WorkOrderOut, permission=WRITE,
-            summary="Close a completed order")
+            summary="Close a completed order", error_codes=SIGNED_ERRORS, doc=SIGNED + "Meaning: approval.")
 routes.post(ORDER + "/schedule", "schedule_work_order", body=s.ScheduleRequest, response=s.ScheduleOut,
             permission=WRITE, summary="Forward-schedule the operations",
             doc="Each operation starts when the previous ends; duration = setup + run × quantity.")
@@ -61,8 +61,9 @@ routes.post(OPERATION + "/consume", "consume_material", body=s.ConsumeMaterial, 
             permission=EXECUTE, summary="Consume lots or serials against the operation",
             doc="A held lot or serial answers 409 naming the hold.")
 routes.post(OPERATION + "/buy-offs", "buy_off_step", body=s.BuyOffRequest, response=s.BuyOffOut, permission=EXECUTE,
-            summary="Buy off a step of the frozen work instruction",
-            doc="Values are checked against the step's fields (400 naming `values.<field>`); each step once (409).")
+            summary="Buy off a step of the frozen work instruction", error_codes=SIGNED_ERRORS,
+            doc=SIGNED + "Meaning: responsibility. Values are checked against the step's fields (400 naming "
+                         "`values.<field>`); each step once (409).")
 routes.post(DOWNTIME, "record_downtime", body=s.DowntimeCreate, response=s.DowntimeOut, status=201,
             permission=EXECUTE, summary="Record downtime")
 routes.get(DOWNTIME, "list_downtime", query=s.DowntimeListQuery, response=s.DowntimePage, permission=READ,
@@ -96,8 +97,9 @@ routes.post(INSTRUCTION + "/revisions", "revise_work_instruction", body=wi.WorkI
             summary="Revise: the next version, as a draft",
             doc="The released version stays in force until the new one is released.", tags=INSTRUCTION_TAGS,
             path_schemas=CODE_PATH)
-routes.post(INSTRUCTION + "/versions/<version>/release", "release_work_instruction",
+routes.post(INSTRUCTION + "/versions/<version>/release", "release_work_instruction", body=wi.WorkInstructionRelease,
             response=wi.WorkInstructionVersionOut, permission=AUTHOR, summary="Release a draft version",
-            doc="Released versions never change; the older versions become obsolete. Work orders released from now "
-                "on freeze this version into their operations.", tags=INSTRUCTION_TAGS,
+            error_codes=SIGNED_ERRORS,
+            doc=SIGNED + "Meaning: approval. Released versions never change; the older versions become obsolete. "
+                "Work orders released from now on freeze this version into their operations.", tags=INSTRUCTION_TAGS,
             path_schemas={**CODE_PATH, "version": wi.WorkInstructionVersionKey().fields["version"]})

@@ -461,44 +461,6 @@ def test_totp_enrolment_then_codes_and_recovery_codes_work_once(http, make_user)
             "unauthenticated")
     assert sign_in(http, user, totp=codes[1].upper().replace("-", ""))["access_token"]
 
-    # with MFA on, the first signature of a session needs the code too
-    check, signer = f"{ME}/signature-check", {"username": user.username, "password": user.password,
-                                              "meaning": "MRB disposition: use as is"}
-    body = refused(http.post(check, tokens["access_token"], json=signer), 422, "rule_violated")
-    assert set(body["details"]) == {"totp"}
-    signed = ok(http.post(check, tokens["access_token"], json={**signer, "totp": codes[2]}))
-    assert signed["components"] == ["username", "password", "totp"]
-
-
-# ------------------------------------------------------------------ 8. e-signatures
-
-def test_signature_check_needs_every_component_first_then_the_password(http, make_user):
-    user = make_user("quality_engineer")
-    check = f"{ME}/signature-check"
-    body = refused(http.post(check, user.token, json={"password": user.password, "meaning": "approved"}), 422,
-                   "rule_violated")
-    assert set(body["details"]) == {"username"}
-    refused(http.post(check, user.token, json={"username": user.username, "password": "not my password at all",
-                                               "meaning": "approved"}), 401, "unauthenticated")
-    signed = ok(http.post(check, user.token, json={"username": user.username, "password": user.password,
-                                                   "meaning": "approved"}))
-    assert signed["components"] == ["username", "password"] and signed["meaning"] == "approved"
-    assert signed["printed_name"] == user.display_name and signed["signer_id"] == user.id
-    assert signed["signed_at"].endswith("+00:00")
-    again = ok(http.post(check, user.token, json={"password": user.password, "meaning": "reviewed"}))
-    assert again["components"] == ["password"] and again["signed_at"] > signed["signed_at"]
-    # another session of the same user starts over
-    other_session = sign_in(http, user)["access_token"]
-    refused(http.post(check, other_session, json={"password": user.password, "meaning": "approved"}), 422,
-            "rule_violated")
-
-    machine = make_user("integration")
-    token = ok(http.post(f"{ME}/api-tokens", machine.token, json={"name": "cmm", "permissions": ["quality:read"]}),
-               201)["token"]
-    body = refused(http.post(check, token, json={"username": machine.username, "password": machine.password,
-                                                 "meaning": "approved"}), 403, "forbidden")
-    assert body["details"] == {"authorization": ["API token"]}
-
 
 # ------------------------------------------------------------------ 9. audit
 

@@ -11,10 +11,11 @@ import uuid
 
 import pytest
 import requests
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from auth_service.contract.permissions import BUILTIN_ROLES
 from gateway.service import Gateway
-from auth_service.testing import bearer
+from auth_service.testing import bearer, person
 from mes_common.testing.fixtures import service_stack
 from mes_common.testing.fixtures import registered_classes
 
@@ -49,6 +50,9 @@ def http(base_config, service_databases, _engines, cache_prefix):
     with service_stack("routes", (AuthService, ResourceService, WorkOrderService, Gateway), base_config=base_config,
                        service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix) as running, \
             Http(running.config) as session:
+        # releases are signed: by a real person, signed in through the gateway
+        session.planner = person(running.config, session.base, "planner")
+        session.config = running.config
         yield session
 
 
@@ -84,8 +88,9 @@ def test_routings_with_planner_and_operator_permissions(http, plant):
     assert [(o["work_center_code"], o["setup_time"], o["run_time"]) for o in routing["operations"]] == [
         ("WC-10", 15.0, 2.5), ("WC-20", 15.0, 2.5)]
     # an operator reads routings (routing:read) but changes nothing
-    assert ok(http.get(f"{ROUTINGS}/{routing['id']}", headers=http.as_operator)) == routing
-    assert http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.as_operator).status_code == 403
+    assert ok(http.get(f"{ROUTINGS}/{routing['id']}", headers=http.as_operator)) == {**routing, "signatures": []}
+    assert http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.as_operator,
+                     json={"signature": {"password": "x"}}).status_code == 403
     assert http.patch(f"{ROUTINGS}/{routing['id']}", json={"description": "x"},
                       headers=http.as_operator).status_code == 403
 
@@ -97,14 +102,50 @@ def test_routings_with_planner_and_operator_permissions(http, plant):
     assert stale.status_code == 409
     missing = http.get(f"{ROUTINGS}/released", params={"part_id": part_id, "part_revision": "A"})
     assert missing.status_code == 404 and "no released routing" in missing.json()["message"]
-    released = ok(http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.as_planner))
+    # the release is signed (21 CFR 11.200): no credentials, no release; a token without a session cannot sign
+    unsigned = http.post(f"{ROUTINGS}/{routing['id']}/release", json={}, headers=http.planner.headers)
+    assert unsigned.status_code == 400 and "signature" in unsigned.json()["details"]
+    wrong = http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.planner.headers,
+                      json={"signature": {**http.planner.signature, "password": "not my password at all"}})
+    assert wrong.status_code == 401, wrong.text
+    released = ok(http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.planner.headers,
+                            json={"signature": http.planner.signature}))
     assert released["status"] == "released"
+    [signature] = released["signatures"]
+    assert (signature["meaning"], signature["username"], signature["valid"]) == (
+        "approval", http.planner.username, True)
+    assert signature["components"] == ["username", "password"] and signature["signed_at"].endswith("+00:00")
+    assert ok(http.get(f"{ROUTINGS}/{routing['id']}"))["signatures"] == [signature]
     assert ok(http.get(f"{ROUTINGS}/released", params={"part_id": part_id, "part_revision": "A"},
                        headers=http.as_operator))["id"] == routing["id"]
     again = http.patch(f"{ROUTINGS}/{routing['id']}", json={"description": "late"}, headers=http.as_planner)
     assert again.status_code == 422 and "status" in again.json()["details"]
     page = ok(http.get(ROUTINGS, params={"part_id": part_id, "status": "released"}))
     assert [r["id"] for r in page["items"]] == [routing["id"]] and page["next_cursor"] is None
+
+
+def test_a_release_is_signed_by_a_person_in_their_session(http, plant):
+    """21 CFR 11.200(a)(1) through the routes: every component at the first signing of a
+    session, the password alone later in it; a machine's token cannot sign."""
+    area, wc10, wc20 = plant
+    signer = person(http.config, http.base, "planner")
+    first, second = (ok(http.post(ROUTINGS, json=routing_body(str(uuid.uuid4()), wc10), headers=signer.headers), 201)
+                     for _ in range(2))
+    release = f"{ROUTINGS}/{{}}/release"
+    password_only = {"signature": {"password": signer.password}}
+    body = http.post(release.format(first["id"]), json=password_only, headers=signer.headers)
+    assert body.status_code == 422 and set(body.json()["details"]) == {"username"}, body.text
+    signed = ok(http.post(release.format(first["id"]), json={"signature": signer.signature}, headers=signer.headers))
+    assert signed["signatures"][0]["components"] == ["username", "password"]
+    later = ok(http.post(release.format(second["id"]), json=password_only, headers=signer.headers))
+    assert later["signatures"][0]["components"] == ["password"]
+
+    with ClusterRpcProxy(http.config, timeout=10) as rpc:
+        token = rpc.auth_service.create_api_token(signer.id, {"name": "bot", "permissions": ["routing:write"]})
+    third = ok(http.post(ROUTINGS, json=routing_body(str(uuid.uuid4()), wc10), headers=signer.headers), 201)
+    machine = http.post(release.format(third["id"]), json={"signature": signer.signature},
+                        headers={"Authorization": f"Bearer {token['token']}"})
+    assert machine.status_code == 403 and machine.json()["details"] == {"authorization": ["API token"]}
 
 
 def test_bad_routing_input_names_the_field(http, plant):
@@ -156,10 +197,13 @@ def test_work_instructions_over_http(http):
     v2 = ok(http.post(INSTRUCTIONS + "/WI-10/revisions", json={"title": "Deburr v2", "steps": body["steps"]},
                       headers=http.as_planner), 201)
     assert v2["version"] == 2
-    released = ok(http.post(INSTRUCTIONS + "/WI-10/versions/1/release", headers=http.as_planner))
-    assert (released["status"], released["released_by"]) == ("released", "planner")
-    assert http.post(INSTRUCTIONS + "/WI-10/versions/1/release", headers=http.as_planner).status_code == 422
-    not_a_version = http.post(INSTRUCTIONS + "/WI-10/versions/one/release", headers=http.as_planner)
+    signed = {"signature": http.planner.signature}
+    released = ok(http.post(INSTRUCTIONS + "/WI-10/versions/1/release", headers=http.planner.headers, json=signed))
+    assert (released["status"], released["released_by"]) == ("released", http.planner.username)
+    assert [(s["meaning"], s["valid"]) for s in released["signatures"]] == [("approval", True)]
+    assert http.post(INSTRUCTIONS + "/WI-10/versions/1/release", headers=http.planner.headers,
+                     json=signed).status_code == 422
+    not_a_version = http.post(INSTRUCTIONS + "/WI-10/versions/one/release", headers=http.planner.headers, json=signed)
     assert not_a_version.status_code == 400 and "version" in not_a_version.json()["details"]
     # an operator reads them (work_order:read)
     assert ok(http.get(INSTRUCTIONS + "/WI-10", params={"version": 1}, headers=http.as_operator))["status"] == \

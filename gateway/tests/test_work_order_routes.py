@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from auth_service.testing import bearer
+from auth_service.testing import bearer, person
 from work_order_service.testing import DUE, build
 
 ORDERS = "/api/v1/work-orders"
@@ -28,7 +28,7 @@ def create(api, world, **extra):
 
 
 @pytest.mark.usefixtures("other_services")
-def test_plan_release_and_run_over_http(api, world):
+def test_plan_release_and_run_over_http(api, world, mes_config):
     wo = create(api, world)
     assert api.get(f"{ORDERS}/{wo['id']}").json()["part_number"] == f"A-100-{world.tag}"
     assert [w["id"] for w in api.get(ORDERS, params={"status": "created"}).json()["items"]] == [wo["id"]]
@@ -49,7 +49,14 @@ def test_plan_release_and_run_over_http(api, world):
     assert order["status"] == "completed" and order["quantity_completed"] == 3
     variance = api.get(f"{ORDERS}/{wo['id']}/variance").json()
     assert variance["order"]["planned_minutes"] == 72
-    assert api.post(f"{ORDERS}/{wo['id']}/close", json={}).json()["status"] == "closed"
+    # closing is signed by a person in their session
+    planner = person(mes_config, f"http://{mes_config['WEB_SERVER_ADDRESS']}", "planner")
+    assert api.post(f"{ORDERS}/{wo['id']}/close", json={}).status_code == 400       # no signature
+    closed = api.post(f"{ORDERS}/{wo['id']}/close", json={"signature": planner.signature},
+                      headers=planner.headers).json()
+    assert closed["status"] == "closed"
+    assert [(s["meaning"], s["username"], s["valid"]) for s in closed["signatures"]] == [
+        ("approval", planner.username, True)]
 
 
 @pytest.mark.usefixtures("other_services")

@@ -90,7 +90,7 @@ def shell(ctx, username, timeout):
     password = os.environ.get("MES_PASSWORD") or getpass.getpass(f"password for {username}: ")
     with ClusterRpcProxy(config, timeout=timeout) as anonymous:
         user = sign_in(anonymous, username, password)
-    context = {"actor": user["username"], "user_id": user["id"]}
+    context = {"actor": user["username"], "user_id": user["id"], "session_id": user["session_id"]}
     with ClusterRpcProxy(config, timeout=timeout, context_data=context) as rpc:
         namespace = {"n": Helper(config, rpc, user), "errors": errors,
                      **{cls.__name__: cls for cls in errors.ALL}}

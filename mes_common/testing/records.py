@@ -30,3 +30,8 @@ def audit_entries(engine, entity_id):
     """(action, old_values, new_values, reason, actor) of one entity's audit entries, oldest first."""
     return rows(engine, "SELECT action, old_values, new_values, reason, actor FROM audit_log "
                         "WHERE entity_id = :e ORDER BY id", e=str(entity_id))
+
+
+def unsigned(record):
+    """A record's answer without its `signatures` (what its events and audit entries carry)."""
+    return {key: value for key, value in record.items() if key != "signatures"}

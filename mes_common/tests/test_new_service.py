@@ -49,7 +49,10 @@ def test_a_new_service_is_written_and_wired_in_then_removed_without_a_trace(tree
     assert '"demo:read"' in (tree / "auth_service/contract/permissions.py").read_text()
     compose = yaml.safe_load((tree / "docker-compose.yml").read_text())
     assert compose["services"]["demo_service"]["command"] == "demo_service"
-    assert compose["services"]["demo-db"]["environment"]["POSTGRES_DB"] == "mes_demo"
+    assert compose["services"]["demo-db"]["ports"] and "demo-db" in compose["services"]["migrate"]["depends_on"]
+    assert compose["services"]["migrate"]["environment"]["DEMO_DATABASE_URL"].endswith("@demo-db:5432/mes_demo")
+    assert compose["services"]["demo_service"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"}
     assert "demo_service" in compose["services"]["gateway"]["depends_on"]
     assert "demo-db-data" in compose["volumes"]
 

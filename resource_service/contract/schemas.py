@@ -1,7 +1,8 @@
 """The resource service's RPC contract (also the gateway's HTTP contract)."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, Quantity, page_schema
+from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, Quantity, SignatureCredentials, SignatureOut,
+                                page_schema)
 from resource_service.contract import LEVELS, ROUTING_STATUSES
 
 CODE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
@@ -138,6 +139,8 @@ class RoutingUpdate(Schema):
 class RoutingRelease(Schema):
     version = fields.Integer(strict=True, validate=validate.Range(min=1),
                              metadata={"description": "refuse unless the routing is at this `row_version`"})
+    signature = fields.Nested(SignatureCredentials, required=True, metadata={
+        "description": "the releasing person's e-signature (meaning: approval)"})
 
 
 class RoutingOperationOut(Schema):
@@ -166,6 +169,8 @@ class RoutingOut(Schema):
     released_at = fields.DateTime(required=True, allow_none=True)
     row_version = fields.Integer(required=True, metadata={"description": "optimistic concurrency: give it "
                                                                          "as `version` to update_routing"})
+    signatures = fields.List(fields.Nested(SignatureOut), metadata={
+        "description": "of the release (reading one routing): valid while it is as it was signed"})
 
 
 class RoutingListQuery(PageQuery):

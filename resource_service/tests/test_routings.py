@@ -17,6 +17,7 @@ from mes_common import errors
 from mes_common.rpc import ConsumerProbe
 from mes_common.schemas import encode_cursor
 from mes_common.testing.fixtures import service_stack
+from mes_common.testing.records import unsigned
 from resource_service.service import ResourceService
 from resource_service.tests.test_service import build_plant
 
@@ -102,7 +103,7 @@ def test_versions_and_the_single_released_rule(rpc, plant, engine):
         ("mes.resource.routing.created", other_revision["id"]), ("mes.resource.routing.released", v1["id"]),
         ("mes.resource.routing.obsoleted", v1["id"]), ("mes.resource.routing.released", v2["id"]),
         ("mes.resource.routing.released", other_revision["id"])]
-    assert events[0][2] == v1  # the whole RoutingOut
+    assert events[0][2] == unsigned(v1)  # the whole RoutingOut
     obsoleted, released_v2 = events[4][2], events[5][2]
     assert obsoleted["status"] == "obsolete" and obsoleted["replaced_by_routing_id"] == v2["id"]
     assert released_v2["status"] == "released" and released_v2["previous_routing_id"] == v1["id"]
@@ -242,7 +243,7 @@ def test_every_routing_change_is_audited(rpc, plant, engine):
         ("create", v1["id"]), ("update", v1["id"]), ("create", v2["id"]), ("release", v1["id"]),
         ("obsolete", v1["id"]), ("release", v2["id"])]
     assert {e["actor"] for e in log} == {"planner-1"}
-    assert log[0]["new_values"] == v1
+    assert log[0]["new_values"] == unsigned(v1)
     assert (log[1]["old_values"], log[1]["new_values"]) == ({"description": None}, {"description": "v1"})
     assert log[4]["reason"] == "replaced by version 2"
 

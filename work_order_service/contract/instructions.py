@@ -1,7 +1,8 @@
 """The RPC (and HTTP) contract of work instructions."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import Boolean, NO_NUL, PageQuery, Pattern, absent, page_schema, present
+from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, SignatureCredentials, SignatureOut, absent,
+                                page_schema, present)
 from work_order_service.contract import FIELD_TYPES, INSTRUCTION_STATUSES as STATUSES
 
 CODE = [validate.Length(min=1, max=64),
@@ -78,6 +79,11 @@ class WorkInstructionListQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
+class WorkInstructionRelease(Schema):
+    signature = fields.Nested(SignatureCredentials, required=True, metadata={
+        "description": "the releasing person's e-signature (meaning: approval)"})
+
+
 class WorkInstructionVersionOut(Schema):
     id = fields.UUID(required=True)
     code = fields.String(required=True)
@@ -90,6 +96,8 @@ class WorkInstructionVersionOut(Schema):
     released_at = fields.DateTime(required=True, allow_none=True)
     released_by = fields.String(required=True, allow_none=True)
     obsoleted_at = fields.DateTime(required=True, allow_none=True)
+    signatures = fields.List(fields.Nested(SignatureOut), metadata={
+        "description": "of the release (reading one version): valid while it is as it was signed"})
 
 
 WorkInstructionPage = page_schema(WorkInstructionVersionOut, "WorkInstructionPage")

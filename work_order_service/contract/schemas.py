@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, Quantity, Relation, UtcDateTime, absent, page_schema,
-                                present)
+from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, Quantity, Relation, SignatureCredentials,
+                                SignatureOut, UtcDateTime, absent, page_schema, present)
 from work_order_service.contract import OPERATION_STATUSES as OP_STATUSES, STATUSES
 
 NUMBER = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$",
@@ -43,7 +43,8 @@ class ResumeRequest(_Reason):
 
 
 class CloseRequest(_Reason):
-    pass
+    signature = fields.Nested(SignatureCredentials, required=True, metadata={
+        "description": "the e-signature of the person closing the order (meaning: approval)"})
 
 
 # ------------------------------------------------------------------ work orders
@@ -102,6 +103,8 @@ class BuyOffOut(Schema):
     by_id = fields.UUID(allow_none=True)
     by_name = fields.String(required=True)
     at = fields.DateTime(required=True)
+    signatures = fields.List(fields.Nested(SignatureOut), metadata={
+        "description": "the operator's, valid while the buy-off is as it was signed"})
 
 
 class OperationOut(Schema):
@@ -163,6 +166,8 @@ class WorkOrderSummaryOut(Schema):
 class WorkOrderOut(WorkOrderSummaryOut):
     operations = fields.List(fields.Nested(OperationOut), required=True)
     status_history = fields.List(fields.Nested(StatusChangeOut), attribute="history", required=True)
+    signatures = fields.List(fields.Nested(SignatureOut), metadata={
+        "description": "of the close, valid while the order is as it was signed"})
 
 
 WorkOrderPage = page_schema(WorkOrderSummaryOut, "WorkOrderPage")
@@ -257,6 +262,8 @@ class BuyOffRequest(Schema):
                           metadata={"description": "index of the step in the frozen work instruction"})
     values = fields.Dict(keys=fields.String(), load_default=dict)
     note = optional_text(2000)
+    signature = fields.Nested(SignatureCredentials, required=True, metadata={
+        "description": "the operator's e-signature (meaning: responsibility)"})
 
 
 # ------------------------------------------------------------------ downtime

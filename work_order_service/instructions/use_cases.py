@@ -15,7 +15,7 @@ import uuid
 
 from sqlalchemy import func, select, text
 
-from mes_common import errors, paging
+from mes_common import errors, paging, signatures
 from work_order_service.instructions import rules
 from work_order_service.contract.instructions import WorkInstructionVersionOut
 from work_order_service.models import WorkInstruction
@@ -25,7 +25,7 @@ REVISED = "mes.work_order.work_instruction.revised"
 RELEASED = "mes.work_order.work_instruction.released"
 EVENT_TYPES = (CREATED, REVISED, RELEASED)
 
-ENTITY = "work_instruction"  # entity type of the audit entries
+ENTITY = RECORD = "work_instruction"  # entity type of the audit entries and of the signed record
 
 version_out = WorkInstructionVersionOut()
 
@@ -88,8 +88,23 @@ def revise(tx, caller, code, data):
     return _new_version(tx, caller, code, latest.version + 1, data, REVISED)
 
 
-def release(tx, caller, code, version):
-    """Release a draft; every older version that is not obsolete yet becomes obsolete."""
+def signed_content(instruction):
+    """What a release signs: the version's text and fields (not its status, which
+    moves on to obsolete)."""
+    return {"id": str(instruction.id), "code": instruction.code, "version": instruction.version,
+            "title": instruction.title, "steps": instruction.steps}
+
+
+def check_releasable(session, code, version):
+    """The draft, if it can be released now (asked before the signature, again under the lock)."""
+    instruction = get(session, code, version)
+    rules.check_transition(code, version, instruction.status, "released")
+    return instruction
+
+
+def release(tx, caller, code, version, manifest=None):
+    """Release a draft, with the releasing person's signature (`manifest`, None for
+    the platform's own call); every older version that is not obsolete yet becomes obsolete."""
     session = tx.session
     _lock_code(session, code)
     instruction = get(session, code, version, lock=True)
@@ -107,6 +122,7 @@ def release(tx, caller, code, version):
     instruction.released_by, instruction.released_by_id = caller.actor, caller.user_id
     tx.flush()
     session.refresh(instruction, ["released_at"])
+    tx.sign(manifest, RECORD, instruction.id, signatures.APPROVAL, signed_content(instruction))
     out = dump(instruction)
     tx.emit(RELEASED, instruction.id, {**out, "obsoleted_versions": [row.version for row, _ in previous]})
     for row, status in previous:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from mes_common import errors
 from work_order_service.instructions import rules, use_cases as instructions
 from work_order_service.testing import new_tag
-from mes_common.testing.records import records
+from mes_common.testing.records import records, unsigned
 
 USER_ID = str(uuid.uuid4())
 
@@ -180,7 +180,7 @@ def test_versions_release_and_freeze(rpc, engine, wi):
         ("created", v1["id"]), ("revised", v2["id"]), ("created", other["id"]), ("released", v1["id"]),
         ("released", v2["id"]), ("released", other["id"]), ("revised", v3["id"])]
     assert {e["type"] for e in events} == set(instructions.EVENT_TYPES) and {e["actor"] for e in events} == {"eve"}
-    assert events[0]["data"] == v1
+    assert events[0]["data"] == unsigned(v1)   # the version, unsigned
     assert [e["data"]["obsoleted_versions"] for e in events[3:6]] == [[], [1], []]
 
     log = records(engine, "SELECT actor, action, entity_type, entity_id, reason FROM audit_log "
