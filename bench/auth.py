@@ -7,8 +7,10 @@ gateway on another port: `class OpenGateway(Gateway)` with one extra public
 route, GET /bench/open/nodes/<id>, whose handler is the real get_node's
 (`self.services["resource_service"].get_node(path_id(...))`), so the only difference between its
 path and the real one is authentication. An administrator is created with
-`mes create-admin`, signs in over HTTP, creates an enterprise > site > area >
-work center chain and an API token (resource:read).
+`mes create-admin`; the admin role requires MFA (one code per 30 s), so the
+sign-ins are timed for a plant engineer without it (a custom role with
+resource:read/write and api_token:write, made over RPC), who creates an
+enterprise > site > area > work center chain and an API token (resource:read).
 
 1. Sign-in time (argon2id), rounds interleaving a and b (same machine state):
    a. in-process `auth_service.passwords.hash_password` / `verify` (the
@@ -85,6 +87,8 @@ from auth_service.contract import keys
 
 ADMIN = "bench-admin"
 ADMIN_PASSWORD = "harbour lantern quartz 1969"
+USER, USER_ROLE = "bench-engineer", "bench_engineer"   # signs in with a password alone (no privileged permission)
+FIRST_PASSWORD = "temporary pumpkin violin 7"
 CONNECTIONS = 10
 LOGIN_PATH = "/api/v1/auth/login"
 BURST = 4             # parallel sign-ins (auth_service hashes at most 2 at once, in native threads)
@@ -327,7 +331,7 @@ def login_burst(port, parallel, per_client, probe):
             for _ in range(per_client):
                 try:
                     status, _, seconds = request(port, "POST", LOGIN_PATH,
-                                                 {"username": ADMIN, "password": ADMIN_PASSWORD}, conn=conn)
+                                                 {"username": USER, "password": ADMIN_PASSWORD}, conn=conn)
                 except (OSError, http.client.HTTPException) as exc:
                     status, seconds = type(exc).__name__, float("nan")
                     conn.close()
@@ -403,6 +407,16 @@ def main():
         if done.returncode != 0:
             raise RuntimeError(f"mes create-admin failed:\n{done.stdout}\n{done.stderr}")
         log(f"administrator {ADMIN} created (mes create-admin)")
+        from nameko.standalone.rpc import ClusterRpcProxy
+        with ClusterRpcProxy({"AMQP_URI": env.amqp_uri}, timeout=30) as cluster:   # the operators' trusted path
+            cluster.auth_service.create_role({"name": USER_ROLE, "description": "bench",
+                                              "permissions": ["resource:read", "resource:write", "api_token:write"],
+                                              "requires_mfa": False})
+            cluster.auth_service.create_user({"username": USER, "display_name": "Bench Engineer",
+                                              "password": FIRST_PASSWORD, "roles": [USER_ROLE]})
+        first = request(gw_port, "POST", LOGIN_PATH, {"username": USER, "password": FIRST_PASSWORD,
+                                                       "new_password": ADMIN_PASSWORD})
+        assert first[0] == 200, first
 
         # ---------------------------------------------------------- 1: sign-in (a in-process, b over HTTP)
         hashed = passwords.hash_password(ADMIN_PASSWORD)
@@ -416,7 +430,7 @@ def main():
             f"interleaved with {n_ok} in-process hashes and verifications")
         keepalive = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
         status, body, _ = request(gw_port, "POST", LOGIN_PATH,
-                                  {"username": ADMIN, "password": ADMIN_PASSWORD}, conn=keepalive)  # warm-up
+                                  {"username": USER, "password": ADMIN_PASSWORD}, conn=keepalive)  # warm-up
         assert status == 200, (status, body)
         # the relative order of ok, unknown and wrong stays a rotation of this one: at most two wrong
         # passwords of the account come without a success (which clears its counter) between them
@@ -439,7 +453,7 @@ def main():
                     continue
                 if kind == "ok":
                     status, body, seconds = request(gw_port, "POST", LOGIN_PATH,
-                                                    {"username": ADMIN, "password": ADMIN_PASSWORD},
+                                                    {"username": USER, "password": ADMIN_PASSWORD},
                                                     conn=keepalive)
                     if status == 200:
                         token = body["access_token"]
@@ -449,7 +463,7 @@ def main():
                         source_no = source_no % 250 + 1
                         source = f"127.0.0.{source_no + 1}"  # 127.0.0.2 .. 127.0.0.251
                     creds = {"username": f"nobody-{i}", "password": ADMIN_PASSWORD} if kind == "unknown" else \
-                        {"username": ADMIN, "password": ADMIN_PASSWORD + " typo"}
+                        {"username": USER, "password": ADMIN_PASSWORD + " typo"}
                     status, body, seconds = request(gw_port, "POST", LOGIN_PATH, creds, source=source)
                 statuses[kind][status] = statuses[kind].get(status, 0) + 1
                 timings[kind].append(seconds)
@@ -462,7 +476,6 @@ def main():
         assert token, statuses
 
         # ---------------------------------------------------------- 1c: a burst of sign-ins
-        from nameko.standalone.rpc import ClusterRpcProxy
         session_id = jwt.decode(token, options={"verify_signature": False})["sid"]
         per_client = 3 if args.quick else 10
         log(f"sign-in burst: {BURST} clients x {per_client} sign-ins at once, auth_service.session_active "

@@ -275,6 +275,8 @@ def test_a_signed_record_changed_afterwards_shows_its_signature_invalid_and_cann
     operator.post(f"{ops}/{mill_id}/start", json={})
     operator.post(f"{ops}/{mill_id}/complete", json={"good": 1})
     operator.post(f"{ops}/{assy_id}/start", json={})
+    unsigned = operator.post(f"{ops}/{assy_id}/buy-offs", 400, json={"step": 0, "values": {"torque": 9.0}})
+    assert "signature" in unsigned["details"]
     operator.post(f"{ops}/{assy_id}/buy-offs", json={"step": 0, "values": {"torque": 9.0},
                                                       "signature": operator.signature})
 

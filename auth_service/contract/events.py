@@ -5,7 +5,7 @@ name for roles); `data`:
 - user.created / user.updated: UserSummary (the display fields others cache)
 - user.roles_changed: {id, roles}
 - user.mfa_changed: {id, mfa_enabled}
-- user.locked: {id, username, locked_until}
+- user.locked: {id, username, address} (failed secrets filled the last rung at that address)
 - session.revoked: {session_id, user_id, reason}
 - security.refresh_token_reused: {session_id, user_id, username, address}
 - security.signature_failed: {user_id, username, session_id, meaning, components}
