@@ -567,7 +567,7 @@ def main():
     table(["operation", "runs", "p50 ms", "p99 ms", "mean ms"], rows)
 
     rows = []
-    for kind, label in (("ok", "success (admin)"), ("unknown", "failure: unknown user"),
+    for kind, label in (("ok", "success (plant engineer)"), ("unknown", "failure: unknown user"),
                         ("wrong", "failure: wrong password")):
         s = summary_ms(timings[kind])
         rows.append((label, s["n"], s["p50"], s["p99"], s["max"],
