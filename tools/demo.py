@@ -192,5 +192,7 @@ def load():
 if __name__ == "__main__":
     try:
         load()
-    except (Refused, requests.RequestException) as exc:
+    except Refused as exc:
+        sys.exit(f"demo: {exc}")
+    except requests.RequestException as exc:
         sys.exit(f"demo: {exc}\nIs the MES running (`make run`)?")
