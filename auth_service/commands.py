@@ -40,4 +40,6 @@ def create_admin(ctx, username, display_name, email):
     finally:
         tx.close()
         uow.dispose()
-    click.echo(f"created administrator {user['username']} ({user['id']}) with role admin")
+    click.echo(f"created administrator {user['username']} ({user['id']}) with role admin\n"
+               "the admin role requires MFA: the first sign-in opens the enrolment of an authenticator only "
+               "(POST /api/v1/auth/me/mfa/totp, then .../confirm; `mes shell` enrols in a terminal)")
