@@ -27,7 +27,7 @@ def guarded(tx, throttle, user, address, verify, *, failed_action, refused, atte
     try:
         throttle.check(account=user.username, address=address)
     except errors.Throttled as exc:
-        refusals = throttle.refusals(user.username, address, exc.retry_after)
+        refusals = throttle.refusals(user.username, address, exc.retry_after, scope=exc.scope)
         if refusals is not None:   # one row per throttled window
             tx.audit(failed_action, USER, user.id, new={**attempt, "reason": "throttled",
                                                         "refused_in_previous_window": refusals})

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from auth_service import accounts, credentials, domain, mfa, passwords
 from auth_service.contract import keys, tokens
@@ -58,18 +58,21 @@ def invalid_login():
 def _issue(tx, settings, user, session_row):
     """An access token for the session and a new refresh token of its family."""
     roles = accounts.roles_of(tx.session, user.id)
-    enrolment_pending = domain.mfa_required(roles) and not user.mfa_enabled
+    # a role requiring MFA opens only to a session that showed a second factor: not to one
+    # signed in with a password before the user enrolled (in another session, or before MFA
+    # was required of the role)
+    second_factor_pending = domain.mfa_required(roles) and not session_row.mfa
     access, _claims = tokens.issue_access_token(
         settings.private_key, issuer=settings.issuer, audience=settings.audience, subject=user.id,
         session_id=session_row.id, roles=[r.name for r in roles],
         # until a role's required MFA is enabled, the token opens only the self-service routes
-        permissions=[] if enrolment_pending else domain.permissions_of(roles), ttl=settings.access_ttl,
+        permissions=[] if second_factor_pending else domain.permissions_of(roles), ttl=settings.access_ttl,
         extra={"name": user.username, "amr": ["pwd", "otp"] if session_row.mfa else ["pwd"]})
     refresh = domain.new_token(domain.REFRESH_TOKEN_PREFIX)
     tx.session.add(RefreshToken(session_id=session_row.id, token_hash=domain.token_hash(refresh)))
     body = {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
             "expires_in": int(settings.access_ttl.total_seconds()), "session_id": str(session_row.id)}
-    if enrolment_pending:
+    if second_factor_pending and not user.mfa_enabled:
         body["mfa_enrolment_required"] = True
     return body
 
@@ -89,17 +92,19 @@ def login(tx, settings, throttle, data, client):
                  new={**attempt, "reason": reason}, actor=name[:200])
         return error
 
+    # the account's row lock first: parallel attempts on one account see each other's failures
+    user = accounts.find_user(session, name, lock=True)
     try:
         throttle.check(account=name, address=address)
     except errors.Throttled as exc:
         # one audit row per throttled window, counting the refusals of the one before: an
         # anonymous flood cannot fill the append-only trail or queue writes behind its lock
-        refusals = throttle.refusals(account=name, address=address, window=exc.retry_after)
+        refusals = throttle.refusals(account=name, address=address, window=exc.retry_after, scope=exc.scope)
         if refusals is not None:
             tx.audit("login_throttled", accounts.USER, name[:200], actor=name[:200],
-                     new={**attempt, "retry_after": exc.retry_after, "refused_in_previous_window": refusals})
+                     new={**attempt, "retry_after": exc.retry_after, "refused_in_previous_window": refusals,
+                          "limit": exc.scope})
         return exc
-    user = accounts.find_user(session, name, lock=True)
     # an unknown user costs one argon2 verification too: same answer, same time
     password_ok = passwords.verify(user.password_hash if user else passwords.dummy_hash(), data["password"])
     if user is None or not password_ok or not user.active or accounts.password_expired(user, now):
@@ -156,6 +161,9 @@ def second_factor_shown(tx, settings, user_id, session_id):
     if row is None or domain.session_end_reason(row, accounts.now(), settings.idle_timeout) is not None:
         raise errors.Unauthenticated("the session has ended; sign in again", {"session_id": ["ended"]})
     row.mfa = True
+    # the refresh token of the password-only sign-in is spent: presenting it again is reuse
+    tx.session.execute(update(RefreshToken).where(RefreshToken.session_id == row.id,
+                                                  RefreshToken.rotated_at.is_(None)).values(rotated_at=accounts.now()))
     user = accounts.get_user(tx.session, user_id)
     tx.audit("session_mfa", SESSION, row.id, new={"mfa": True, "by": "enrolment"}, actor=user.username)
     return _issue(tx, settings, user, row)

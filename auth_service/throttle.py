@@ -20,6 +20,7 @@ the longest window). When Redis cannot be reached the counting continues in
 this process's memory (logged): sign-ins keep working and guessing stays
 throttled.
 """
+import ipaddress
 import logging
 import time
 
@@ -34,6 +35,22 @@ ADDRESS_LADDER = "100/minute;1000/hour"
 NO_ADDRESS = "-"   # the CLI and the shell (no client address)
 
 log = logging.getLogger(__name__)
+
+
+def client_key(address):
+    """What the limits count an address as: an IPv6 client by its /64 (one host
+    easily holds a whole /64, so single addresses would be free to change)."""
+    if not address:
+        return NO_ADDRESS
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 class Throttle:
@@ -51,14 +68,14 @@ class Throttle:
 
     @staticmethod
     def _account(account, address):
-        return f"{account.casefold()}|{address or NO_ADDRESS}"
+        return f"{account.casefold()}|{client_key(address)}"
 
     def _keys(self, account=None, address=None):
         keys = []
         if account is not None:
             keys.append(("account", self._account(account, address)))
         if address:
-            keys.append(("address", address))
+            keys.append(("address", client_key(address)))
         return keys
 
     def _run(self, operation, fallback=None):
@@ -69,22 +86,26 @@ class Throttle:
             return operation(self.memory_limiter, None)
 
     def check(self, **who):
-        """Raise Throttled while any window of any of `who` is full."""
+        """Raise Throttled while any window of any of `who` is full; its `scope`
+        says which: "account" (at this address) or "address"."""
         keys = self._keys(**who)
 
         def longest_wait(limiter, _redis):
-            wait = 0.0
+            wait, scope = 0.0, None
             for ladder, key in keys:
                 for limit in self.ladders[ladder]:
                     if not limiter.test(limit, ladder, key):
-                        reset = limiter.get_window_stats(limit, ladder, key).reset_time
-                        wait = max(wait, reset - time.time())
-            return wait
+                        reset = limiter.get_window_stats(limit, ladder, key).reset_time - time.time()
+                        if reset > wait:
+                            wait, scope = reset, ladder
+            return wait, scope
 
-        wait = self._run(longest_wait)
+        wait, scope = self._run(longest_wait)
         if wait > 0:
-            raise errors.Throttled("too many failed attempts; try again later",
+            exc = errors.Throttled("too many failed attempts; try again later",
                                    {"retry_after": max(1, int(wait + 0.999))})
+            exc.scope = scope
+            raise exc
 
     def failed(self, account=None, address=None):
         """Count a failure; True if the account's last rung at this address is now full (the lock)."""
@@ -104,7 +125,7 @@ class Throttle:
         return self._run(hit)
 
     def _remember_address(self, client, account, address):
-        name, address = account.casefold(), address or NO_ADDRESS
+        name, address = account.casefold(), client_key(address)
         if client is None:
             self.memory_addresses.setdefault(name, set()).add(address)
             return
@@ -113,11 +134,14 @@ class Throttle:
         pipe.expire(self.addresses_key + name, self.remember)
         pipe.execute()
 
-    def refusals(self, account, address, window):
+    def refusals(self, account, address, window, scope="account"):
         """Count a refused (throttled) attempt. The first of a window of `window`
         seconds returns how many were refused in the windows since the last
-        first one (that attempt is audited with the count); the others return None."""
-        key = self.refused_key + self._account(account, address)
+        first one (that attempt is audited with the count); the others return None.
+        Refused by the address limit (spraying over many names), the count is the
+        address's: one row a window however many names are tried."""
+        who = f"@{client_key(address)}" if scope == "address" else self._account(account, address)
+        key = self.refused_key + who
 
         def count(_limiter, client):
             if client is None:   # no Redis: one row per refusal rather than none
@@ -137,7 +161,7 @@ class Throttle:
         def clear(limiter, client):
             name = account.casefold()
             if not everywhere:
-                addresses = {address or NO_ADDRESS}
+                addresses = {client_key(address)}
             elif client is None:
                 addresses = self.memory_addresses.pop(name, set())
             else:

@@ -89,8 +89,8 @@ def fetch(session, column, value, what, lock=False):
     """The row whose `column` equals `value`, locked FOR UPDATE if asked, or
     NotFound saying "<what> <value> does not exist" with the column named."""
     stmt = select(column.class_).where(column == value)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock:   # what another transaction committed while we waited, not the session's copy
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     row = session.execute(stmt).scalar_one_or_none()
     if row is None:
         raise errors.NotFound(f"{what} {value} does not exist", {column.key: str(value)})

@@ -76,6 +76,28 @@ def grant_service_role(conn, role):
         conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
 
 
+def service_role_problems(url):
+    """What would let the service's role (the user of `url`) get round its audit
+    trail: being a superuser, or owning tables (it could drop their triggers)."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            role, superuser = conn.execute(sa.text(
+                "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")).one()
+            owned = conn.execute(sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                                         "AND tableowner = current_user")).scalar()
+    finally:
+        engine.dispose()
+    problems = []
+    if superuser:
+        problems.append(f"the service role {role} is a superuser: it could drop the audit trail's triggers "
+                        "(a container volume made before owner roles? see README, Containers)")
+    if owned:
+        problems.append(f"the service role {role} owns {owned} table(s): it could drop their triggers "
+                        "(`mes db create` with an admin login hands them to the owner role)")
+    return problems
+
+
 def current(service_name, url):
     from alembic.runtime.migration import MigrationContext
     engine = make_engine(url, pool_size=1)

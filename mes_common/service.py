@@ -72,18 +72,18 @@ class ServiceBase:
         overrides it to look them up)."""
         return Caller.from_context(self.context)
 
-    def _load_signed(self, schema, data):
+    def _load_signed(self, schema, data, signer_gives=()):
         """Load the body of an action that signs a record. A person in a session
-        (the gateway's users, `mes shell`) must give `signature`; a machine (an
-        API token) cannot sign (403); the platform's own calls (no session:
-        events, sagas, `nameko shell`) sign nothing and the record shows no
-        signature."""
+        (the gateway's users, `mes shell`) must give `signature` (and the fields
+        `signer_gives`, such as the version they reviewed); a machine (an API
+        token) cannot sign (403); the platform's own calls (no session: events,
+        sagas, `nameko shell`) sign nothing and the record shows no signature."""
         if self.context.get("token_id"):
             raise errors.Forbidden("an e-signature needs a person signed in, not an API token",
                                    {"authorization": ["API token"]})
         if self.context.get("session_id"):
             return load(schema, data)
-        return load(schema, data, partial=("signature",))
+        return load(schema, data, partial=("signature", *signer_gives))
 
     def _signature(self, record_type, record_id, meaning, credentials):
         """The auth service's answer to the calling person signing this record with

@@ -80,8 +80,15 @@ def content_hash(content, meaning, signer_id, signed_at):
 
 
 def jsonable(content):
-    """The content as JSON gives it back (UUIDs, times, decimals as str): hash what a reader recomputes."""
-    return json.loads(json.dumps(content, default=str))
+    """The content as a reader gets it back from the database: UUIDs, times and
+    decimals as str, and a whole number as an int (JSONB gives 1e16 back as
+    10000000000000000, 10.0 as 10.0 or 10 depending on the path)."""
+    return json.loads(json.dumps(content, default=str), parse_float=_number)
+
+
+def _number(text):
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def check(auth, service, context, record_type, record_id, meaning, credentials):

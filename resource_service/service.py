@@ -126,7 +126,7 @@ class ResourceService(ServiceBase):
         """Release a draft, signed by the releasing person (approval); the previously
         released version becomes obsolete."""
         routing_id = uuid_arg(routing_id)
-        data = self._load_signed(schemas.RoutingRelease(), data)
+        data = self._load_signed(schemas.RoutingRelease(), data, signer_gives=("version",))
         with self.uow() as tx:
             routings.check_releasable(tx.session, routing_id, data)
         manifest = self._signature(routings.RECORD, routing_id, signatures.APPROVAL, data.get("signature"))

@@ -159,7 +159,7 @@ def build_model(people):
         {"sequence": 10, "name": "Mill", "work_center_id": mill["id"], "setup_time": 30, "run_time": 12},
         {"sequence": 20, "name": "Assemble", "work_center_id": bench["id"], "setup_time": 10, "run_time": 5,
          "required_skill": "torque", "work_instruction_code": "WI-ASSY"}]})
-    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"signature": planner.signature})
+    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"version": 1, "signature": planner.signature})
 
     store = keeper.post(f"{MATERIAL}/locations", 201, json={"code": "RM-01", "name": "Raw material rack 1"})
     bar_lot = keeper.post(f"{MATERIAL}/lots", 201, json={
@@ -393,7 +393,7 @@ def test_killing_the_work_order_service_mid_saga_ends_consistent(plant):
                 json={"components": [{"part_id": c["id"], "quantity": 1} for c in components]})
     routing = planner.post(ROUTINGS, 201, json={"part_id": kit["id"], "part_revision": "A", "operations": [
         {"sequence": 10, "name": "Kit", "work_center_id": plant.bench["id"], "setup_time": 5, "run_time": 1}]})
-    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"signature": planner.signature})
+    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"version": 1, "signature": planner.signature})
     order = new_order(plant, 2, part=kit)
 
     answers = []

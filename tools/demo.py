@@ -153,7 +153,7 @@ def load():
         {"sequence": 10, "name": "Mill", "work_center_id": mill_wc, "setup_time": 30, "run_time": 12},
         {"sequence": 20, "name": "Assemble", "work_center_id": bench, "setup_time": 10, "run_time": 5,
          "required_skill": "torque", "work_instruction_code": "WI-ASSY"}]})["id"]
-    planner.call("POST", f"/resource/routings/{routing}/release", planner.signed)
+    planner.call("POST", f"/resource/routings/{routing}/release", {"version": 1, **planner.signed})
 
     rack = keeper.call("POST", "/material/locations", {"code": "RM-01", "name": "Raw material rack 1"})["id"]
     bar_lot = keeper.call("POST", "/material/lots", {

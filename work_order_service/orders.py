@@ -11,6 +11,7 @@ from sqlalchemy import select, update as sql_update
 from sqlalchemy.orm import selectinload
 
 from mes_common import errors, paging, signatures
+from mes_common.audit import iso_utc
 from mes_common.db import utcnow
 from mes_common.rules import check_version
 from work_order_service import domain
@@ -183,7 +184,8 @@ def resume(tx, caller, wo_id, reason=None):
 def closed_content(wo):
     """What closing signs: the order, its quantities per operation and its end."""
     return {"id": str(wo.id), "number": wo.number, "part_id": str(wo.part_id), "part_revision": wo.part_revision,
-            "quantity": wo.quantity, "status": wo.status, "closed_at": wo.closed_at,
+            "quantity": wo.quantity, "status": wo.status,
+            "closed_at": iso_utc(wo.closed_at) if wo.closed_at else None,
             "operations": [{"sequence": op.sequence, "good": op.quantity_good, "scrap": op.quantity_scrap,
                             "rework": op.quantity_rework} for op in wo.operations]}
 

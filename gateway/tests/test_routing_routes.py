@@ -103,13 +103,18 @@ def test_routings_with_planner_and_operator_permissions(http, plant):
     missing = http.get(f"{ROUTINGS}/released", params={"part_id": part_id, "part_revision": "A"})
     assert missing.status_code == 404 and "no released routing" in missing.json()["message"]
     # the release is signed (21 CFR 11.200): no credentials, no release; a token without a session cannot sign
-    unsigned = http.post(f"{ROUTINGS}/{routing['id']}/release", json={}, headers=http.planner.headers)
+    unsigned = http.post(f"{ROUTINGS}/{routing['id']}/release", json={"version": 2}, headers=http.planner.headers)
     assert unsigned.status_code == 400 and "signature" in unsigned.json()["details"]
+    wrong_password = {**http.planner.signature, "password": "not my password at all"}
     wrong = http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.planner.headers,
-                      json={"signature": {**http.planner.signature, "password": "not my password at all"}})
+                      json={"version": 2, "signature": wrong_password})
     assert wrong.status_code == 401, wrong.text
+    # the signer names the version they reviewed: a draft changed since is refused, unsigned
+    stale = http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.planner.headers,
+                      json={"version": 1, "signature": http.planner.signature})
+    assert stale.status_code == 409 and ok(http.get(f"{ROUTINGS}/{routing['id']}"))["signatures"] == []
     released = ok(http.post(f"{ROUTINGS}/{routing['id']}/release", headers=http.planner.headers,
-                            json={"signature": http.planner.signature}))
+                            json={"version": 2, "signature": http.planner.signature}))
     assert released["status"] == "released"
     [signature] = released["signatures"]
     assert (signature["meaning"], signature["username"], signature["valid"]) == (
@@ -132,10 +137,11 @@ def test_a_release_is_signed_by_a_person_in_their_session(http, plant):
     first, second = (ok(http.post(ROUTINGS, json=routing_body(str(uuid.uuid4()), wc10), headers=signer.headers), 201)
                      for _ in range(2))
     release = f"{ROUTINGS}/{{}}/release"
-    password_only = {"signature": {"password": signer.password}}
+    password_only = {"version": 1, "signature": {"password": signer.password}}
     body = http.post(release.format(first["id"]), json=password_only, headers=signer.headers)
     assert body.status_code == 422 and set(body.json()["details"]) == {"username"}, body.text
-    signed = ok(http.post(release.format(first["id"]), json={"signature": signer.signature}, headers=signer.headers))
+    signed = ok(http.post(release.format(first["id"]), json={"version": 1, "signature": signer.signature},
+                          headers=signer.headers))
     assert signed["signatures"][0]["components"] == ["username", "password"]
     later = ok(http.post(release.format(second["id"]), json=password_only, headers=signer.headers))
     assert later["signatures"][0]["components"] == ["password"]
@@ -143,7 +149,7 @@ def test_a_release_is_signed_by_a_person_in_their_session(http, plant):
     with ClusterRpcProxy(http.config, timeout=10) as rpc:
         token = rpc.auth_service.create_api_token(signer.id, {"name": "bot", "permissions": ["routing:write"]})
     third = ok(http.post(ROUTINGS, json=routing_body(str(uuid.uuid4()), wc10), headers=signer.headers), 201)
-    machine = http.post(release.format(third["id"]), json={"signature": signer.signature},
+    machine = http.post(release.format(third["id"]), json={"version": 1, "signature": signer.signature},
                         headers={"Authorization": f"Bearer {token['token']}"})
     assert machine.status_code == 403 and machine.json()["details"] == {"authorization": ["API token"]}
 

@@ -23,6 +23,7 @@ def migrate(ctx, services, downgrade_to):
 
     config = ctx.obj["config"]
     specs = [registry.service(name) for name in services] if services else registry.SERVICES
+    unsafe = False
     for spec in specs:
         if spec.database is None:
             continue
@@ -36,3 +37,8 @@ def migrate(ctx, services, downgrade_to):
         after = migrations.current(spec.name, url)
         how = f"as {infra.owner_role(make_url(url).username)}" if admin_url else "as the service role: no admin login"
         click.echo(f"{spec.name}: {before or 'base'} -> {after or 'base'} ({how})")
+        for problem in migrations.service_role_problems(url):
+            click.echo(f"{spec.name}: UNSAFE: {problem}", err=True)
+            unsafe = True
+    if unsafe:
+        ctx.exit(1)

@@ -86,3 +86,19 @@ def test_infra_check_names_what_is_missing(base_config, tmp_path):
     assert code == 1, out
     assert "Redis" in out and "MISSING" in out and "Traceback" not in out
     assert "PostgreSQL" in out and "RabbitMQ" in out
+
+
+def test_migrate_refuses_a_service_role_that_could_drop_the_audit_triggers(mes_config, tmp_path):
+    """Attack 9: a service that connects as a superuser (a container volume made before
+    owner roles existed) could drop its audit trail's triggers: `mes migrate` says so, exit 1."""
+    from mes_common.testing.fixtures import admin_url
+
+    urls = mes_config["DATABASE_URLS"]
+    config = {**mes_config, "DATABASE_URLS": {**urls, "resource_service": admin_url(urls["resource_service"])}}
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    code, out = run(config_path, "migrate", "resource_service")
+    assert code == 1 and "resource_service: UNSAFE: the service role " in out and "is a superuser" in out, out
+    config_path.write_text(yaml.safe_dump(mes_config))
+    code, out = run(config_path, "migrate", "resource_service")
+    assert code == 0 and "UNSAFE" not in out, out

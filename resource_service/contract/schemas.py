@@ -137,8 +137,8 @@ class RoutingUpdate(Schema):
 
 
 class RoutingRelease(Schema):
-    version = fields.Integer(strict=True, validate=validate.Range(min=1),
-                             metadata={"description": "refuse unless the routing is at this `row_version`"})
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1), metadata={
+        "description": "the `row_version` the signer reviewed: refused (409) if the draft changed since"})
     signature = fields.Nested(SignatureCredentials, required=True, metadata={
         "description": "the releasing person's e-signature (meaning: approval)"})
 

@@ -33,7 +33,8 @@ class WorkInstructionEntrypoints:
         versions become obsolete."""
         key = load(schemas.WorkInstructionVersionKey(), {"code": code, "version": version})
         data = self._load_signed(schemas.WorkInstructionRelease(), data)
-        draft = instructions.check_releasable(self.uow.session, key["code"], key["version"])
+        with self.uow() as tx:   # a short transaction: none stays open during the auth service's check
+            draft = instructions.check_releasable(tx.session, key["code"], key["version"])
         manifest = self._signature(instructions.RECORD, draft.id, signatures.APPROVAL, data.get("signature"))
         with self.uow() as tx:
             instruction = instructions.release(tx, self._caller(), key["code"], key["version"], manifest)

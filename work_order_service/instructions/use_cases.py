@@ -45,8 +45,8 @@ def get(session, code, version=None, lock=False):
     stmt = select(WorkInstruction).where(WorkInstruction.code == code)
     stmt = stmt.where(WorkInstruction.version == version) if version is not None else \
         stmt.order_by(WorkInstruction.version.desc()).limit(1)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock:   # fresh under the lock (populate_existing), not the session's copy
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     found = session.execute(stmt).scalar_one_or_none()
     if found is None:
         what = f"work instruction {code}" + (f" version {version}" if version is not None else "")

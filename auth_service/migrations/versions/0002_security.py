@@ -22,6 +22,8 @@ def upgrade():
     op.drop_column("app_user", "locked_until")   # a lock holds per address now (auth_service.throttle)
     op.add_column("app_user", sa.Column("password_expires_at", sa.DateTime(timezone=True), nullable=True))
     op.alter_column("app_user", "totp_secret", type_=sa.Text(), existing_type=sa.String(length=64))
+    # API tokens made without an expiry get the longest lifetime (AUTH.API_TOKEN_MAX_DAYS' default)
+    op.execute("UPDATE api_token SET expires_at = created_at + interval '365 days' WHERE expires_at IS NULL")
 
 
 def downgrade():
