@@ -670,6 +670,21 @@ def test_privileged_roles_need_mfa(http, make_user):
         refused(http.get(USERS if role == "admin" else f"{AUDIT}/auth_service/verify", user.token), 403, "forbidden")
 
 
+def test_a_password_only_session_stays_closed_after_the_user_enrols_elsewhere(http, make_user):
+    """Attack 6: a stolen password of a privileged user who has not enrolled yet. The
+    attacker's session opens the enrolment only, and stays so once the real user enrols."""
+    user = make_user("auditor", enrol_mfa=False)
+    stolen = user.tokens["refresh_token"]                     # the attacker's password-only session
+    own = sign_in(http, user)                                 # the real user, then their enrolment
+    enrolled, _totp, _codes = enrol(http, own)
+    assert ok(http.get(f"{AUDIT}/auth_service/verify", enrolled["access_token"]))["ok"] is True
+    refreshed = ok(http.post(REFRESH, json={"refresh_token": stolen}))
+    refused(http.get(f"{AUDIT}/auth_service/verify", refreshed["access_token"]), 403, "forbidden")
+    # the enrolment session's password-only refresh token is spent: presenting it ends that session
+    body = refused(http.post(REFRESH, json={"refresh_token": own["refresh_token"]}), 401, "unauthenticated")
+    assert body["details"] == {"refresh_token": ["reused"]}
+
+
 def test_api_tokens_expire_within_the_configured_lifetime(http, admin):
     """Item 7: no API token lives for good."""
     body = refused(http.post(f"{ME}/api-tokens", admin.token, json={
