@@ -22,9 +22,10 @@ from sqlalchemy import select
 from auth_service import accounts, credentials, domain, mfa, passwords
 from auth_service.models import Session
 from auth_service.contract import events
+from auth_service.contract.schemas import SignatureManifest
 from mes_common import errors
 
-SIGNATURE = "signature"
+manifest_out = SignatureManifest()
 
 
 def verify(tx, settings, throttle, data, address=None):
@@ -64,8 +65,8 @@ def verify(tx, settings, throttle, data, address=None):
         return refused
     login_session.last_signed_at = now
     login_session.last_seen_at = now
-    manifest = {"signer_id": str(user.id), "username": user.username, "printed_name": user.display_name,
-                "signed_at": now.isoformat(), "meaning": data["meaning"], "components": needed,
-                "record": data["record"], "nonce": str(uuid.uuid4())}
+    manifest = manifest_out.dump({
+        "signer_id": user.id, "username": user.username, "printed_name": user.display_name, "signed_at": now,
+        "meaning": data["meaning"], "components": needed, "record": data["record"], "nonce": uuid.uuid4()})
     tx.audit("signature_verified", accounts.USER, user.id, new=manifest, actor=user.username)
     return manifest

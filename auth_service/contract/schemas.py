@@ -279,7 +279,9 @@ class SignatureCheck(Schema):
     record = fields.Nested(SignedRecord, required=True)
 
 
-class SignatureOut(Schema):
+class SignatureManifest(Schema):
+    """What `verify_signature` answers the service that owns the record
+    (mes_common.signatures.record stores it)."""
     signer_id = fields.UUID(required=True)
     username = fields.String(required=True)
     printed_name = fields.String(required=True, metadata={"description": "11.50(a)(1)"})

@@ -325,6 +325,21 @@ def test_totp_codes_work_once_and_recovery_codes_once(rpc, db_engines):
     assert login(rpc, user, totp=codes[1])["access_token"]
 
 
+def test_seeds_stored_in_the_clear_are_sealed_at_start(rpc, auth_config, container_factory, db_engines):
+    """TOTP seeds a release before sealing stored in the clear are sealed by the next
+    start of the service, and still open: the user signs in with their authenticator."""
+    user = new_user(rpc)
+    secret = pyotp.random_base32(32)
+    with db_engines["auth_service"].begin() as conn:
+        conn.execute(text("UPDATE app_user SET totp_secret = :s, mfa_enabled = true WHERE id = :id"),
+                     {"s": secret, "id": user["id"]})
+    container_factory(AuthService, auth_config).start()   # another instance starting
+    with db_engines["auth_service"].connect() as conn:
+        stored = conn.execute(text("SELECT totp_secret FROM app_user WHERE id = :id"), {"id": user["id"]}).scalar()
+    assert stored.startswith("f1:") and secret not in stored
+    assert login(rpc, user, totp=pyotp.TOTP(secret).now())["access_token"]
+
+
 def claims_amr(body):
     import jwt
     return jwt.decode(body["access_token"], options={"verify_signature": False})["amr"]
