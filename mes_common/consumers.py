@@ -92,8 +92,23 @@ class ResilientRpcConsumer(RpcConsumer):
         return result, exc_info
 
 
+BROKER_USER = "broker_user"   # worker context key: who published the request, as the broker checked it
+
+
 class ResilientRpc(Rpc):
     rpc_consumer = ResilientRpcConsumer()
+
+    def unpack_message_headers(self, message):
+        """The call's context, with `broker_user` the publisher's broker login as
+        RabbitMQ validated it (the AMQP user-id property: a message claiming
+        another user is refused by the broker), never what a header claims. A
+        publisher that sets no user-id leaves it unset."""
+        context = super().unpack_message_headers(message)
+        context.pop(BROKER_USER, None)
+        user = message.properties.get("user_id")
+        if user:
+            context[BROKER_USER] = user
+        return context
 
 
 class ResilientReplyListener(ReplyListener):

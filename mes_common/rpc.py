@@ -132,9 +132,12 @@ class RequestPublisher(SharedExtension):
                         channel = conn.channel()
                         self.exchange(channel).declare()
                         self._conn, self._producer = conn, Producer(channel, exchange=self.exchange)
+                    # user_id: RabbitMQ checks it is this connection's login, so the receiver
+                    # knows which process called (mes_common.consumers.ResilientRpc)
                     self._producer.publish(
                         body, routing_key=routing_key, reply_to=reply_to, correlation_id=correlation_id,
-                        headers=headers, expiration=expiration, serializer="json", delivery_mode=1)
+                        headers=headers, expiration=expiration, serializer="json", delivery_mode=1,
+                        user_id=self._conn.userid)
                     return
                 except Exception as exc:
                     self._close()

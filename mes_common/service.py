@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from nameko.extensions import DependencyProvider
 
 from mes_common import audit, errors, logs, signatures
+from mes_common.consumers import BROKER_USER
 from mes_common.rpc import rpc
 from mes_common.schemas import AuditQuery, load
 
@@ -96,8 +97,10 @@ class ServiceBase:
 
     @rpc
     def ping(self):
-        """Liveness over RPC: used by the gateway's /ready and `mes health`."""
-        return {"service": self.name, "ok": True}
+        """Liveness over RPC: used by the gateway's /ready and `mes health`; says
+        which broker login the caller has as far as this service knows (None: it
+        published without a validated user-id)."""
+        return {"service": self.name, "ok": True, "caller": self.context.get(BROKER_USER)}
 
     # the audit trail (mes_common.audit) of a service whose UnitOfWork has one
 
