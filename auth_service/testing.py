@@ -54,13 +54,20 @@ def sign_in(post, username, password, **extra):
     a role of the user requires MFA (the first sign-in then opens the enrolment
     only). `post(path, json=..., headers=...)` is a requests-like call on the
     gateway. Returns (tokens, pyotp.TOTP or None, recovery codes)."""
-    import pyotp
-
     login = post("/api/v1/auth/login", json={"username": username, "password": password, **extra})
     assert login.status_code == 200, login.text
     tokens = login.json()
     if not tokens.get("mfa_enrolment_required"):
         return tokens, None, []
+    return enrol(post, tokens)
+
+
+def enrol(post, tokens):
+    """Enrol an authenticator with the enrolment-only tokens of a first sign-in:
+    (the session's new tokens, with the user's permissions; the pyotp.TOTP; the
+    recovery codes)."""
+    import pyotp
+
     me = {"Authorization": f"Bearer {tokens['access_token']}"}
     enrolment = post("/api/v1/auth/me/mfa/totp", headers=me)
     assert enrolment.status_code == 201, enrolment.text

@@ -169,6 +169,10 @@ class ApiRoute(HttpRequestHandler):
         self.spec = spec
         super().__init__(method, url, **kwargs)
 
+    def setup(self):
+        super().setup()
+        self.trusted_proxy_hops = int(self.container.config.get("TRUSTED_PROXY_HOPS") or 0)
+
     def get_url_rule(self):
         return Rule(self.url, methods=self.method.split(","), strict_slashes=False)
 
@@ -183,7 +187,7 @@ class ApiRoute(HttpRequestHandler):
             if request.content_length and request.content_length > MAX_BODY:
                 raise errors.ValidationFailed("the body is too large", {"body": [f"at most {MAX_BODY} bytes"]})
             # travels to the services as message headers: who, never the credentials
-            request.client = client_of(request, int(self.container.config.get("TRUSTED_PROXY_HOPS") or 0))
+            request.client = client_of(request, self.trusted_proxy_hops)
             context_data = principal.context(request_id, request.client["address"])
             args, kwargs = self.get_entrypoint_parameters(request)
             event = Event()

@@ -21,6 +21,7 @@ import requests
 import yaml
 from click.testing import CliRunner
 
+from auth_service import testing
 from gateway.service import Gateway
 from mes_common.cli import main
 from mes_common.testing.fixtures import service_stack, wait_until
@@ -130,10 +131,9 @@ def enrol(http, tokens):
     """Enrol an authenticator with the enrolment-only token of a first sign-in: the
     confirmation hands back the session's tokens with the user's permissions.
     (those tokens, the TOTP, the recovery codes)."""
-    totp = pyotp.TOTP(ok(http.post(f"{ME}/mfa/totp", tokens["access_token"]), 201)["secret"])
-    confirmed = ok(http.post(f"{ME}/mfa/totp/confirm", tokens["access_token"], json={"code": totp.now()}))
-    assert "mfa_enrolment_required" not in confirmed["tokens"]
-    return confirmed["tokens"], totp, confirmed["recovery_codes"]
+    enrolled = testing.enrol(lambda path, **kwargs: http.session.post(http.base + path, timeout=15, **kwargs), tokens)
+    assert "mfa_enrolment_required" not in enrolled[0]
+    return enrolled
 
 
 @pytest.fixture(scope="module")

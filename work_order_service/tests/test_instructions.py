@@ -245,3 +245,20 @@ def test_bad_input_names_the_field(rpc, wi):
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.get_work_instruction("WI\x00")
     assert "code" in exc.value.details
+
+
+def test_a_person_cannot_release_unsigned_nor_while_the_auth_service_is_down(stack, rpc, wi):
+    """A person in a session signs a release; with no auth service to check the
+    signature (none runs in this stack), the answer is Unavailable and nothing changes."""
+    code = wi("DOWN")
+    rpc.create_work_instruction({"code": code, "title": "Torque", "steps": STEPS})
+    person = {"actor": "eve", "user_id": USER_ID, "session_id": str(uuid.uuid4())}
+    with ClusterRpcProxy(stack.config, timeout=10, context_data=person) as proxy:
+        with pytest.raises(errors.ValidationFailed) as exc:
+            proxy.work_order_service.release_work_instruction(code, 1, {})
+        assert "signature" in exc.value.details
+        with pytest.raises(errors.Unavailable) as exc:
+            proxy.work_order_service.release_work_instruction(code, 1, {"signature": {"password": "x" * 12}})
+        assert exc.value.details == {"service": "auth_service"}
+    assert rpc.get_work_instruction(code)["status"] == "draft"
+
