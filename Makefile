@@ -40,8 +40,9 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 infra: venv ## find or start PostgreSQL, RabbitMQ and Redis (else say what is missing)
 	$(MES) infra check --start
 
-db: venv infra ## create the service roles/databases and run the migrations
+db: venv infra ## create the service roles/databases, each process's broker login, and run the migrations
 	$(MES) db create
+	$(MES) infra logins
 	$(MES) migrate
 
 run: venv infra db ## start every service and the gateway under the supervisor

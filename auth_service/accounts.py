@@ -109,10 +109,13 @@ def check_within_own_permissions(session, caller, permissions, what):
     """Refuse (403) handing out or taking power over `permissions` the caller
     does not hold: `user:write` alone must not make anyone an administrator.
     What the caller holds is their roles' permissions narrowed to what the call
-    carries (an API token's scope). Calls without a user (operators' `mes`
-    CLI) are trusted."""
+    carries (an API token's scope). A call without a user is allowed only when
+    it is the platform's own (`mes` CLI, a service: Caller.trusted)."""
     if caller.user_id is None:
-        return
+        if caller.trusted:
+            return
+        raise errors.Forbidden(f"you cannot {what}: no user is signed in",
+                               {"authorization": ["no user, and not a platform call"]})
     held = set(domain.permissions_of(roles_of(session, caller.user_id)))
     if caller.permissions is not None:
         held &= caller.permissions

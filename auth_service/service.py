@@ -187,8 +187,10 @@ class AuthService(ServiceBase):
         role change). A person does it from their own session, with step-up
         credentials, to another's account; the operators' CLI is trusted."""
         caller = self._caller()
-        if caller.user_id is None:
+        if caller.trusted:
             return uuid_arg(user_id), load(schema(partial=("step_up",)), data)
+        if caller.user_id is None:
+            raise Forbidden("this needs a person's session", {"authorization": ["no user, and not a platform call"]})
         if caller.token_id is not None:
             raise Forbidden("this needs a person's session, not an API token", {"authorization": ["API token"]})
         user_id = uuid_arg(user_id)
@@ -201,7 +203,7 @@ class AuthService(ServiceBase):
         """None when the caller's step-up credentials are right (or it is the CLI),
         else the error to raise after the commit."""
         caller = self._caller()
-        if caller.user_id is None:
+        if caller.trusted:
             return None
         return sessions.step_up(tx, self.auth.settings, self.auth.throttle, caller.user_id, caller.address,
                                 data["step_up"], action)

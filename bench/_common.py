@@ -22,6 +22,7 @@ import ctypes.util
 import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -40,7 +41,7 @@ if str(REPO) not in sys.path:
 
 import yaml  # noqa: E402
 
-from mes_common import infra, migrations  # noqa: E402
+from mes_common import broker, infra, migrations  # noqa: E402
 from mes_common.config import load_config  # noqa: E402
 
 
@@ -225,7 +226,9 @@ class BenchEnv:
     def __enter__(self):
         signal.signal(signal.SIGTERM, self._on_signal)
         log(f"isolated world: vhost {self.vhost}, redis prefix {self.prefix}, temp dir {self.tmp}")
-        infra.create_vhost(self.vhost)
+        # the tests' broker logins: each process on its own, as under `mes run`
+        from mes_common.testing.fixtures import create_test_vhost
+        create_test_vhost(self.vhost)
         self._vhost_created = True
         return self
 
@@ -254,8 +257,11 @@ class BenchEnv:
 
     def config(self, **overrides):
         """config.yml as the benchmark's processes see it (isolated vhost, databases, prefix)."""
+        from mes_common.testing.fixtures import TEST_BROKER
         config = copy.deepcopy(self.base_config)
-        config["AMQP_URI"] = self.amqp_uri
+        config["BROKER"] = dict(TEST_BROKER)
+        config["AMQP_URI"] = broker.with_login(self.amqp_uri, broker.login(config, broker.CLI),
+                                               broker.password(config, broker.CLI))
         config["DATABASE_URLS"] = {**config.get("DATABASE_URLS", {}), **self.databases}
         config["CACHE_PREFIX"] = self.prefix
         config.update(overrides)
@@ -362,6 +368,8 @@ class BenchEnv:
             except Exception as exc:
                 print(f"warning: could not delete vhost {self.vhost}: {exc}", file=sys.stderr)
             self._vhost_created = False
+            from mes_common.testing.fixtures import KEY_DIR
+            shutil.rmtree(KEY_DIR, ignore_errors=True)
         for service, url in list(self.databases.items()):
             try:
                 infra.drop_database(self.pg_admin_url, url.rsplit("/", 1)[1])

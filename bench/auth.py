@@ -407,7 +407,7 @@ def main():
         if done.returncode != 0:
             raise RuntimeError(f"mes create-admin failed:\n{done.stdout}\n{done.stderr}")
         log(f"administrator {ADMIN} created (mes create-admin)")
-        from nameko.standalone.rpc import ClusterRpcProxy
+        from mes_common.rpc import ClusterRpcProxy
         with ClusterRpcProxy({"AMQP_URI": env.amqp_uri}, timeout=30) as cluster:   # the operators' trusted path
             cluster.auth_service.create_role({"name": USER_ROLE, "description": "bench",
                                               "permissions": ["resource:read", "resource:write", "api_token:write"],

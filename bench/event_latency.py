@@ -94,7 +94,7 @@ def main():
     print(f"bench/event_latency.py — commit -> consumer effect ({machine_line()})")
     print(f"{args.rate:g} events/s for {args.duration:g} s = {total} events, one emit RPC (one transaction) each")
 
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("event_latency", keep=args.keep) as env:
         probe = "mes_common.tests.probe"

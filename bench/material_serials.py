@@ -22,7 +22,7 @@ def main():
     print(f"bench/material_serials.py — {COUNT:,} serials per create_serials call ({machine_line()})")
 
     from kombu import Connection, Exchange, Queue
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("material_serials", keep=args.keep) as env:
         env.create_database("material_service", "material_service")

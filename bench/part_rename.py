@@ -32,7 +32,7 @@ CLIENTS = 8
 
 
 def create_orders(amqp_uri, part_id, site_id, count):
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     def client(n):
         with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=60) as cluster:
@@ -67,7 +67,7 @@ def main():
     print(f"bench/part_rename.py — part rename → every work order ({machine_line()})")
     print(f"{args.orders} work orders of one part; {args.renames} renames; polling the work order database "
           "every 2 ms and list_work_orders (2 pages of 500) back to back")
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("part_rename", keep=args.keep) as env:
         for name in SERVICES:

@@ -105,7 +105,7 @@ def main():
     print(f"sequential: {args.calls} calls per kind in {args.rounds} rounds; "
           f"concurrent: {CONCURRENCY} callers x {args.duration:g} s per round")
 
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("rpc_echo", keep=args.keep) as env:
         env.write_module("echo_services", SERVICES)

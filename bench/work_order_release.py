@@ -63,7 +63,7 @@ def main():
     print(f"bench/work_order_release.py — release saga end to end ({machine_line()})")
     print(f"routing: {OPERATIONS} operations; BOM: {COMPONENTS} components; {args.orders} timed releases "
           f"after {args.warmup} warm-up release(s), one at a time")
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("work_order_release", keep=args.keep) as env:
         for name in SERVICES:

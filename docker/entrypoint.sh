@@ -5,8 +5,9 @@
 #   entrypoint.sh <name>_service     wait for the broker and the service's own
 #                                    database, `mes migrate <name>_service`, then
 #                                    run the service
-#   entrypoint.sh migrate            wait for every database server, then `mes db create` and
-#                                    `mes migrate` as its superuser (compose's one-shot job)
+#   entrypoint.sh migrate            wait for every database server, then `mes db create`,
+#                                    `mes infra logins` and `mes migrate` as the superusers
+#                                    (compose's one-shot job)
 #   entrypoint.sh health             container healthcheck of whatever PID 1 runs
 #                                    (gateway: GET /health; a service: `mes health`)
 #   entrypoint.sh <command> [args]   anything else is exec'd as is
@@ -184,6 +185,7 @@ case "$1" in
         # one-shot job: roles, databases and migrations, as the servers' superuser (MES_PG_ADMIN_URL)
         wait_for_dependencies migrate
         mes db create
+        mes infra logins   # each process's own broker login (MES_RABBITMQ_API: the management API)
         exec mes migrate
         ;;
     *_service)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 AUTHENTICATED = "authenticated"   # a route's permission when any signed-in caller may use it
 API_TOKEN_PREFIX = "mes_"
 AUTH_SERVICE = "auth_service"
+AUTH_CALLS = ("session_active", "authenticate_api_token")   # what the gateway itself asks the auth service
 # the auth service's and the gateway's clocks may differ a little (nbf of a fresh token)
 LEEWAY = 5
 REFUSED_API_TOKEN_TTL = 2.0       # blunts a flood of one bad token without delaying a fix for long

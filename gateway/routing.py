@@ -89,6 +89,10 @@ class RouteEntry:
     rpc: str | None = None
     args: object = None      # fn(Call) -> tuple of RPC arguments
     doc: str | None = None   # the operation's description (a forwarder has no docstring)
+    calls: tuple = ()        # hand-written: the 'service.method' RPCs it makes (the broker allows no other)
+
+    def rpc_targets(self):
+        return (f"{self.service}.{self.rpc}",) if self.rpc else self.calls
 
 
 class Routes:
@@ -118,12 +122,17 @@ class Routes:
     def delete(self, path, rpc, **options):
         self.add("DELETE", path, rpc, **options)
 
-    def handler(self, method, path, **options):
-        """Decorate a hand-written handler `fn(gateway, request, **path values)`."""
+    def handler(self, method, path, *, calls, **options):
+        """Decorate a hand-written handler `fn(gateway, request, **path values)`
+        that makes the RPCs `calls` (a method of this table's service, or
+        'service.method'): the gateway's broker login may publish no others."""
+        targets = tuple(call if "." in call else f"{self.service}.{call}" for call in calls)
+
         def decorator(fn):
             options.setdefault("tags", self.tags)
             options.setdefault("error_codes", _default_errors(method, path))
-            self.entries.append(RouteEntry(method, self.prefix + path, fn.__name__, options, handler=fn))
+            self.entries.append(RouteEntry(method, self.prefix + path, fn.__name__, options, handler=fn,
+                                           calls=targets))
             return fn
         return decorator
 
@@ -142,7 +151,7 @@ class Routes:
 
         summary.__name__ = operation_id
         summary.__doc__ = f"Served from the reference-data cache, loaded from {service} on a miss."
-        self.handler("GET", path, **options)(summary)
+        self.handler("GET", path, calls=(rpc,), **options)(summary)
 
 
 def _default_errors(method, path):

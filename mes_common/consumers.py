@@ -92,22 +92,38 @@ class ResilientRpcConsumer(RpcConsumer):
         return result, exc_info
 
 
-BROKER_USER = "broker_user"   # worker context key: who published the request, as the broker checked it
+BROKER_USER = "broker_user"       # worker context: who published the request, as the broker checked it
+BROKER_ORIGIN = "broker_origin"   # worker context: the login the chain of calls started at (mes_common.broker)
 
 
 class ResilientRpc(Rpc):
     rpc_consumer = ResilientRpcConsumer()
 
+    def setup(self):
+        super().setup()
+        from mes_common import broker
+        self.service_logins = broker.service_logins(self.container.config)
+
     def unpack_message_headers(self, message):
         """The call's context, with `broker_user` the publisher's broker login as
         RabbitMQ validated it (the AMQP user-id property: a message claiming
         another user is refused by the broker), never what a header claims. A
-        publisher that sets no user-id leaves it unset."""
+        publisher that sets no user-id leaves it unset.
+
+        `broker_origin` is where the chain of calls started: a service's login
+        passes on the origin it was called with (a user's request that came in
+        through the gateway stays the gateway's when the service calls another),
+        every other login is the origin itself; a service's own work (a timer,
+        an event) starts at the service."""
         context = super().unpack_message_headers(message)
+        passed_on = context.pop(BROKER_ORIGIN, None)
         context.pop(BROKER_USER, None)
         user = message.properties.get("user_id")
         if user:
             context[BROKER_USER] = user
+        origin = passed_on if user in self.service_logins and passed_on else user
+        if origin:
+            context[BROKER_ORIGIN] = origin
         return context
 
 

@@ -337,6 +337,49 @@ def create_vhost(name, user="guest", node=None):
     rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*", node=node)
 
 
+def import_definitions(docs, node=None):
+    """Import a RabbitMQ definitions document (users, vhosts, permissions) with
+    rabbitmqctl: one call, however many logins. The file holds password hashes
+    only and lives just for the call."""
+    import json
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="mes-broker-") as fh:
+        json.dump(docs, fh)
+        fh.flush()
+        os.chmod(fh.name, 0o644)  # rabbitmqctl may read it as the rabbitmq user; hashes only
+        rabbitmqctl("import_definitions", fh.name, node=node)
+
+
+def import_definitions_api(api_url, docs, timeout=60):
+    """The same through the management plugin's HTTP API (compose's broker,
+    where rabbitmqctl is not at hand): POST {api_url}/api/definitions, with the
+    administrator's credentials in `api_url` (http://user:password@host:15672)."""
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
+    parts = urlsplit(api_url)
+    port = f":{parts.port}" if parts.port else ""
+    request = urllib.request.Request(f"{parts.scheme}://{parts.hostname}{port}/api/definitions",
+                                     data=json.dumps(docs).encode(), method="POST",
+                                     headers={"content-type": "application/json"})
+    credentials = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+    request.add_header("authorization", "Basic " + base64.b64encode(credentials).decode())
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                answer.read()
+                return
+        except urllib.error.HTTPError as exc:   # it answered: no use asking again
+            raise InfraError(f"the RabbitMQ management API at {parts.hostname}{port} refused the logins: "
+                             f"{exc}") from None
+        except OSError as exc:   # not up yet: the plugin starts after the broker answers AMQP
+            if time.monotonic() > deadline:
+                raise InfraError(f"no RabbitMQ management API at {parts.hostname}{port}: {exc}") from None
+            time.sleep(1)
+
+
 def delete_vhost(name, node=None):
     """Delete vhost `name` with everything in it; a missing vhost is not an error."""
     proc = rabbitmqctl("delete_vhost", name, node=node, check=False)

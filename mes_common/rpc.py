@@ -18,9 +18,11 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import UnknownService
 from nameko.extensions import SharedExtension
 from nameko.rpc import RPC_QUEUE_TEMPLATE, MethodProxy, RpcProxy, RpcReply, ServiceProxy, get_rpc_exchange
+from nameko.standalone import rpc as standalone_rpc
 
-from mes_common import errors
+from mes_common import broker, errors
 from mes_common.amqp import release_quietly
+from mes_common.broker import uri_login
 from mes_common.consumers import ResilientReplyListener, ResilientRpc
 
 log = logging.getLogger(__name__)
@@ -265,3 +267,31 @@ class _Services:
 
     def __getitem__(self, service_name):  # `self.services["resource_service"]`, as documented above
         return self.get(service_name)
+
+
+class _IdentifiedClusterProxy(standalone_rpc.ClusterProxy):
+    def __init__(self, worker_ctx, reply_listener, user_id):
+        super().__init__(worker_ctx, reply_listener)
+        self._user_id = user_id
+
+    def __getattr__(self, name):
+        if name not in self._proxies:
+            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener, user_id=self._user_id)
+        return self._proxies[name]
+
+
+class ClusterRpcProxy(standalone_rpc.ClusterRpcProxy):
+    """nameko's standalone proxy (`mes shell`, `mes health`, tests) whose requests
+    carry its broker login as the AMQP user-id, as the services' own do
+    (RequestPublisher): the services then know the caller by the broker's
+    word, and a call from `mes_cli` without a user is trusted. On a service's
+    or the gateway's login (`mes health` in a container) its reply queue is
+    named as that process's, the only ones the login may declare."""
+
+    def __init__(self, config, *args, **kwargs):
+        user = uri_login(config["AMQP_URI"])
+        process = broker.process_of(config, user)
+        if process not in (None, broker.CLI):
+            self.ServiceContainer = type("ServiceContainer", (self.ServiceContainer,), {"service_name": process})
+        super().__init__(config, *args, **kwargs)
+        self._proxy = _IdentifiedClusterProxy(self._worker_ctx, self._reply_listener, user)

@@ -5,20 +5,34 @@ from dataclasses import dataclass, field
 
 from nameko.extensions import DependencyProvider
 
-from mes_common import audit, errors, logs, signatures
-from mes_common.consumers import BROKER_USER
+from mes_common import audit, broker, errors, logs, signatures
+from mes_common.consumers import BROKER_ORIGIN, BROKER_USER, ResilientRpc
 from mes_common.rpc import rpc
 from mes_common.schemas import AuditQuery, load
 
 
+TRUSTED = "trusted"   # worker context: the call is the platform's own (Caller.trusted)
+
+
 class WorkerContext(DependencyProvider):
     """Binds service, entrypoint and correlation id to the worker's log
-    records, and makes sure calls it makes carry a correlation id."""
+    records, makes sure calls it makes carry a correlation id, and says
+    whether the worker runs for the platform itself (`trusted`): an RPC whose
+    chain of calls started at a service or at `mes_cli` (by the broker's
+    word, mes_common.broker), or the service's own event handler or timer."""
+
+    def setup(self):
+        self.trusted_logins = broker.trusted_logins(self.container.config)
 
     def worker_setup(self, worker_ctx):
         data = worker_ctx.data
         if not data.get("correlation_id"):
             data["correlation_id"] = str(uuid.uuid4())
+        if isinstance(worker_ctx.entrypoint, ResilientRpc):
+            data[TRUSTED] = data.get(BROKER_ORIGIN) in self.trusted_logins
+        else:   # an event or a timer: the service's own work; what its message said of callers is moot
+            data.pop(BROKER_ORIGIN, None)
+            data[TRUSTED] = True
         logs.bind(service=self.container.service_name,
                   entrypoint=worker_ctx.entrypoint.method_name,
                   correlation_id=data["correlation_id"])
@@ -30,7 +44,9 @@ class WorkerContext(DependencyProvider):
 @dataclass
 class Caller:
     """Who is calling: the actor the audit trail and histories record, the
-    user id (None for system, CLI and machine calls), for an API token its id
+    user id (None for system, CLI and machine calls), whether a call without a
+    user is the platform's own (`trusted`: it started at a service or at the
+    operators' CLI, by the broker's word), for an API token its id
     and the permissions it carries (its scope within its owner's rights: a
     service checking "within your own permissions" uses these, not the
     owner's), the client address, and, looked up once when first needed with
@@ -41,6 +57,7 @@ class Caller:
     token_id: str | None = None
     permissions: frozenset | None = None   # None: not said (CLI, system)
     address: str | None = None
+    trusted: bool = False
     _name: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -52,7 +69,7 @@ class Caller:
         permissions = context.get("permissions")
         return cls(context.get("actor") or "system", user_id, lookup_name, token_id=context.get("token_id"),
                    permissions=None if permissions is None else frozenset(permissions),
-                   address=context.get("client_address"))
+                   address=context.get("client_address"), trusted=user_id is None and context.get(TRUSTED) is True)
 
     @property
     def name(self):
@@ -84,7 +101,14 @@ class ServiceBase:
                                    {"authorization": ["API token"]})
         if self.context.get("session_id"):
             return load(schema, data)
+        self._require_trusted("an e-signature needs a person signed in")
         return load(schema, data, partial=("signature", *signer_gives))
+
+    def _require_trusted(self, what):
+        """Refuse a call that names no person unless it is the platform's own
+        (Caller.trusted): e.g. a gateway call without a user."""
+        if not Caller.from_context(self.context).trusted and not self.context.get("user_id"):
+            raise errors.Forbidden(what, {"authorization": ["no user, and not a platform call"]})
 
     def _signature(self, record_type, record_id, meaning, credentials):
         """The auth service's answer to the calling person signing this record with
@@ -92,6 +116,7 @@ class ServiceBase:
         `tx.sign(...)`; None for the platform's own calls. The service declares
         `auth = RpcClient("auth_service")`."""
         if not self.context.get("session_id"):
+            self._require_trusted("an e-signature needs a person signed in")
             return None
         return signatures.check(self.auth, self.name, self.context, record_type, record_id, meaning, credentials)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from mes_common import registry
+from mes_common import broker, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -294,13 +294,20 @@ def test_database_urls_use_psycopg2_and_match_their_database(services):
     assert seen >= 1
 
 
-def test_amqp_uri_logs_in_as_the_rabbitmq_user(services):
-    rabbit = _environment(services["rabbitmq"])
+def test_each_process_logs_in_to_the_broker_as_its_own_login(services):
+    """Not as the broker's administrator: mes_<service>, mes_gateway (issue 10, item 3),
+    with the password the migrate job created the login with."""
+    rabbit, migrate = _environment(services["rabbitmq"]), _environment(services["migrate"])
+    config = {"BROKER": {}}
     for name in APP_SERVICES:
         uri = urlsplit(_environment(services[name])["AMQP_URI"])
         assert uri.scheme == "amqp" and uri.hostname == "rabbitmq" and uri.port == 5672
-        assert uri.username == rabbit["RABBITMQ_DEFAULT_USER"]
-        assert uri.password == rabbit["RABBITMQ_DEFAULT_PASS"]
+        assert uri.username == broker.login(config, name) != rabbit["RABBITMQ_DEFAULT_USER"]
+        assert uri.password == migrate[broker.password_env(name)], f"{name}: another password than its login's"
+    admin = urlsplit(migrate["AMQP_URI"])
+    assert (admin.username, admin.password) == (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"])
+    assert urlsplit(migrate["MES_RABBITMQ_API"]).port == 15672
+    assert migrate[broker.password_env(broker.CLI)]
 
 
 def test_tools_profile(services):

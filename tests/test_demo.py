@@ -11,14 +11,14 @@ import uuid
 import pytest
 
 from mes_common import infra
-from mes_common.testing.fixtures import RUN_ID, wait_until
+from mes_common.testing.fixtures import RUN_ID, create_test_vhost, wait_until
 from tests.harness import ROOT, MesSystem, empty_databases, system_config
 
 
 @pytest.fixture(scope="module")
 def system(base_config, service_databases, cache_prefix, tmp_path_factory):
     vhost = f"mes_demo_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    infra.create_vhost(vhost)
+    create_test_vhost(vhost)
     running = None
     try:
         empty_databases(service_databases)

@@ -26,7 +26,7 @@ from mes_common import infra, registry
 from mes_common.db import make_engine
 from auth_service import testing
 from auth_service.testing import create_admin
-from mes_common.testing.fixtures import RUN_ID, wait_until
+from mes_common.testing.fixtures import RUN_ID, create_test_vhost, wait_until
 from tests.harness import MesSystem, empty_databases, system_config
 
 API = "/api/v1"
@@ -98,7 +98,7 @@ def hire(system, admin, role, display_name):
 def plant(base_config, service_databases, cache_prefix, tmp_path_factory):
     """Every process on its own vhost over emptied databases, the people, and the plant model."""
     vhost = f"mes_floor_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    infra.create_vhost(vhost)
+    create_test_vhost(vhost)
     amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     system = None
     engines = {}

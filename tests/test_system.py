@@ -31,7 +31,7 @@ from mes_common import infra, registry
 from mes_common.db import make_engine
 from mes_common.supervisor import describe_exit
 from mes_common.testing.broker import ThrowawayRabbit, rabbitmq_available
-from mes_common.testing.fixtures import RUN_ID, wait_until
+from mes_common.testing.fixtures import RUN_ID, create_test_vhost, wait_until
 from resource_service.testing import commit_as_another_instance, outbox_figures
 from tests.harness import NODES, MesSystem, empty_databases, system_config
 
@@ -122,7 +122,7 @@ def running_system(amqp_uri, base_config, service_databases, cache_prefix, log_d
 @pytest.fixture(scope="class")
 def shared_system(base_config, service_databases, cache_prefix, tmp_path_factory):
     vhost = f"mes_system_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    infra.create_vhost(vhost)
+    create_test_vhost(vhost)
     amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     try:
         with running_system(amqp_uri, base_config, service_databases, cache_prefix,
@@ -273,6 +273,7 @@ def rabbit_node():
     node = ThrowawayRabbit()
     try:
         node.start()
+        create_test_vhost("/", node=node)
         yield node
     finally:
         node.cleanup()

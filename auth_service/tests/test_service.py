@@ -7,7 +7,7 @@ import uuid
 import pyotp
 import pytest
 import redis
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
 from auth_service.contract import keys, revocations, tokens

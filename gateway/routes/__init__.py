@@ -15,3 +15,17 @@ def route_tables():
             tables.append(importlib.import_module(module).routes)
     tables.append(importlib.import_module(f"{__name__}.audit").routes)
     return tables
+
+
+def rpc_targets():
+    """Every 'service.method' the gateway calls: its routes, its token checks and
+    /ready's pings. The gateway's broker login may publish these and no other
+    (mes_common.broker), so a stolen gateway login reaches no RPC that no route
+    reaches, and each route keeps its permission and step-up checks."""
+    from gateway.auth import AUTH_CALLS, AUTH_SERVICE
+    targets = {f"{AUTH_SERVICE}.{method}" for method in AUTH_CALLS}
+    targets |= {f"{spec.name}.ping" for spec in registry.SERVICES}
+    for table in route_tables():
+        for entry in table.entries:
+            targets.update(entry.rpc_targets())
+    return sorted(targets)

@@ -18,7 +18,8 @@ BY_ADMIN = "revoked by an administrator"
 # ------------------------------------------------------------ sign in
 # hand-written: the auth service also gets the caller's address and user agent
 
-@routes.handler("POST", "/login", summary="Sign in", public=True, body=s.Login, response=s.Tokens,
+@routes.handler("POST", "/login", calls=("login",), summary="Sign in", public=True, body=s.Login,
+                response=s.Tokens,
                 error_codes=SIGN_IN_ERRORS)
 def login(gateway, request):
     """Username and password (plus `totp` when MFA is on) for an access token (15 min) and a
@@ -30,7 +31,8 @@ def login(gateway, request):
     return gateway.services[contract.SERVICE].login(json_body(request), request.client)
 
 
-@routes.handler("POST", "/refresh", summary="Exchange a refresh token", public=True, body=s.Refresh,
+@routes.handler("POST", "/refresh", calls=("refresh",), summary="Exchange a refresh token", public=True,
+                body=s.Refresh,
                 response=s.Tokens, error_codes=(400, 401, 503))
 def refresh(gateway, request):
     """Each refresh token works once and comes back replaced. Presenting a spent one ends the

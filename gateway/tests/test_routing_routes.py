@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 import requests
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 
 from auth_service.contract.permissions import BUILTIN_ROLES
 from gateway.service import Gateway

@@ -3,7 +3,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 
 from auth_service.testing import bearer, person
 from work_order_service.testing import DUE, build

@@ -11,7 +11,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 
 from material_service.service import MaterialService
 from mes_common.testing.fixtures import service_stack

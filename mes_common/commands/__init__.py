@@ -2,6 +2,7 @@
 to it (mes_common.cli imports them all)."""
 import click
 
+from mes_common import broker
 from mes_common.config import load_config
 
 
@@ -13,4 +14,5 @@ def main(ctx, config_path):
     """Operate the MES: infrastructure, databases, processes, events, audit."""
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
-    ctx.obj["config"] = load_config(config_path)
+    # the operators' own broker login (mes_cli) where one is set up: their calls without a user are trusted
+    ctx.obj["config"] = broker.as_process(load_config(config_path), broker.CLI)

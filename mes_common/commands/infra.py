@@ -1,4 +1,5 @@
 """`mes infra check` and `mes db create`: the backing servers and the service databases."""
+import os
 import sys
 
 import click
@@ -42,6 +43,44 @@ def infra_check(ctx, start, wait_timeout):
         for line in advice:
             click.echo(line, err=True)
         sys.exit(1)
+
+
+@infra.command("logins")
+@click.option("--api", "api_url", envvar="MES_RABBITMQ_API", metavar="URL",
+              help="the management API with an administrator's credentials (http://user:password@host:15672); "
+                   "default: rabbitmqctl on this machine ($MES_RABBITMQ_API)")
+@click.pass_context
+def infra_logins(ctx, api_url):
+    """Create or update each process's RabbitMQ login and its permissions on
+    AMQP_URI's vhost: mes_<service> for each service, mes_gateway, mes_cli
+    (ARCHITECTURE.md §9). Passwords come from <NAME>_BROKER_PASSWORD, else from
+    the local password file (made here, mode 0600). Idempotent."""
+    from mes_common import broker
+    from mes_common import infra as infra_mod
+    from mes_common.config import load_config
+
+    config = load_config(ctx.obj["config_path"])   # AMQP_URI as given: its user administers the vhost
+    vhost = infra_mod.amqp_parts(config["AMQP_URI"])[3]
+    passwords = broker.ensure_passwords(config)
+    docs = broker.definitions(config, vhost, passwords, broker.gateway_targets(),
+                              extra_users=(broker.uri_login(config["AMQP_URI"]),))
+    try:
+        if api_url:
+            infra_mod.import_definitions_api(api_url, docs)
+        else:
+            infra_mod.import_definitions(docs)
+    except (infra_mod.InfraError, OSError) as exc:
+        click.echo(f"broker logins: FAILED: {exc}", err=True)
+        sys.exit(1)
+    for process in broker.processes():
+        granted = broker.permissions(config, process, broker.gateway_targets())
+        rpcs = granted.topics.get(broker.RPC_EXCHANGE, (".*",))[0]
+        scope = ("any RPC" if rpcs == ".*" else f"{rpcs.count('|') + 1} route RPCs") if process != broker.CLI \
+            else "everything (operators)"
+        click.echo(f"{broker.login(config, process):<20} vhost {vhost}: {scope}")
+    source = ", ".join(sorted({"environment" if os.environ.get(broker.password_env(p)) else
+                               str(broker.passwords_file(config)) for p in broker.processes()}))
+    click.echo(f"passwords: {source}")
 
 
 @main.group()

@@ -103,7 +103,8 @@ def shared_file_blocks(service, root):
         blocks.append((root / ".env.example", "# new services go above this line (mes new-service)\n",
                        _marked(service, [f'{v["ENV"]}_DATABASE_URL=postgresql+psycopg2://{v["database"]}@'
                                          f'127.0.0.1:5432/{v["database"]}',
-                                         f'{v["ENV"]}_DB_PASSWORD=change-me-{v["dashed"]}'])))
+                                         f'{v["ENV"]}_DB_PASSWORD=change-me-{v["dashed"]}',
+                                         f'{v["ENV"]}_BROKER_PASSWORD=change-me-{v["dashed"]}-broker'])))
     permissions = root / "auth_service" / "contract" / "permissions.py"
     if f'"{v["short"]}:read"' not in permissions.read_text():
         blocks.append((permissions, "    # new services' permissions go above this line (mes new-service)\n",
@@ -124,9 +125,11 @@ def shared_file_blocks(service, root):
                        _marked(service, [f"  {v['dashed']}-db-data:"], "  ")))
     url = (f"{v['ENV']}_DATABASE_URL: postgresql+psycopg2://{v['database']}:${{{v['ENV']}_DB_PASSWORD}}@"
            f"{v['dashed']}-db:5432/{v['database']}")
+    broker_password = f"{v['ENV']}_BROKER_PASSWORD"
     blocks += [
         (compose_file, "      # new database URLs of the migrate job go above this line (mes new-service)\n",
-         _marked(service, [f"      {url}"], "      ")),
+         _marked(service, [f"      {url}", f"      {broker_password}: ${{{broker_password}:?set {broker_password} "
+                                          "in .env (see .env.example)}"], "      ")),
         (compose_file, "      # the migrate job waits for new databases above this line (mes new-service)\n",
          _marked(service, [f"      {v['dashed']}-db:", "        condition: service_healthy"], "      ")),
         (compose_file, "  # new services go above this line (mes new-service)\n", _marked(service, [
@@ -136,6 +139,7 @@ def shared_file_blocks(service, root):
             "    environment:",
             "      <<: *service-env",
             '      MES_MIGRATE: "0"   # the migrate job did it, as the database\'s owner',
+            f"      AMQP_URI: amqp://{v['database']}:${{{broker_password}}}@rabbitmq:5672/",
             f"      {url}",
             "    depends_on:",
             "      <<: *infra-healthy",

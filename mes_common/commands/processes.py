@@ -5,8 +5,8 @@ import sys
 import click
 
 from mes_common.commands import main
-from mes_common import registry
-from mes_common.config import DEFAULT_CONFIG, ROOT
+from mes_common import broker, registry
+from mes_common.config import DEFAULT_CONFIG, ROOT, load_config
 
 
 def _config_path(ctx):
@@ -41,8 +41,14 @@ def run(ctx, names, stop_timeout, log_dir):
         specs = [known[n] for n in dict.fromkeys(names)]
 
     config_path = _config_path(ctx)
+    base = load_config(ctx.obj["config_path"])
     supervisor = Supervisor(specs, config_path, log_dir=log_dir, stop_timeout=stop_timeout, cwd=str(ROOT))
     supervisor.start()
+    without = [spec.name for spec in specs if broker.password(base, spec.name) is None]
+    if without:
+        supervisor.log(f"WARNING: no broker login for {', '.join(without)}: they connect as "
+                       f"{broker.uri_login(base['AMQP_URI'])}, and no call of theirs is trusted; "
+                       "`mes infra logins` creates the logins")
 
     address = _gateway_address(ctx.obj["config"])
     lines = [f"supervising {', '.join(s.name for s in specs)} (config {config_path})"]
@@ -101,7 +107,7 @@ def _service_health(config, name, timeout):
     with warnings.catch_warnings():  # eventlet's deprecation notice is noise here
         warnings.simplefilter("ignore")
         from nameko.exceptions import RpcTimeout, UnknownService, RemoteError
-        from nameko.standalone.rpc import ClusterRpcProxy
+        from mes_common.rpc import ClusterRpcProxy
     # keep the answer to one line (py-amqp warns about channel-close races)
     for logger in ("amqp", "kombu", "nameko"):
         logging.getLogger(logger).setLevel(logging.CRITICAL)

@@ -81,7 +81,7 @@ def shell(ctx, username, timeout):
 
     with warnings.catch_warnings():  # eventlet's deprecation notice is noise here
         warnings.simplefilter("ignore")
-        from nameko.standalone.rpc import ClusterRpcProxy
+        from mes_common.rpc import ClusterRpcProxy
     for logger in ("amqp", "kombu", "nameko"):
         logging.getLogger(logger).setLevel(logging.ERROR)
 

@@ -22,6 +22,7 @@ own directory.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import pwd
 import random
@@ -269,6 +270,15 @@ class ThrowawayRabbit:
         if check and proc.returncode != 0:
             raise BrokerError(f"rabbitmqctl {' '.join(args)}: {(proc.stderr or proc.stdout).strip()}")
         return proc
+
+    def import_definitions(self, docs):
+        """Users, vhosts and permissions from a definitions document (mes_common.broker)."""
+        path = self.data_dir / "definitions.json"
+        path.write_text(json.dumps(docs))
+        try:
+            self._ctl("import_definitions", str(path))
+        finally:
+            path.unlink(missing_ok=True)
 
     def _await_startup(self):
         deadline = time.monotonic() + self.boot_timeout

@@ -22,13 +22,17 @@ from nameko.containers import get_container_cls
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from mes_common import infra, migrations, registry
+from mes_common import broker, infra, migrations, registry
 from mes_common.config import load_config
 from mes_common.db import make_engine
 
 RUN_ID = secrets.token_hex(4)
 # the access-token key pair of this test run (generated on first use, see auth_service.contract.keys)
 KEY_DIR = Path(tempfile.gettempdir()) / f"mes-test-keys-{RUN_ID}"
+# this run's broker logins (mes_test_<process>, passwords made for the run): every test
+# process connects as a login of its own, with the permissions `mes infra logins` gives
+TEST_BROKER = {"LOGIN_PREFIX": "mes_test_", "PASSWORDS_FILE": str(KEY_DIR / "broker-passwords.json")}
+_logins_made_on = set()   # brokers (None: the local one) where this run's logins exist
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -122,10 +126,26 @@ def db_engines(clean_databases):
     return clean_databases
 
 
+def create_test_vhost(vhost, node=None):
+    """`vhost` on the local broker (or on a ThrowawayRabbit `node`), with this
+    run's logins (made on first use) and their permissions there, as `mes
+    infra logins` makes them for a deployment, and full rights for guest (the
+    tests' administrator): one rabbitmqctl call."""
+    config = {"BROKER": TEST_BROKER}
+    where = node.nodename if node is not None else None
+    passwords = None if where in _logins_made_on else broker.ensure_passwords(config)
+    docs = broker.definitions(config, vhost, passwords, broker.gateway_targets())
+    if node is not None:
+        node.import_definitions(docs)
+    else:
+        infra.import_definitions(docs)
+    _logins_made_on.add(where)
+
+
 @pytest.fixture
 def rabbit_vhost():
     vhost = f"mes_test_{RUN_ID}_{secrets.token_hex(3)}"
-    infra.create_vhost(vhost)
+    create_test_vhost(vhost)
     yield vhost
     _close_pooled_connections(vhost)
     infra.delete_vhost(vhost)
@@ -167,11 +187,17 @@ def _delete_keys(redis_url, prefix):
 
 
 def isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_level=None):
-    """config.yml as a test process sees it: own broker or vhost, databases and
-    cache prefix, short retry delays and timeouts, a free gateway port.
-    Logging is left out, or kept (JSON lines) at `log_level` for real processes."""
+    """config.yml as a test process sees it: own broker or vhost (`amqp_uri`,
+    made by `create_test_vhost`) on this run's `mes_test_cli` login (each process
+    `mes run` starts takes its own), databases and cache prefix, short retry
+    delays and timeouts, a free gateway port. Logging is left out, or kept
+    (JSON lines) at `log_level` for real processes."""
     config = copy.deepcopy(base_config)
     config["AMQP_URI"] = amqp_uri
+    config["BROKER"] = dict(TEST_BROKER)
+    if broker.password(config, broker.CLI) is None:
+        raise RuntimeError("this run's broker logins are not made yet: create the vhost with create_test_vhost")
+    config["AMQP_URI"] = broker.process_uri(config, broker.CLI)
     config["DATABASE_URLS"] = {**config["DATABASE_URLS"], **service_databases}
     config["CACHE_PREFIX"] = cache_prefix
     config["RPC_TIMEOUT"] = 5
@@ -206,7 +232,7 @@ def service_stack(label, service_classes, *, base_config, service_databases, eng
     vhost = f"mes_test_{RUN_ID}_{label}_{secrets.token_hex(3)}"
     amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     prefix = f"{cache_prefix}_{label}{secrets.token_hex(2)}" if own_cache_prefix else cache_prefix
-    infra.create_vhost(vhost)
+    create_test_vhost(vhost)
     containers = []
     try:
         for name in (empty if empty is not None else [c.name for c in service_classes if c.name in engines]):
@@ -214,8 +240,8 @@ def service_stack(label, service_classes, *, base_config, service_databases, eng
         config = isolated_config(base_config, amqp_uri, service_databases, prefix)
         if configure is not None:
             configure(config)
-        for cls in service_classes:
-            containers.append(get_container_cls(config)(cls, config))
+        for cls in service_classes:   # each on its own broker login, as under `mes run`
+            containers.append(get_container_cls(config)(cls, broker.as_process(config, cls.name)))
             containers[-1].start()
         yield SimpleNamespace(config=config, vhost=vhost, amqp_uri=amqp_uri, containers=containers)
     finally:

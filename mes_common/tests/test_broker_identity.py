@@ -4,11 +4,11 @@ context; a header cannot claim it."""
 import pytest
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Producer
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.standalone.rpc import ClusterRpcProxy as UnidentifiedProxy
 from nameko.testing.services import entrypoint_hook
 
 from mes_common.infra import amqp_parts
-from mes_common.rpc import RpcClient, rpc
+from mes_common.rpc import ClusterRpcProxy, RpcClient, rpc
 from mes_common.service import ServiceBase
 
 
@@ -41,8 +41,10 @@ def test_a_service_knows_the_broker_login_of_its_caller(mes_config, container_fa
 
 def test_a_header_cannot_claim_a_broker_login(mes_config, callee):
     """Attack: a client puts the login of a trusted process in the call's headers."""
-    with ClusterRpcProxy(mes_config, context_data={"broker_user": "mes_auth"}, timeout=10) as proxy:
+    with UnidentifiedProxy(mes_config, context_data={"broker_user": "mes_auth"}, timeout=10) as proxy:
         assert proxy.identity_callee.ping()["caller"] is None   # published without a validated user-id
+    with ClusterRpcProxy(mes_config, context_data={"broker_user": "mes_auth"}, timeout=10) as proxy:
+        assert proxy.identity_callee.ping()["caller"] == amqp_parts(mes_config["AMQP_URI"])[2]
 
 
 def test_the_broker_refuses_a_message_that_claims_another_login(mes_config):

@@ -257,7 +257,7 @@ def test_connection_lost_while_answering_an_rpc_does_not_kill_the_service(node, 
                                                                            monkeypatch):
     """The same race on an RPC entrypoint: the request's ack meets a dead
     connection. The service must live on and answer the next call."""
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     real_ack, dropped = Message.ack, []
 

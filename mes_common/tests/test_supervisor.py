@@ -134,7 +134,7 @@ def make_supervisor(workdir, child_env):
 
 
 def ping(config, name, timeout):
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from mes_common.rpc import ClusterRpcProxy
 
     with ClusterRpcProxy(config, timeout=timeout) as proxy:
         return getattr(proxy, name).ping()

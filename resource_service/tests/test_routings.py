@@ -9,7 +9,7 @@ import uuid
 import pytest
 from nameko.containers import get_container_cls
 from nameko.rpc import rpc as nameko_rpc
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 

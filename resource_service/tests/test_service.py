@@ -2,7 +2,7 @@
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
 from mes_common import errors

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from nameko.containers import get_container_cls
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 
 from mes_common.testing.fixtures import service_stack
 from work_order_service.service import WorkOrderService

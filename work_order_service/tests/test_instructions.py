@@ -4,7 +4,7 @@ RabbitMQ, Redis): each test's codes start with a tag of its own."""
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session

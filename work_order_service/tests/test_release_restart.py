@@ -1,7 +1,7 @@
 """A worker killed mid-saga, then restarted: a module of its own, as it
 replaces the package stack's work order service (see conftest.py)."""
 import eventlet
-from nameko.standalone.rpc import ClusterRpcProxy
+from mes_common.rpc import ClusterRpcProxy
 
 from mes_common.testing.fixtures import wait_until
 from work_order_service.testing import active_reservations, build, new_order, sagas
