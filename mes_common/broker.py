@@ -1,4 +1,4 @@
-"""Who is who on the message broker (ARCHITECTURE.md §9, broker logins).
+"""Who is who on the message broker (docs/architecture.md, "Requests").
 
 Every MES process connects to RabbitMQ as a login of its own: `mes_<service>`
 for each service (`mes_auth`, `mes_work_order`, ...), `mes_gateway` for the

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from mes_common import audit as audit_trail, errors, logs, signatures
 from mes_common.config import database_url
+from mes_common.consumers import BROKER_ORIGIN
 from mes_common.events.envelope import CloudEvent
 from mes_common.events.outbox import OutboxRelay
 
@@ -225,7 +226,7 @@ class Transaction:
             self.session, self._provider.Audit, actor=actor or self.actor,
             action=action, entity_type=entity_type, entity_id=entity_id, old=old, new=new,
             reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"),
-            via=f"api_token:{ctx['token_id']}" if ctx.get("token_id") else None)
+            via=_via(ctx))
 
     def sign(self, manifest, record_type, record_id, meaning, content):
         """Store the signature the auth service answered (mes_common.signatures.check)
@@ -357,3 +358,13 @@ class StandaloneUnitOfWork:
 class _StandaloneWorker:
     def __init__(self, data):
         self.data = data
+
+
+def _via(ctx):
+    """How a change reached the service, beside its actor: an API token, or for a
+    change no person made, the broker login its chain of calls started at."""
+    if ctx.get("token_id"):
+        return f"api_token:{ctx['token_id']}"
+    if not ctx.get("user_id") and ctx.get(BROKER_ORIGIN):
+        return f"broker:{ctx[BROKER_ORIGIN]}"
+    return None

@@ -2,10 +2,17 @@
 deprecation notice eventlet prints on import (it would precede every log
 stream with nine lines of noise), with each process on its own broker login."""
 import mes_common  # noqa: F401  (installs the warning filter before eventlet is imported)
-from nameko.cli import run as nameko_run
-from nameko.cli.main import main
 
-from mes_common import broker
+import eventlet
+
+# nameko's `run` patches only once its own command starts; nameko.cli.run (imported here
+# to wrap it) imports kombu, which would keep the blocking time.sleep of an unpatched module
+eventlet.monkey_patch()
+
+from nameko.cli import run as nameko_run  # noqa: E402
+from nameko.cli.main import main  # noqa: E402
+
+from mes_common import broker  # noqa: E402
 
 _run = nameko_run.run
 

@@ -132,3 +132,33 @@ def test_two_routes_with_one_name_are_refused():
 
     with pytest.raises(ValueError, match="get_node"):
         install(Clash, [table])
+
+
+def test_a_hand_written_route_declares_every_rpc_it_makes():
+    """The gateway's broker login may publish only the declared RPCs
+    (gateway.routes.rpc_targets): an undeclared call would be refused at run time."""
+    import ast
+    import inspect
+    import textwrap
+
+    from gateway.routes import route_tables
+    for table in route_tables():
+        for entry in table.entries:
+            if entry.handler is None:
+                continue
+            assert entry.calls, f"{entry.operation_id} declares no calls"
+            tree = ast.parse(textwrap.dedent(inspect.getsource(entry.handler)))
+            made = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Subscript) and isinstance(node.value.value, ast.Attribute)
+                    and node.value.value.attr == "services"}
+            declared = {call.split(".", 1)[1] for call in entry.calls}
+            assert made <= declared, f"{entry.operation_id} calls {made - declared} without declaring them"
+
+
+def test_the_gateway_may_call_what_its_routes_call_and_nothing_of_the_services_inner_workings():
+    from gateway.routes import rpc_targets
+    targets = set(rpc_targets())
+    assert {"auth_service.login", "auth_service.set_roles", "auth_service.authenticate_api_token",
+            "material_service.get_part_summaries", "work_order_service.verify_audit"} <= targets
+    assert not {"auth_service.verify_signature", "auth_service.get_user_summaries",
+                "material_service.on_output_reported"} & targets

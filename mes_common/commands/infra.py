@@ -53,7 +53,7 @@ def infra_check(ctx, start, wait_timeout):
 def infra_logins(ctx, api_url):
     """Create or update each process's RabbitMQ login and its permissions on
     AMQP_URI's vhost: mes_<service> for each service, mes_gateway, mes_cli
-    (ARCHITECTURE.md §9). Passwords come from <NAME>_BROKER_PASSWORD, else from
+    (docs/architecture.md, "Requests"). Passwords come from <NAME>_BROKER_PASSWORD, else from
     the local password file (made here, mode 0600). Idempotent."""
     from mes_common import broker
     from mes_common import infra as infra_mod

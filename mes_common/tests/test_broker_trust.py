@@ -12,11 +12,12 @@ from nameko.standalone.rpc import ClusterRpcProxy as UnidentifiedProxy
 from nameko.testing.services import entrypoint_hook
 from nameko.timer import timer
 
-from auth_service.service import AuthService
 from mes_common import broker, errors
 from mes_common.consumers import BROKER_ORIGIN, BROKER_USER
 from mes_common.rpc import ClusterRpcProxy, RpcClient, rpc
 from mes_common.service import TRUSTED, Caller, ServiceBase
+from mes_common.testing import records
+from mes_common.testing.fixtures import registered_classes
 
 ADMIN_ROLES = ["admin"]
 
@@ -32,7 +33,7 @@ def new_admin(proxy):
 
 @pytest.fixture
 def auth(mes_config, container_factory):
-    container = container_factory(AuthService, as_login(mes_config, "auth_service"))
+    container = container_factory(*registered_classes("auth_service"), as_login(mes_config, "auth_service"))
     container.start()
     return container
 
@@ -66,16 +67,19 @@ def test_a_call_without_a_validated_login_is_not_trusted(mes_config, auth):
             new_admin(proxy)
 
 
-def test_the_operators_cli_is_trusted(mes_config, auth):
+def test_the_operators_cli_is_trusted_and_audited_as_such(mes_config, auth, db_engines):
     with ClusterRpcProxy(mes_config, timeout=10) as proxy:   # mes_test_cli, with its user-id
-        assert new_admin(proxy)["roles"] == ADMIN_ROLES
+        admin = new_admin(proxy)
+    assert admin["roles"] == ADMIN_ROLES
+    assert records.rows(db_engines["auth_service"], "SELECT via FROM audit_log WHERE entity_id = :e",
+                        e=admin["id"]) == [(f"broker:{broker.login(mes_config, broker.CLI)}",)]
 
 
 def test_a_signed_action_without_a_person_from_the_gateway_is_refused(mes_config, auth, container_factory):
     """Attack: releasing a work instruction through the gateway's login without a
     session, to skip its e-signature (the platform's own calls sign nothing)."""
-    from work_order_service.service import WorkOrderService
-    container = container_factory(WorkOrderService, as_login(mes_config, "work_order_service"))
+    container = container_factory(*registered_classes("work_order_service"),
+                                  as_login(mes_config, "work_order_service"))
     container.start()
     with ClusterRpcProxy(as_login(mes_config, "gateway"), timeout=10) as proxy:
         with pytest.raises(errors.Forbidden) as refused:

@@ -1,6 +1,9 @@
 """The operator's `mes` commands against real servers."""
 import json
+import subprocess
+import sys
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from nameko.testing.services import entrypoint_hook
@@ -102,3 +105,14 @@ def test_migrate_refuses_a_service_role_that_could_drop_the_audit_triggers(mes_c
     config_path.write_text(yaml.safe_dump(mes_config))
     code, out = run(config_path, "migrate", "resource_service")
     assert code == 0 and "UNSAFE" not in out, out
+
+
+@pytest.mark.fast
+def test_the_process_runner_patches_before_kombu_binds_a_blocking_sleep():
+    """nameko's run patches only when its command starts; a wrapper importing
+    nameko.cli.run before that left kombu's retry loop on the blocking
+    time.sleep, freezing a service while the broker was down."""
+    probe = ("import mes_common.nameko_cli, kombu.utils.functional as f; "
+             "from eventlet.green import time; print(f.sleep is time.sleep)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
