@@ -35,6 +35,10 @@ def int_key(value):
     return value
 
 
+def date_key(value):
+    return dt.date.fromisoformat(text_key(value))
+
+
 def time_key(value):
     parsed = dt.datetime.fromisoformat(text_key(value))
     if parsed.tzinfo is None:

@@ -19,14 +19,19 @@ from mes_common.db import fetch
 from mes_common.rules import check_version
 from resource_service import domain
 from resource_service.contract.events import routing_event_type
-from resource_service.models import EquipmentNode, Routing, RoutingOperation
+from resource_service.models import EquipmentNode, Routing, RoutingOperation, Skill
+from resource_service.qualifications import rules as qualification_rules
 from resource_service.contract.schemas import RoutingOperationOut, RoutingOut
 
 log = logging.getLogger(__name__)
 
 ENTITY = RECORD = "routing"  # entity type of the audit entries and of the signed record
-OPERATION_FIELDS = ("sequence", "name", "work_center_id", "setup_time", "run_time", "required_skill",
-                    "work_instruction_code")
+OPERATION_FIELDS = ("sequence", "name", "work_center_id", "setup_time", "run_time", "required_skills",
+                    "skill_note", "work_instruction_code")
+# what a release signed before skills were a catalogue: the free text, from which migration
+# 0005 derived the requirements and note (so a signature made then stays valid)
+SIGNED_BEFORE_SKILLS = ("sequence", "name", "work_center_id", "setup_time", "run_time", "required_skill",
+                        "work_instruction_code")
 
 routing_out = RoutingOut()
 operations_out = RoutingOperationOut(many=True)
@@ -80,6 +85,17 @@ def _work_centers(session, operations):
     return nodes
 
 
+def _check_skills(session, operations):
+    """Every required skill is in the catalogue, active, at a level it has (422
+    naming `operations.<i>.required_skills.<j>.<field>` otherwise)."""
+    codes = {req["skill"] for op in operations for req in op["required_skills"]}
+    skills = {k.code: k for k in session.execute(select(Skill).where(Skill.code.in_(codes))).scalars()} \
+        if codes else {}
+    qualification_rules.check_requirements(
+        [op["required_skills"] for op in operations],
+        {code: (len(k.levels), k.active) for code, k in skills.items()})
+
+
 def _build_operations(operations, nodes):
     return [RoutingOperation(id=uuid.uuid4(), work_center=nodes[op["work_center_id"]],
                              **{k: op[k] for k in OPERATION_FIELDS})
@@ -99,6 +115,7 @@ def create(tx, data):
     """The next version of the routing of (part_id, part_revision), as a draft."""
     session = tx.session
     domain.check_operations(data["operations"])
+    _check_skills(session, data["operations"])
     nodes = _work_centers(session, data["operations"])
     _lock_part_revision(session, data["part_id"], data["part_revision"])
     last = session.execute(select(func.max(Routing.version)).where(
@@ -124,6 +141,7 @@ def update(tx, routing_id, changes):
     if "operations" in changes:
         operations = changes["operations"]
         domain.check_operations(operations)
+        _check_skills(session, operations)
         nodes = _work_centers(session, operations)
         if _comparable(operations) != _comparable(routing.operations):
             old["operations"] = operations_out.dump(routing.operations)
@@ -151,8 +169,17 @@ def signed_content(routing):
     which move on; not the work centers' names, which may be corrected)."""
     return {"id": str(routing.id), "part_id": str(routing.part_id), "part_revision": routing.part_revision,
             "version": routing.version, "description": routing.description,
-            "operations": [{field: getattr(op, field) for field in OPERATION_FIELDS}
-                           for op in sorted(routing.operations, key=lambda op: op.sequence)]}
+            "operations": [_signed_operation(op) for op in sorted(routing.operations, key=lambda op: op.sequence)]}
+
+
+def _signed_operation(op):
+    if op.required_skill is not None:   # released before migration 0005: signed as it was then
+        return {field: getattr(op, field) for field in SIGNED_BEFORE_SKILLS}
+    signed = {field: getattr(op, field) for field in SIGNED_BEFORE_SKILLS}
+    # skills and notes join the signed content where an operation has them (one without
+    # any signs as it did before, and its signature stays valid)
+    signed.update({field: getattr(op, field) for field in ("required_skills", "skill_note") if getattr(op, field)})
+    return signed
 
 
 def check_releasable(session, routing_id, data=None, lock=False):

@@ -1,5 +1,7 @@
-"""Resource service: the ISA-95 equipment hierarchy (enterprise → equipment)
-and the routings of part revisions (operations at its work centers).
+"""Resource service: the ISA-95 equipment hierarchy (enterprise → equipment),
+the routings of part revisions (operations at its work centers), people's
+skills and qualifications (resource_service.qualifications) and gauges and
+tools with their calibration (resource_service.gauges).
 
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
@@ -15,11 +17,13 @@ from resource_service import hierarchy, routings
 from resource_service import contract
 from resource_service.contract import schemas
 from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
+from resource_service.gauges.entrypoints import GaugeEntrypoints
+from resource_service.qualifications.entrypoints import QualificationEntrypoints
 
 PART_CHECK_TIMEOUT = 2.0  # seconds: a slow material service does not hold up routing work
 
 
-class ResourceService(ServiceBase):
+class ResourceService(QualificationEntrypoints, GaugeEntrypoints, ServiceBase):
     name = "resource_service"
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

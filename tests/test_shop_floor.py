@@ -9,6 +9,7 @@ release that is short is fully compensated, a held lot blocks consumption, a
 renamed part shows on every work order, a duplicated event changes nothing and
 a work order service killed mid-saga ends consistent after its restart.
 """
+import datetime as dt
 import os
 import signal
 import threading
@@ -32,6 +33,8 @@ from tests.harness import MesSystem, empty_databases, system_config
 API = "/api/v1"
 NODES, MATERIAL, WORK_ORDERS = f"{API}/resource/nodes", f"{API}/material", f"{API}/work-orders"
 ROUTINGS, INSTRUCTIONS = f"{API}/resource/routings", f"{API}/work-instructions"
+SKILLS, QUALIFICATIONS = f"{API}/resource/skills", f"{API}/resource/qualifications"
+ASSETS = f"{API}/resource/assets"
 ADMIN_PASSWORD = "granite lighthouse marmalade 913"
 INITIAL_PASSWORD = "correct horse battery staple 42"
 PASSWORD = "tangerine submarine orchestra 77"
@@ -133,6 +136,8 @@ def build_model(people):
     """Hierarchy (admin), parts + BOM + work instruction + routing (planner),
     a storage location and released lots (store keeper)."""
     admin, planner, keeper = people.admin, people.planner, people.store_keeper
+    people.quality.post(SKILLS, 201, json={"code": "TORQUE", "name": "Torque tightening",
+                                          "levels": ["trainee", "qualified", "trainer"], "recertification_days": 365})
     node = lambda **body: admin.post(NODES, 201, json=body)  # noqa: E731
     ent = node(level="enterprise", code="ACME", name="Acme Aero")
     site = node(level="site", code="TLS", name="Toulouse", parent_id=ent["id"])
@@ -158,7 +163,8 @@ def build_model(people):
     routing = planner.post(ROUTINGS, 201, json={"part_id": bracket["id"], "part_revision": "A", "operations": [
         {"sequence": 10, "name": "Mill", "work_center_id": mill["id"], "setup_time": 30, "run_time": 12},
         {"sequence": 20, "name": "Assemble", "work_center_id": bench["id"], "setup_time": 10, "run_time": 5,
-         "required_skill": "torque", "work_instruction_code": "WI-ASSY"}]})
+         "required_skills": [{"skill": "TORQUE", "min_level": 2}], "skill_note": "calibrated torque wrench",
+         "work_instruction_code": "WI-ASSY"}]})
     planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"version": 1, "signature": planner.signature})
 
     store = keeper.post(f"{MATERIAL}/locations", 201, json={"code": "RM-01", "name": "Raw material rack 1"})
@@ -220,6 +226,23 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     mill_id, assy_id = released["operations"][0]["id"], assemble["id"]
     operator.post(f"{ops}/{mill_id}/start", json={})
     operator.post(f"{ops}/{mill_id}/consume", json={"items": [{"lot_id": plant.bar_lot["id"], "quantity": 12.5}]})
+    # the assembly needs TORQUE at level 2: refused until the operator holds it, valid, at that level
+    refused = operator.post(f"{ops}/{assy_id}/start", 422, json={})
+    assert refused["details"] == {"operator": ["not qualified in TORQUE (level 2 needed)"]}
+    quality, today = plant.people.quality, dt.date.today()
+    grant = {"user_id": operator.id, "skill": "TORQUE", "certificate_ref": "CERT-1", "assessor": "J. Okafor"}
+    lapsed = quality.post(QUALIFICATIONS, 201, json={**grant, "level": 2, "certified_on": "2024-01-10"})
+    assert lapsed["expires_on"] == "2025-01-09"   # the skill's 365 days: expired
+    refused = operator.post(f"{ops}/{assy_id}/start", 422, json={})
+    assert refused["details"] == {"operator": ["qualification in TORQUE expired on 2025-01-09 (level 2 needed)"]}
+    quality.post(QUALIFICATIONS, 201, json={**grant, "level": 1, "certified_on": today.isoformat()})
+    refused = operator.post(f"{ops}/{assy_id}/start", 422, json={})
+    assert refused["details"] == {"operator": ["TORQUE level 1 (trainee) held, level 2 needed"]}
+    operator.post(f"{ops}/{assy_id}/start", 403, json={"override_reason": "I know how"})   # not theirs to override
+    current = quality.post(QUALIFICATIONS, 201, json={**grant, "level": 2, "certified_on": today.isoformat()})
+    history = quality.get(QUALIFICATIONS, params={"user_id": operator.id, "skill": "TORQUE"})["items"]
+    assert [(q["level"], q["status"]) for q in history] == [(2, "active"), (1, "superseded"), (2, "superseded")]
+    assert current["expires_on"] == (today + dt.timedelta(days=365)).isoformat()
     # the assembly cannot complete more than milling has
     operator.post(f"{ops}/{assy_id}/start", json={})
     early = operator.post(f"{ops}/{assy_id}/complete", 422, json={"good": 1})
@@ -263,6 +286,47 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     failed = plant.people.admin.get(f"{API}/audit/auth_service/entries",
                                     params={"action": "signature_failed", "entity_id": operator.id})["items"]
     assert [e["new_values"]["record"]["type"] for e in failed] == ["step_buy_off"]
+
+
+def test_an_overdue_gauge_stops_a_start_and_a_failed_calibration_lists_the_work_it_touched(plant):
+    planner, operator, quality = plant.people.planner, plant.people.operator, plant.people.quality
+    today = dt.date.today()
+    quality.post(QUALIFICATIONS, 201, json={"user_id": operator.id, "skill": "TORQUE", "level": 2,
+                                            "certified_on": today.isoformat()})
+    wrench = lambda number, due: quality.post(ASSETS, 201, json={  # noqa: E731
+        "asset_number": number, "kind": "gauge", "type": "torque wrench", "calibration_interval_days": 180,
+        "last_calibrated_on": (today - dt.timedelta(days=90)).isoformat(), "next_due_on": due.isoformat()})
+    good = wrench(f"TW-{uuid.uuid4().hex[:6]}", today + dt.timedelta(days=90))
+    late = wrench(f"TW-{uuid.uuid4().hex[:6]}", today - dt.timedelta(days=1))
+    order = planner.post(f"{WORK_ORDERS}/{new_order(plant, 1)['id']}/release", json={})
+    mill_id, assy_id = (op["id"] for op in order["operations"])
+    ops = f"{WORK_ORDERS}/{order['id']}/operations"
+    refused = operator.post(f"{ops}/{mill_id}/start", 422, json={"tools": [late["id"], good["id"]]})
+    assert refused["details"] == {"tools": [
+        f"gauge {late['asset_number']} is overdue for calibration since {today} (due {today - dt.timedelta(days=1)})"]}
+    operator.post(f"{ops}/{mill_id}/start", json={"tools": [good["id"]]})
+    operator.post(f"{ops}/{assy_id}/start", json={"tools": [good["id"]]})
+    found = quality.post(f"{ASSETS}/{good['id']}/calibrations", 201, json={
+        "calibrated_on": today.isoformat(), "as_found": "fail", "as_left": "pass", "certificate_number": "CAL-77"})
+    assert found["suspect_uses"] == 2
+    suspects = quality.get(f"{API}/resource/calibrations/{found['id']}/suspect-uses")["items"]
+    assert [(u["work_order_number"], u["operation_sequence"], u["used_by"]) for u in suspects] == [
+        (order["number"], 10, operator.name), (order["number"], 20, operator.name)]
+
+
+def test_a_qualification_override_needs_the_permission_and_a_reason_and_is_audited(plant):
+    planner, admin = plant.people.planner, plant.people.admin   # the admin holds qualification:override
+    order = planner.post(f"{WORK_ORDERS}/{new_order(plant, 1)['id']}/release", json={})
+    mill_id, assy_id = (op["id"] for op in order["operations"])
+    ops = f"{WORK_ORDERS}/{order['id']}/operations"
+    admin.post(f"{ops}/{mill_id}/start", json={})               # no skill required
+    admin.post(f"{ops}/{assy_id}/start", 422, json={})
+    started = admin.post(f"{ops}/{assy_id}/start", json={"override_reason": "qualified operator off sick"})
+    assert started["operations"][1]["operator_name"] == admin.name
+    entries = admin.get(f"{API}/audit/work_order_service/entries", params={"entity_id": assy_id})["items"]
+    override = next(e for e in entries if e["action"] == "override_qualification")
+    assert override["reason"] == "qualified operator off sick"
+    assert [(s["skill"], s["problem"]) for s in override["new_values"]["shortfalls"]] == [("TORQUE", "not_qualified")]
 
 
 def test_a_signed_record_changed_afterwards_shows_its_signature_invalid_and_cannot_be_deleted(plant):

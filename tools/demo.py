@@ -13,6 +13,7 @@ var/demo/ and prints the URI to add it to an authenticator app. An
 administrator enrolled elsewhere passes a current code in MES_ADMIN_TOTP.
 Loading twice does nothing the second time (the demo's parts exist already).
 """
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -136,6 +137,13 @@ def load():
     mill_wc = node(admin, "work_center", "WC-10", "5-axis cell", area)
     bench = node(admin, "work_center", "WC-20", "Assembly bench", area)
     planner, keeper, operator, _ = (person(admin, *p) for p in PEOPLE)
+    admin.call("POST", "/resource/skills", {"code": "TORQUE", "name": "Torque tightening of threaded fasteners",
+                                            "levels": ["trainee", "qualified", "trainer"],
+                                            "recertification_days": 365})
+    certified = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    admin.call("POST", "/resource/qualifications", {
+        "user_id": operator.call("GET", "/auth/me")["id"], "skill": "TORQUE", "level": 2, "certified_on": certified,
+        "certificate_ref": "CERT-TQ-0042", "assessor": "J. Okafor"})
 
     bar = planner.call("POST", "/material/parts", {"part_number": "BAR-7075", "name": "7075 bar stock", "uom": "kg",
                                                    "type": "raw", "lot_controlled": True})["id"]
@@ -152,7 +160,7 @@ def load():
     routing = planner.call("POST", "/resource/routings", {"part_id": bracket, "part_revision": "A", "operations": [
         {"sequence": 10, "name": "Mill", "work_center_id": mill_wc, "setup_time": 30, "run_time": 12},
         {"sequence": 20, "name": "Assemble", "work_center_id": bench, "setup_time": 10, "run_time": 5,
-         "required_skill": "torque", "work_instruction_code": "WI-ASSY"}]})["id"]
+         "required_skills": [{"skill": "TORQUE", "min_level": 2}], "work_instruction_code": "WI-ASSY"}]})["id"]
     planner.call("POST", f"/resource/routings/{routing}/release", {"version": 1, **planner.signed})
 
     rack = keeper.call("POST", "/material/locations", {"code": "RM-01", "name": "Raw material rack 1"})["id"]

@@ -54,16 +54,65 @@ def _open_interval(session, op, at):
     session.add(OperationInterval(operation_id=op.id, started_at=at))
 
 
+OVERRIDE = "qualification:override"
+
+
+def _prepare(uow, wo_id, op_id):
+    """The operation as it is (unlocked), refused early if it cannot run: the
+    resource service is asked before any transaction opens."""
+    with uow() as tx:
+        wo, op = _locked(tx, wo_id, op_id, lock=False)
+        domain.check_executable(wo.number, wo.status)
+        domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
+        return wo.number, op.sequence, list(op.required_skills)
+
+
+def check_operator(refs, caller, requirements, override_reason):
+    """Whether the calling person may run the operation now: qualified in its
+    required skills today (the resource service's word). Returns None, or the
+    shortfalls an authorised override (`override_reason` and the permission
+    qualification:override) accepts, to audit; otherwise 422 naming each
+    skill, the level needed and an expiry."""
+    if not requirements or caller.user_id is None:   # the platform's own call names no operator
+        return None
+    answer = refs.resource.check_qualification({"user_id": str(caller.user_id), "requirements": requirements})
+    if answer["qualified"]:
+        return None
+    messages = [shortfall["message"] for shortfall in answer["shortfalls"]]
+    if override_reason is None:
+        raise errors.RuleViolated(f"{caller.name} may not run this operation: {'; '.join(messages)}",
+                                  {"operator": messages})
+    if caller.permissions is None or OVERRIDE not in caller.permissions:
+        raise errors.Forbidden(f"overriding a qualification needs the permission {OVERRIDE}",
+                               {"override_reason": [f"you do not hold {OVERRIDE}"], "operator": messages})
+    return answer["shortfalls"]
+
+
+def _overridden(tx, op, caller, shortfalls, reason):
+    """Record that the operation runs although its operator lacks a qualification."""
+    if shortfalls is None:
+        return None
+    override = {"operator_id": str(caller.user_id), "operator": caller.name, "reason": reason, "by": caller.actor,
+                "shortfalls": shortfalls}
+    tx.audit("override_qualification", ENTITY, op.id, new=override, reason=reason)
+    return override
+
+
 def start(uow, refs, caller, wo_id, op_id, data):
-    """Operator = the calling user; the order goes in progress with its first start."""
+    """Operator = the calling user, qualified for it (or overridden); the order
+    goes in progress with its first start."""
     if data["equipment_id"] is not None:
         _check_equipment(refs, data["equipment_id"])
+    number, sequence, requirements = _prepare(uow, wo_id, op_id)
+    shortfalls = check_operator(refs, caller, requirements, data["override_reason"])
     operator_name = caller.name
+    tools = _use_tools(refs, caller, wo_id, op_id, number, sequence, data["tools"])
     with uow() as tx:
         session = tx.session
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_executable(wo.number, wo.status)
         domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
+        override = _overridden(tx, op, caller, shortfalls, data["override_reason"])
         now = utcnow()
         op.status = domain.RUNNING
         op.actual_start = op.actual_start or now
@@ -75,12 +124,31 @@ def start(uow, refs, caller, wo_id, op_id, data):
             orders.record_status(tx, wo, domain.IN_PROGRESS, caller, at=now)
         tx.flush()
         order, operation = _fresh(tx, wo.id, op.id)
-        tx.emit(events.operation("started"), op.id, operation)
+        tx.emit(events.operation("started"), op.id, {**operation, "qualification_override": override,
+                                                     "tools": tools})
         if started_order:
             tx.emit(events.work_order("updated"), wo.id, {**order, "changed": ["status"]})
         tx.audit("start", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence,
                                               "operator": operator_name, "equipment_id": op.equipment_id})
         return order
+
+
+def _use_tools(refs, caller, wo_id, op_id, number, sequence, tools):
+    """Record the gauges and tools the operation starts with, each fit for use
+    (the resource service refuses, naming each that is not and its due date).
+    Recorded before the start commits: a start that fails afterwards leaves a
+    use too many, never one too few (a suspect-product list errs on the safe side)."""
+    if not tools:
+        return []
+    try:
+        refs.resource.use_assets({"asset_ids": [str(t) for t in tools], "work_order_id": str(wo_id),
+                                  "work_order_number": number, "operation_id": str(op_id),
+                                  "operation_sequence": sequence, "user_id": caller.user_id and str(caller.user_id),
+                                  "used_by": caller.name})
+    except errors.RuleViolated as refused:
+        problems = refused.details.get("asset_ids", [refused.message])
+        raise errors.RuleViolated(f"tools: {'; '.join(problems)}", {"tools": problems}) from None
+    return [str(t) for t in tools]
 
 
 def _check_equipment(refs, equipment_id):
@@ -105,19 +173,21 @@ def pause(tx, caller, wo_id, op_id, reason=None):
     return order
 
 
-def resume(uow, caller, wo_id, op_id):
-    """Whoever resumes becomes the operator."""
+def resume(uow, refs, caller, wo_id, op_id, data):
+    """Whoever resumes becomes the operator, qualified for it (or overridden)."""
+    shortfalls = check_operator(refs, caller, _prepare(uow, wo_id, op_id)[2], data["override_reason"])
     operator_name = caller.name
     with uow() as tx:
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_executable(wo.number, wo.status)
         domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
+        override = _overridden(tx, op, caller, shortfalls, data["override_reason"])
         op.status = domain.RUNNING
         op.operator_id, op.operator_name = caller.user_id, operator_name
         _open_interval(tx.session, op, utcnow())
         tx.flush()
         order, operation = _fresh(tx, wo.id, op.id)
-        tx.emit(events.operation("resumed"), op.id, operation)
+        tx.emit(events.operation("resumed"), op.id, {**operation, "qualification_override": override})
         tx.audit("resume", ENTITY, op.id, old={"status": domain.PAUSED}, new={"status": domain.RUNNING})
         return order
 

@@ -121,7 +121,9 @@ class Operation(Base):
     work_center_name: Mapped[str | None] = mapped_column(String(200))
     setup_time: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False)  # minutes
     run_time: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False)    # minutes per unit
-    required_skill: Mapped[str | None] = mapped_column(String(200))
+    # [{"skill": code, "min_level": n}] from the routing at release: checked when an operator starts or resumes
+    required_skills: Mapped[list] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
+    skill_note: Mapped[str | None] = mapped_column(Text)
     work_instruction: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))  # frozen at release
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     quantity_good: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False, default=0)

@@ -199,7 +199,8 @@ def snapshot(routing, freeze):
         operations.append({
             "sequence": op["sequence"], "name": op["name"], "work_center_id": op["work_center_id"],
             "work_center_code": op.get("work_center_code"), "work_center_name": op.get("work_center_name"),
-            "setup_time": op["setup_time"], "run_time": op["run_time"], "required_skill": op.get("required_skill"),
+            "setup_time": op["setup_time"], "run_time": op["run_time"],
+            "required_skills": op.get("required_skills", []), "skill_note": op.get("skill_note"),
             "work_instruction": frozen.get(code) if code else None})
     if not operations:
         raise errors.RuleViolated("release refused: the released routing has no operations",
@@ -219,7 +220,10 @@ def _finish(uow, run, caller):
                 id=uuid.uuid4(), work_order_id=wo.id, sequence=op["sequence"], name=op["name"],
                 work_center_id=uuid.UUID(op["work_center_id"]), work_center_code=op["work_center_code"],
                 work_center_name=op["work_center_name"], setup_time=op["setup_time"], run_time=op["run_time"],
-                required_skill=op["required_skill"], work_instruction=op["work_instruction"],
+                # a saga run stored before skills were checked carries the free text only
+                required_skills=op.get("required_skills", []),
+                skill_note=op.get("skill_note", op.get("required_skill")),
+                work_instruction=op["work_instruction"],
                 status=domain.READY if i == 0 else domain.PENDING,
                 quantity_good=0, quantity_scrap=0, quantity_rework=0))
         now = utcnow()

@@ -154,8 +154,8 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
     @rpc
     def resume_operation(self, work_order_id, operation_id, data=None):
         wo_id, op_id = self._op_ids(work_order_id, operation_id)
-        load(schemas.ResumeOperation(), data)
-        return execution.resume(self.uow, self._caller(), wo_id, op_id)
+        data = load(schemas.ResumeOperation(), data)
+        return execution.resume(self.uow, self._refs(), self._caller(), wo_id, op_id, data)
 
     @rpc
     def complete_operation(self, work_order_id, operation_id, data):

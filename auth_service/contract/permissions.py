@@ -19,6 +19,11 @@ PERMISSIONS = {
     "resource:write": "change the equipment hierarchy",
     "routing:read": "see routings",
     "routing:write": "create, change and release routings",
+    "qualification:read": "see the skills catalogue, people's qualifications and the qualification matrix",
+    "qualification:write": "keep the skills catalogue; grant and revoke qualifications",
+    "qualification:override": "start work for an operator who lacks a qualification, with a reason (audited)",
+    "gauge:read": "see gauges and tools, their calibrations and uses",
+    "gauge:write": "keep gauges and tools: register, calibrate, quarantine, retire",
     # material
     "material:read": "see parts, bills of material, lots, serials and inventory",
     "material:write": "create and change parts and bills of material",
@@ -44,7 +49,7 @@ PERMISSIONS = {
 }
 
 _READ_SHOP = {"resource:read", "routing:read", "material:read", "work_order:read", "quality:read",
-              "trace:read", "report:read"}
+              "trace:read", "report:read", "qualification:read", "gauge:read"}
 
 # name -> (description, permissions, MFA required). A role holding user:write, role:write or
 # audit:read requires MFA whatever its flag says (auth_service.domain.PRIVILEGED): their holders'
@@ -56,12 +61,13 @@ BUILTIN_ROLES = {
                               "work_instruction:write"}, False),
     "operator": ("Runs operations on the shop floor",
                  {"resource:read", "routing:read", "material:read", "work_order:read", "work_order:execute",
-                  "quality:read", "inspection:record"}, False),
+                  "quality:read", "inspection:record", "qualification:read", "gauge:read"}, False),
     "store_keeper": ("Receives, stores, moves and issues material; keeps the inventory",
                      {"resource:read", "material:read", "inventory:write", "work_order:read"}, False),
     "quality_engineer": ("Owns inspection plans, nonconformances and quality records",
                          _READ_SHOP | {"quality:write", "ncr:write", "material:hold", "inspection:record",
-                                       "work_instruction:write"}, False),
+                                       "work_instruction:write", "qualification:write",
+                                       "qualification:override", "gauge:write"}, False),
     "inspector": ("Inspects and records results; raises nonconformances",
                   _READ_SHOP | {"inspection:record", "ncr:write"}, False),
     "mrb_member": ("Material Review Board: dispositions nonconforming material",

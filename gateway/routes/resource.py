@@ -1,6 +1,9 @@
-"""/api/v1/resource: the equipment hierarchy and routings."""
+"""/api/v1/resource: the equipment hierarchy, routings, skills and qualifications."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
+from mes_common.schemas import PageQuery
 from resource_service import contract
+from resource_service.contract import gauges as g
+from resource_service.contract import qualifications as q
 from resource_service.contract import schemas as s
 
 routes = Routes(contract.SERVICE, tags=["resource"], prefix="/api/v1/resource")
@@ -61,3 +64,89 @@ routes.post(ROUTING + "/release", "release_routing", body=s.RoutingRelease, resp
             error_codes=SIGNED_ERRORS,
             doc=SIGNED + "Meaning: approval. The previously released version of the same part revision becomes "
                          "obsolete.")
+
+# ------------------------------------------------------------ skills and qualifications
+
+PEOPLE_TAGS, QUAL_READ, QUAL_WRITE = ["qualifications"], "qualification:read", "qualification:write"
+SKILL = "/skills/<code>"
+SKILL_PATH = {"code": q.SkillKey().fields["code"]}
+QUALIFICATION = "/qualifications/<qualification_id>"
+
+routes.post("/skills", "create_skill", body=q.SkillCreate, response=q.SkillOut, status=201, permission=QUAL_WRITE,
+            tags=PEOPLE_TAGS, summary="Add a skill to the catalogue",
+            doc="Levels are named lowest first (level 1 is the first); `recertification_days` caps how long a "
+                "qualification lasts (null: until revoked). A code in use is a 409.")
+routes.get("/skills", "list_skills", query=q.SkillListQuery, response=q.SkillPage, permission=QUAL_READ,
+           tags=PEOPLE_TAGS, error_codes=(400, 503), summary="List skills", doc="Ordered by code.")
+routes.get(SKILL, "get_skill", response=q.SkillOut, permission=QUAL_READ, tags=PEOPLE_TAGS,
+           path_schemas=SKILL_PATH, summary="Get a skill")
+routes.patch(SKILL, "update_skill", body=q.SkillUpdate, response=q.SkillOut, permission=QUAL_WRITE,
+             tags=PEOPLE_TAGS, path_schemas=SKILL_PATH, summary="Change a skill",
+             doc="Levels may be renamed or added above, never removed. A new interval applies to grants from "
+                 "now on. Give `version` to refuse the change if someone else changed it meanwhile (409).")
+routes.post("/qualifications", "grant_qualification", body=q.QualificationGrant, response=q.QualificationOut,
+            status=201, permission=QUAL_WRITE, tags=PEOPLE_TAGS, summary="Qualify a person in a skill",
+            doc="The person's active qualification in the skill, if any, is superseded (kept in their history). "
+                "422 for an unknown user or skill, a level the skill does not have, a certification in the "
+                "future, or `expires_on` not after `certified_on` or beyond the skill's interval.")
+routes.get("/qualifications", "list_qualifications", query=q.QualificationListQuery,
+           response=q.QualificationPage, permission=QUAL_READ, tags=PEOPLE_TAGS, error_codes=(400, 503),
+           summary="List qualification records",
+           doc="Newest first; filter by person (`user_id`: their history), skill and status. With "
+               "`expiring_within_days`: the active ones whose last valid day is that close, soonest first.")
+routes.get("/qualifications/matrix", "get_qualification_matrix", query=q.MatrixQuery, response=q.Matrix,
+           permission=QUAL_READ, tags=PEOPLE_TAGS, error_codes=(400, 503), summary="The qualification matrix",
+           doc="People × skills with each person's level and its validity (valid, expiring, expired). For a "
+               "`work_center_id`: the skills its released routings require, with the level, and how many "
+               "people are valid at it.")
+routes.post("/qualifications/check", "check_qualification", body=q.QualificationCheck,
+            response=q.QualificationCheckOut, permission=QUAL_READ, tags=PEOPLE_TAGS,
+            summary="Would this person be allowed to do this work today?",
+            doc="The shortfalls against skill requirements, each naming the skill, the level needed and, for an "
+                "expired qualification, its last valid day: what starting an operation would refuse.")
+routes.get(QUALIFICATION, "get_qualification", response=q.QualificationOut, permission=QUAL_READ,
+           tags=PEOPLE_TAGS, summary="Get a qualification record")
+routes.post(QUALIFICATION + "/revoke", "revoke_qualification", body=q.QualificationRevoke,
+            response=q.QualificationOut, permission=QUAL_WRITE, tags=PEOPLE_TAGS,
+            summary="Revoke a qualification", doc="Active ones only (422 otherwise); the reason is kept and audited.")
+
+# ------------------------------------------------------------ gauges and tools
+
+ASSET_TAGS, GAUGE_READ, GAUGE_WRITE = ["gauges and tools"], "gauge:read", "gauge:write"
+ASSET = "/assets/<asset_id>"
+
+routes.post("/assets", "create_asset", body=g.AssetCreate, response=g.AssetOut, status=201, permission=GAUGE_WRITE,
+            tags=ASSET_TAGS, summary="Register a gauge or a tool",
+            doc="With a calibration interval in days, `next_due_on` (its current certificate's) is required. An "
+                "asset number in use is a 409.")
+routes.get("/assets", "list_assets", query=g.AssetListQuery, response=g.AssetPage, permission=GAUGE_READ,
+           tags=ASSET_TAGS, error_codes=(400, 503), summary="List gauges and tools",
+           doc="By asset number; filter by kind, status, location. With `due_within_days`: those due by then "
+               "(or overdue), soonest first. `usable` and `problem` say whether each may be used today.")
+routes.get(ASSET, "get_asset", response=g.AssetOut, permission=GAUGE_READ, tags=ASSET_TAGS,
+           summary="Get a gauge or a tool")
+routes.patch(ASSET, "update_asset", body=g.AssetUpdate, response=g.AssetOut, permission=GAUGE_WRITE,
+             tags=ASSET_TAGS, summary="Change a gauge or a tool",
+             doc="Give `version` to refuse the change if someone else changed it meanwhile (409).")
+routes.post(ASSET + "/status", "change_asset_status", body=g.AssetStatusChange, response=g.AssetOut,
+            permission=GAUGE_WRITE, tags=ASSET_TAGS, summary="Send out for calibration, quarantine, retire",
+            doc="Or back in service, when its calibration is current (422 otherwise: record a calibration). "
+                "Retired is final.")
+routes.post(ASSET + "/calibrations", "record_calibration", body=g.CalibrationRecord, response=g.CalibrationOut,
+            status=201, permission=GAUGE_WRITE, tags=ASSET_TAGS, summary="Record a calibration",
+            doc="As left pass: back in service until `next_due_on` (default: the interval from `calibrated_on`). "
+                "As left fail: quarantined. As found fail: every use since its last good calibration is suspect "
+                "(`suspect_uses`; listed at /calibrations/{id}/suspect-uses, and announced for quality).")
+routes.get(ASSET + "/calibrations", "list_calibrations", query=PageQuery, response=g.CalibrationPage,
+           permission=GAUGE_READ, tags=ASSET_TAGS, summary="Calibration history, newest first")
+routes.get(ASSET + "/uses", "list_asset_uses", query=g.AssetUseQuery, response=g.AssetUsePage,
+           permission=GAUGE_READ, tags=ASSET_TAGS, summary="What it was used on, oldest first")
+routes.get("/calibrations/<calibration_id>/suspect-uses", "list_suspect_uses", query=PageQuery,
+           response=g.AssetUsePage, permission=GAUGE_READ, tags=ASSET_TAGS,
+           summary="The uses a calibration found out of tolerance puts in doubt",
+           doc="Every use between the asset's last good calibration and this one, oldest first: the "
+               "reverse-traceability review list. Empty for a calibration found in tolerance.")
+routes.post("/assets/uses", "use_assets", body=g.AssetUseRecord, response=g.AssetUseOut(many=True), status=201,
+            permission=GAUGE_WRITE, tags=ASSET_TAGS, summary="Record uses of gauges or tools",
+            doc="All are fit for use and recorded, or 422 names each that is not with its due date (nothing "
+                "recorded). Starting an operation with `tools` does this itself.")

@@ -58,3 +58,17 @@ class CloudEvent:
 
     def to_dict(self):
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class EventFamily:
+    """The event types of one entity of a contract: `mes.<service>.<entity>.<verb>`
+    for the verbs it publishes. `family(verb)` is a type (a verb it does not
+    publish is a programming error); `family.types` lists them all."""
+
+    def __init__(self, service, entity, verbs):
+        self.prefix, self.verbs = f"mes.{service}.{entity}", tuple(verbs)
+        self.types = tuple(f"{self.prefix}.{verb}" for verb in self.verbs)
+
+    def __call__(self, verb):
+        assert verb in self.verbs, verb
+        return f"{self.prefix}.{verb}"

@@ -102,6 +102,17 @@ def minutes(description):
     return Minutes(required=True, metadata={"description": description, "example": 12.5})
 
 
+SKILL_CODE = [validate.Length(min=1, max=64), CODE]
+MAX_LEVELS = 10
+
+
+class SkillRequirement(Schema):
+    """A skill an operation needs, at a level or above."""
+    skill = fields.String(required=True, validate=SKILL_CODE, metadata={"example": "TORQUE"})
+    min_level = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=MAX_LEVELS),
+                               metadata={"example": 1})
+
+
 class RoutingOperationIn(Schema):
     sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000),
                               metadata={"description": "order of the operation; unique in the routing",
@@ -112,8 +123,12 @@ class RoutingOperationIn(Schema):
                                  metadata={"description": "an active equipment node of level work_center"})
     setup_time = minutes("standard setup time, minutes")
     run_time = minutes("standard run time per unit, minutes")
-    required_skill = fields.String(load_default=None, allow_none=True,
-                                   validate=[validate.Length(max=200), NO_NUL])
+    required_skills = fields.List(fields.Nested(SkillRequirement), load_default=list,
+                                  validate=validate.Length(max=20), metadata={
+                                      "description": "skills of the catalogue the operator must hold (valid, at "
+                                                     "the level or above) to start the operation"})
+    skill_note = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_NUL],
+                               metadata={"description": "what the skill codes cannot say (not checked)"})
     work_instruction_code = fields.String(load_default=None, allow_none=True, validate=INSTRUCTION_CODE,
                                           metadata={"description": "code of a work instruction; its latest "
                                                                    "released version is frozen at work order release"})
@@ -152,7 +167,8 @@ class RoutingOperationOut(Schema):
     work_center_name = fields.String(required=True, attribute="work_center.name")
     setup_time = fields.Float(required=True, metadata={"description": "minutes"})
     run_time = fields.Float(required=True, metadata={"description": "minutes per unit"})
-    required_skill = fields.String(required=True, allow_none=True)
+    required_skills = fields.List(fields.Nested(SkillRequirement), required=True)
+    skill_note = fields.String(required=True, allow_none=True)
     work_instruction_code = fields.String(required=True, allow_none=True)
 
 

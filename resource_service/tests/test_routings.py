@@ -50,7 +50,7 @@ def plant(rpc):
 def operations(plant, **first):
     return [
         {"sequence": 20, "name": "Deburr", "work_center_id": plant["wc2"]["id"], "setup_time": 5,
-         "run_time": 1.25, "required_skill": "bench fitter", "work_instruction_code": "WI-DEBURR"},
+         "run_time": 1.25, "skill_note": "bench fitter", "work_instruction_code": "WI-DEBURR"},
         {"sequence": 10, "name": "Rough mill", "work_center_id": plant["wc"]["id"], "setup_time": 30,
          "run_time": 12.5, **first},
     ]
@@ -72,8 +72,8 @@ def test_versions_and_the_single_released_rule(rpc, plant, engine):
     assert [(o["sequence"], o["work_center_code"], o["work_center_name"]) for o in v1["operations"]] == [
         (10, "WC-10", "5-axis"), (20, "WC-20", "Deburring")]
     first = v1["operations"][0]
-    assert (first["setup_time"], first["run_time"], first["required_skill"], first["work_instruction_code"]) == (
-        30.0, 12.5, None, None)
+    assert (first["setup_time"], first["run_time"], first["required_skills"], first["skill_note"],
+            first["work_instruction_code"]) == (30.0, 12.5, [], None, None)
     assert v1["operations"][1]["work_instruction_code"] == "WI-DEBURR"
     assert rpc.get_routing(v1["id"]) == v1
     v2 = rpc.create_routing({"part_id": part_id, "part_revision": "A", "operations": operations(plant)})

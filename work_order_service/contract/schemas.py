@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Pattern, Quantity, Relation, SignatureCredentials,
                                 SignatureOut, UtcDateTime, absent, page_schema, present)
 from work_order_service.contract import OPERATION_STATUSES as OP_STATUSES, STATUSES
+from resource_service.contract import schemas as resource_schemas
 
 NUMBER = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$",
                  error="use letters, digits, '.', '_', '/' or '-', starting with a letter or digit")
@@ -116,7 +117,9 @@ class OperationOut(Schema):
     work_center_name = fields.String(allow_none=True)
     setup_time = fields.Float(required=True, metadata={"description": "minutes"})
     run_time = fields.Float(required=True, metadata={"description": "minutes per unit"})
-    required_skill = fields.String(allow_none=True)
+    required_skills = fields.List(fields.Nested(resource_schemas.SkillRequirement), required=True, metadata={
+        "description": "what the operator must be qualified in, from the routing at release"})
+    skill_note = fields.String(allow_none=True)
     work_instruction = fields.Nested(WorkInstructionOut, allow_none=True)
     status = fields.String(required=True, metadata={"enum": list(OP_STATUSES)})
     quantity_good = fields.Float(required=True)
@@ -183,15 +186,31 @@ class CancelRequest(_Reason):
 
 # ------------------------------------------------------------------ execution
 
-class StartOperation(Schema):
+class _Qualified(Schema):
+    override_reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=500),
+                                                                                   NO_NUL], metadata={
+        "description": "go ahead although the operator lacks a required qualification (needs the permission "
+                       "`qualification:override`; audited with the shortfalls)"})
+
+
+class StartOperation(_Qualified):
     equipment_id = fields.UUID(load_default=None, allow_none=True)
+    tools = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20), metadata={
+        "description": "gauges and tools (assets of the resource service) the operation starts with: each must be "
+                       "fit for use (calibration current, not quarantined); their use is recorded",
+        "uniqueItems": True})
+
+    @validates_schema
+    def _distinct_tools(self, data, **kwargs):
+        if len(set(data.get("tools", []))) != len(data.get("tools", [])):
+            raise ValidationError("each tool once", "tools")
 
 
 class PauseOperation(_Reason):
     pass
 
 
-class ResumeOperation(Schema):
+class ResumeOperation(_Qualified):
     pass
 
 
