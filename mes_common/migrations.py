@@ -98,6 +98,12 @@ def service_role_problems(url):
     return problems
 
 
+def head(service_name):
+    """The newest revision of a service's migrations (what `mes migrate` goes to)."""
+    from alembic.script import ScriptDirectory
+    return ScriptDirectory.from_config(alembic_config(service_name, "postgresql+psycopg2://")).get_current_head()
+
+
 def current(service_name, url):
     from alembic.runtime.migration import MigrationContext
     engine = make_engine(url, pool_size=1)

@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint, func, text)
+                        Time, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -290,3 +290,85 @@ class AssetUse(Base):
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     used_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class EquipmentState(Base):
+    """What a piece of equipment (or a work unit, a work center) was doing from
+    `started_at` until `ended_at` (None: still): running, idle, setup, down
+    (with a reason) or planned maintenance. One open state per node."""
+    __tablename__ = "equipment_state"
+    __table_args__ = (
+        Index("uq_equipment_state_open", "node_id", unique=True, postgresql_where=text("ended_at IS NULL")),
+        Index("ix_equipment_state_node_time", "node_id", "started_at"),
+        CheckConstraint("state IN ('running','idle','setup','down','planned_maintenance')",
+                        name="ck_equipment_state_state"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ck_equipment_state_times"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("equipment_node.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    state: Mapped[str] = mapped_column(String(30), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class Calendar(Base):
+    """The shift pattern of a site (or of a work center, overriding its site's),
+    in the plant's time zone."""
+    __tablename__ = "calendar"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("equipment_node.id", ondelete="RESTRICT"),
+                                               nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    server_default=func.now(), onupdate=func.now())
+
+    shifts: Mapped[list["CalendarShift"]] = relationship(
+        back_populates="calendar", order_by="(CalendarShift.weekday, CalendarShift.starts)",
+        cascade="all, delete-orphan", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CalendarShift(Base):
+    """A shift on one weekday (0 = Monday), local times; it ends the next day
+    when `ends` is not after `starts`. Breaks are unpaid: not planned time."""
+    __tablename__ = "calendar_shift"
+    __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_calendar_shift_weekday"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    calendar_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("calendar.id", ondelete="CASCADE"),
+                                                   nullable=False)
+    weekday: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(60), nullable=False)
+    starts: Mapped[dt.time] = mapped_column(Time, nullable=False)
+    ends: Mapped[dt.time] = mapped_column(Time, nullable=False)
+    breaks: Mapped[list] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
+
+    calendar: Mapped[Calendar] = relationship(back_populates="shifts")
+
+
+class CalendarException(Base):
+    """Time a node (a site: every work center below it; a work center) does not
+    work although its shifts say so: a holiday or a planned shutdown."""
+    __tablename__ = "calendar_exception"
+    __table_args__ = (
+        Index("ix_calendar_exception_node_time", "node_id", "starts_at"),
+        CheckConstraint("kind IN ('holiday','shutdown')", name="ck_calendar_exception_kind"),
+        CheckConstraint("ends_at > starts_at", name="ck_calendar_exception_times"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    node_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("equipment_node.id", ondelete="RESTRICT"),
+                                               nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -1,7 +1,8 @@
 """Resource service: the ISA-95 equipment hierarchy (enterprise → equipment),
 the routings of part revisions (operations at its work centers), people's
-skills and qualifications (resource_service.qualifications) and gauges and
-tools with their calibration (resource_service.gauges).
+skills and qualifications (resource_service.qualifications), gauges and
+tools with their calibration (resource_service.gauges), shift calendars and
+equipment states (resource_service.calendars).
 
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after the commit, dump the answer.
@@ -17,13 +18,14 @@ from resource_service import hierarchy, routings
 from resource_service import contract
 from resource_service.contract import schemas
 from resource_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
+from resource_service.calendars.entrypoints import CalendarEntrypoints
 from resource_service.gauges.entrypoints import GaugeEntrypoints
 from resource_service.qualifications.entrypoints import QualificationEntrypoints
 
 PART_CHECK_TIMEOUT = 2.0  # seconds: a slow material service does not hold up routing work
 
 
-class ResourceService(QualificationEntrypoints, GaugeEntrypoints, ServiceBase):
+class ResourceService(QualificationEntrypoints, GaugeEntrypoints, CalendarEntrypoints, ServiceBase):
     name = "resource_service"
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

@@ -314,6 +314,23 @@ def test_an_overdue_gauge_stops_a_start_and_a_failed_calibration_lists_the_work_
         (order["number"], 10, operator.name), (order["number"], 20, operator.name)]
 
 
+def test_the_forward_schedule_skips_the_time_a_work_center_does_not_work(plant):
+    planner, admin = plant.people.planner, plant.people.admin
+    admin.put(f"{NODES}/{plant.mill['id']}/calendar", json={"name": "Mill, days only", "timezone": "Europe/Paris",
+                                                            "shifts": [{"weekdays": [0, 1, 2, 3, 4], "name": "day",
+                                                                        "starts": "06:00", "ends": "14:00"}]})
+    order = planner.post(f"{WORK_ORDERS}/{new_order(plant, 1)['id']}/release", json={})
+    planned = planner.post(f"{WORK_ORDERS}/{order['id']}/schedule", json={"start_at": "2026-12-11T12:30:00Z"})
+    at = lambda value: dt.datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: E731
+    (mill_start, mill_end), (assy_start, assy_end) = (
+        (at(op["planned_start"]), at(op["planned_end"])) for op in planned["operations"])
+    utc = lambda *args: dt.datetime(*args, tzinfo=dt.timezone.utc)  # noqa: E731
+    # Friday 13:30 in Paris: 30 of the mill's 30 + 12 minutes before the shift ends, 12 on Monday from 06:00
+    assert (mill_start, mill_end) == (utc(2026, 12, 11, 12, 30), utc(2026, 12, 14, 5, 12))
+    # the bench has no calendar: it works when the mill is done, 10 + 5 minutes
+    assert (assy_start, assy_end) == (utc(2026, 12, 14, 5, 12), utc(2026, 12, 14, 5, 27))
+
+
 def test_a_qualification_override_needs_the_permission_and_a_reason_and_is_audited(plant):
     planner, admin = plant.people.planner, plant.people.admin   # the admin holds qualification:override
     order = planner.post(f"{WORK_ORDERS}/{new_order(plant, 1)['id']}/release", json={})

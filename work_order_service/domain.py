@@ -209,21 +209,6 @@ def operation_minutes(setup_time, run_time, quantity):
     return setup_time + run_time * quantity
 
 
-def forward_schedule(start, operations, quantity):
-    """[(planned_start, planned_end)] for operations [(setup_time, run_time)] in
-    sequence: each starts when the previous ends; duration = setup + run × quantity."""
-    plan, at = [], start
-    try:
-        for setup, run in operations:
-            end = at + dt.timedelta(minutes=float(operation_minutes(setup, run, quantity)))
-            plan.append((at, end))
-            at = end
-    except OverflowError:
-        raise errors.RuleViolated("the schedule would end after the year 9999: check the start, the "
-                                  "quantity and the standard times", {"start_at": ["schedule out of range"]}) from None
-    return plan
-
-
 def _ratio(actual, planned):
     return None if not planned else actual / planned
 

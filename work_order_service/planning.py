@@ -61,24 +61,42 @@ def _with_operations(session, wo_id, lock=False, intervals=False):
     return wo
 
 
-def schedule(tx, caller, wo_id, data):
-    """Forward schedule from `start_at` (default now): each operation starts when
-    the previous ends, for setup + run × quantity minutes. Completed operations
-    keep their plan."""
-    session = tx.session
-    wo = _with_operations(session, wo_id, lock=True)
+def _to_schedule(wo):
     if not wo.operations:
         raise errors.RuleViolated(f"work order {wo.number} is {wo.status}: it has operations once released",
                                   {"status": [f"{wo.status} has no operations to schedule"]})
     if wo.status in (domain.CLOSED, domain.CANCELLED, domain.COMPLETED):
         raise errors.RuleViolated(f"work order {wo.number} is {wo.status}: nothing to schedule",
                                   {"status": [f"{wo.status} is not scheduled"]})
-    todo = [op for op in wo.operations if op.status != domain.COMPLETED]
-    start = data["start_at"] or utcnow()
+    return [op for op in wo.operations if op.status != domain.COMPLETED]
+
+
+def plan_request(session, wo_id, data):
+    """What the resource service places into working time (plan_operations):
+    the operations not completed, in sequence, each setup + run × quantity
+    minutes at its work center, from `start_at` (default now); and their ids."""
+    wo = _with_operations(session, wo_id)
+    todo = _to_schedule(wo)
+    request = {"start_at": (data["start_at"] or utcnow()).isoformat(), "operations": [
+        {"work_center_id": str(op.work_center_id),
+         "minutes": float(domain.operation_minutes(op.setup_time, op.run_time, wo.quantity))} for op in todo]}
+    return request, [op.id for op in todo]
+
+
+def schedule(tx, caller, wo_id, op_ids, plan):
+    """Store the forward schedule `plan` ([{start, end}] of the operations
+    `op_ids`, placed into their work centers' working time by the resource
+    service): each operation starts when the previous ends, skipping time its
+    work center does not work. Completed operations keep their plan."""
+    session = tx.session
+    wo = _with_operations(session, wo_id, lock=True)
+    todo = _to_schedule(wo)
+    if [op.id for op in todo] != op_ids:
+        raise errors.Conflict(f"work order {wo.number} changed while it was being scheduled: schedule it again",
+                              {"operations": ["changed meanwhile"]})
     old = {str(op.id): [op.planned_start, op.planned_end] for op in todo}
-    for op, (begin, end) in zip(todo, domain.forward_schedule(start, [(op.setup_time, op.run_time) for op in todo],
-                                                              wo.quantity)):
-        op.planned_start, op.planned_end = begin, end
+    for op, slot in zip(todo, plan):
+        op.planned_start, op.planned_end = (dt.datetime.fromisoformat(slot[k]) for k in ("start", "end"))
     tx.flush()
     tx.emit(events.work_order("updated"), wo.id, {**orders.get_out(session, wo.id), "changed": ["schedule"]})
     tx.audit("schedule", orders.ENTITY, wo.id, old=old,

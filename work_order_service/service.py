@@ -116,8 +116,11 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
     def schedule_work_order(self, work_order_id, data=None):
         work_order_id = uuid_arg(work_order_id)
         data = load(schemas.ScheduleRequest(), data)
+        with self.uow() as tx:   # read, ask the resource service outside any transaction, then write
+            request, op_ids = planning.plan_request(tx.session, work_order_id, data)
+        plan = self.resource.plan_operations(request)
         with self.uow() as tx:
-            return planning.schedule(tx, self._caller(), work_order_id, data)
+            return planning.schedule(tx, self._caller(), work_order_id, op_ids, plan)
 
     @rpc
     def get_schedule(self, work_order_id):

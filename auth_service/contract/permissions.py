@@ -24,6 +24,9 @@ PERMISSIONS = {
     "qualification:override": "start work for an operator who lacks a qualification, with a reason (audited)",
     "gauge:read": "see gauges and tools, their calibrations and uses",
     "gauge:write": "keep gauges and tools: register, calibrate, quarantine, retire",
+    "calendar:read": "see shift calendars, holidays and planned busy time",
+    "calendar:write": "keep shift calendars, holidays and planned shutdowns",
+    "equipment_state:write": "report what equipment is doing (running, idle, setup, down, maintenance)",
     # material
     "material:read": "see parts, bills of material, lots, serials and inventory",
     "material:write": "create and change parts and bills of material",
@@ -49,7 +52,7 @@ PERMISSIONS = {
 }
 
 _READ_SHOP = {"resource:read", "routing:read", "material:read", "work_order:read", "quality:read",
-              "trace:read", "report:read", "qualification:read", "gauge:read"}
+              "trace:read", "report:read", "qualification:read", "gauge:read", "calendar:read"}
 
 # name -> (description, permissions, MFA required). A role holding user:write, role:write or
 # audit:read requires MFA whatever its flag says (auth_service.domain.PRIVILEGED): their holders'
@@ -58,10 +61,11 @@ BUILTIN_ROLES = {
     "admin": ("Administers users, roles and the plant model", set(PERMISSIONS), True),
     "planner": ("Plans work: parts, routings, work orders and releases",
                 _READ_SHOP | {"routing:write", "material:write", "work_order:write", "work_order:release",
-                              "work_instruction:write"}, False),
+                              "work_instruction:write", "calendar:write"}, False),
     "operator": ("Runs operations on the shop floor",
                  {"resource:read", "routing:read", "material:read", "work_order:read", "work_order:execute",
-                  "quality:read", "inspection:record", "qualification:read", "gauge:read"}, False),
+                  "quality:read", "inspection:record", "qualification:read", "gauge:read", "calendar:read",
+                  "equipment_state:write"}, False),
     "store_keeper": ("Receives, stores, moves and issues material; keeps the inventory",
                      {"resource:read", "material:read", "inventory:write", "work_order:read"}, False),
     "quality_engineer": ("Owns inspection plans, nonconformances and quality records",
@@ -76,5 +80,5 @@ BUILTIN_ROLES = {
                 _READ_SHOP | {"audit:read", "user:read", "role:read"}, True),
     "integration": ("Machine account of ERP/CMM integrations (API tokens)",
                     _READ_SHOP | {"integration:write", "material:write", "inventory:write", "work_order:write",
-                                  "api_token:write"}, False),
+                                  "api_token:write", "equipment_state:write"}, False),
 }

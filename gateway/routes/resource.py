@@ -2,6 +2,7 @@
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from mes_common.schemas import PageQuery
 from resource_service import contract
+from resource_service.contract import calendars as c
 from resource_service.contract import gauges as g
 from resource_service.contract import qualifications as q
 from resource_service.contract import schemas as s
@@ -150,3 +151,34 @@ routes.post("/assets/uses", "use_assets", body=g.AssetUseRecord, response=g.Asse
             permission=GAUGE_WRITE, tags=ASSET_TAGS, summary="Record uses of gauges or tools",
             doc="All are fit for use and recorded, or 422 names each that is not with its due date (nothing "
                 "recorded). Starting an operation with `tools` does this itself.")
+
+# ------------------------------------------------------------ calendars and equipment states
+
+CALENDAR_TAGS, CALENDAR_READ, CALENDAR_WRITE = ["calendars"], "calendar:read", "calendar:write"
+
+routes.put(NODE + "/calendar", "set_calendar", body=c.CalendarSet, response=c.CalendarOut, permission=CALENDAR_WRITE,
+           tags=CALENDAR_TAGS, summary="Set the shift calendar of a site, an area or a work center",
+           doc="Shifts per weekday in local time (a shift ending at or before its start ends the next day) with "
+               "unpaid breaks, in an IANA time zone. A work center's own calendar overrides its site's. 422 for "
+               "overlapping shifts or breaks outside their shift, naming `shifts.<i>`.")
+routes.get(NODE + "/calendar", "get_calendar", response=c.CalendarOut, permission=CALENDAR_READ,
+           tags=CALENDAR_TAGS, summary="The node's own shift calendar")
+routes.post(NODE + "/calendar-exceptions", "add_calendar_exception", body=c.ExceptionCreate, response=c.ExceptionOut,
+            status=201, permission=CALENDAR_WRITE, tags=CALENDAR_TAGS, summary="Add a holiday or a planned shutdown",
+            doc="Whole local days (`date`, `to_date`) or an interval (`starts_at`, `ends_at`); a site's apply to "
+                "every work center below it.")
+routes.get(NODE + "/calendar-exceptions", "list_calendar_exceptions", query=c.ExceptionQuery,
+           response=c.ExceptionOut(many=True), permission=CALENDAR_READ, tags=CALENDAR_TAGS,
+           error_codes=(400, 404, 422, 503), summary="Holidays and shutdowns of the node in a window",
+           doc="`to` after `from`, at most ten years later (422 otherwise).")
+routes.get("/work-centers/<work_center_id>/planned-time", "get_planned_time", query=c.Window,
+           response=c.PlannedTimeOut, permission=CALENDAR_READ, tags=CALENDAR_TAGS, error_codes=(400, 404, 422, 503),
+           summary="Planned busy time of a work center",
+           doc="Exact seconds (and minutes) of shift time minus breaks, holidays and shutdowns in [from, to), "
+               "with the intervals; at most 400 days. Without a calendar, all time is planned.")
+routes.post(NODE + "/states", "report_equipment_state", body=c.StateReport, response=c.StateOut, status=201,
+            permission="equipment_state:write", tags=CALENDAR_TAGS, summary="Report what the equipment is doing",
+            doc="A work center, work unit or equipment: running, idle, setup, down (with a reason) or planned "
+                "maintenance from `at` (default now); the open state ends then.")
+routes.get(NODE + "/states", "list_equipment_states", query=c.StateQuery, response=c.StatePage, permission=READ,
+           tags=CALENDAR_TAGS, summary="The equipment's states, oldest first")

@@ -25,6 +25,11 @@ carries one use (AssetUseOut); `out_of_tolerance` (a calibration found it out
 of tolerance) carries `asset_number`, `calibration`, `suspect_uses` (how many)
 and `uses`: the suspect uses, in chunks of events when there are many. `due`
 and `overdue` are the timer's (or the use that reached the interval).
+
+Calendars: `mes.resource.calendar.changed` (`subject` the node, `data` the
+calendar as CalendarOut) and `.exception_added` (ExceptionOut). Equipment
+states: `mes.resource.equipment_state.changed`; `subject` the node, `data` the
+new state as StateOut plus `previous` (the state it ended, with `ended_at`).
 """
 from mes_common.events.envelope import EventFamily
 from resource_service.contract import LEVELS
@@ -51,3 +56,5 @@ skill_event_type = EventFamily("resource", "skill", ("created", "updated"))
 qualification_event_type = EventFamily("resource", "qualification", ("granted", "superseded", "revoked", "expired"))
 asset_event_type = EventFamily("resource", "asset", ("created", "updated", "status_changed", "calibrated", "due",
                                                      "overdue", "out_of_tolerance", "used"))
+calendar_event_type = EventFamily("resource", "calendar", ("changed", "exception_added"))
+equipment_state_event_type = EventFamily("resource", "equipment_state", ("changed",))

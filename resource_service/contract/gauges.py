@@ -2,7 +2,7 @@
 calibration, AS9100 7.1.5): RPC input and output schemas, also the gateway's."""
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
-from mes_common.schemas import NO_NUL, PageQuery, page_schema
+from mes_common.schemas import NO_NUL, PageQuery, UtcDateTime, absent, page_schema, present
 from resource_service.contract.schemas import CODE
 
 KINDS = ("gauge", "tool")
@@ -36,6 +36,8 @@ class AssetCreate(Schema):
     next_due_on = fields.Date(load_default=None, allow_none=True, metadata={
         "description": "its last usable day (from its current certificate); required with a calibration "
                        "interval in days"})
+
+    openapi_extra = {"anyOf": [absent("calibration_interval_days"), present("next_due_on")]}
 
     @validates_schema
     def _due_date(self, data, **kwargs):
@@ -85,7 +87,7 @@ class AssetOut(Schema):
     type = fields.String(required=True)
     description = fields.String(required=True, allow_none=True)
     location_id = fields.UUID(required=True, allow_none=True)
-    location_code = fields.String(required=True, allow_none=True, attribute="location.code")
+    location_code = fields.String(required=True, allow_none=True)
     calibration_interval_days = fields.Integer(required=True, allow_none=True)
     calibration_interval_uses = fields.Integer(required=True, allow_none=True)
     due_warning_days = fields.Integer(required=True)
@@ -167,4 +169,4 @@ AssetUsePage = page_schema(AssetUseOut, "AssetUsePage")
 
 
 class AssetUseQuery(PageQuery):
-    since = fields.AwareDateTime(metadata={"description": "uses at or after this time"})
+    since = UtcDateTime(metadata={"description": "uses at or after this time"})

@@ -35,7 +35,8 @@ def today():
 def dump(asset, day=None):
     problem = rules.problem(asset, day or today())
     return asset_out.dump({**{c.key: getattr(asset, c.key) for c in Asset.__table__.columns},
-                           "location": asset.location, "usable": problem is None, "problem": problem})
+                           "location_code": asset.location.code if asset.location else None,
+                           "usable": problem is None, "problem": problem})
 
 
 def dump_calibration(calibration):

@@ -142,7 +142,7 @@ def test_people_send_it_out_quarantine_and_retire_it(rpc, stack):
         "mes.resource.asset.created"] + ["mes.resource.asset.status_changed"] * 3
 
 
-def test_the_state_timer_moves_each_asset_once_even_on_two_instances_at_once(rpc, stack, db_engines):
+def test_the_state_timer_moves_each_asset_once_even_on_two_instances_at_once(rpc, stack):
     wrench = gauge(rpc, next_due_on=days(30))
     with stack["engine"].begin() as conn:   # the days pass: its due date is now tomorrow, then yesterday
         conn.execute(text("UPDATE asset SET next_due_on = :d WHERE id = :i"), {"d": days(1), "i": wrench["id"]})

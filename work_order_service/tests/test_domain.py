@@ -128,16 +128,6 @@ def test_running_minutes_exclude_pauses_and_count_an_open_interval_to_now():
     assert domain.running_minutes([], T0) == D(0)
 
 
-def test_forward_schedule_chains_operations():
-    plan = domain.forward_schedule(T0, [(D(30), D(2)), (D(0), D("0.5")), (D(15), D(0))], D(10))
-    assert plan == [(T0, T0 + dt.timedelta(minutes=50)),
-                    (T0 + dt.timedelta(minutes=50), T0 + dt.timedelta(minutes=55)),
-                    (T0 + dt.timedelta(minutes=55), T0 + dt.timedelta(minutes=70))]
-    assert domain.forward_schedule(T0, [], D(10)) == []
-    with pytest.raises(errors.RuleViolated):
-        domain.forward_schedule(dt.datetime(9999, 12, 1, tzinfo=dt.timezone.utc), [(D(0), D(60))], D(10_000))
-
-
 def test_variance_per_operation_and_order():
     rows, order = domain.variance(D(10), [
         {"sequence": 10, "setup_time": D(30), "run_time": D(2), "good": D(10), "scrap": D(0), "rework": D(1),
