@@ -344,6 +344,10 @@ def test_a_qualification_override_needs_the_permission_and_a_reason_and_is_audit
     override = next(e for e in entries if e["action"] == "override_qualification")
     assert override["reason"] == "qualified operator off sick"
     assert [(s["skill"], s["problem"]) for s in override["new_values"]["shortfalls"]] == [("TORQUE", "not_qualified")]
+    # a buy-off is the signer's own word: no override lets an unqualified person sign one
+    refused = admin.post(f"{ops}/{assy_id}/buy-offs", 422, json={"step": 0, "values": {"torque": 10.1},
+                                                                  "signature": admin.signature})
+    assert refused["details"] == {"operator": ["not qualified in TORQUE (level 2 needed)"]}
 
 
 def test_a_signed_record_changed_afterwards_shows_its_signature_invalid_and_cannot_be_deleted(plant):

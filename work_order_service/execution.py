@@ -371,14 +371,17 @@ def _buy_off_checks(tx, validate, wo_id, op_id, data, lock):
     return wo, op, instruction, validate(steps[data["step"]], data["values"])
 
 
-def buy_off(uow, caller, validate, wo_id, op_id, data, sign=None):
+def buy_off(uow, refs, caller, validate, wo_id, op_id, data, sign=None):
     """Record who bought off a step of the frozen work instruction, when, with
     which values (checked against the step's field definitions), signed by them
     (`sign(record_id)` gives the auth service's answer, asked between the check
-    and the write so no transaction waits on it). Each step once."""
+    and the write so no transaction waits on it), qualified today in the
+    operation's required skills (no override: a buy-off is the signer's own
+    word). Each step once."""
     by_name = caller.name
     with uow() as tx:
-        _buy_off_checks(tx, validate, wo_id, op_id, data, lock=False)
+        requirements = list(_buy_off_checks(tx, validate, wo_id, op_id, data, lock=False)[1].required_skills)
+    check_operator(refs, caller, requirements, None)
     manifest = sign(domain.buy_off_record_id(op_id, data["step"])) if sign else None
     with uow() as tx:
         session = tx.session

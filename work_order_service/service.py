@@ -178,7 +178,8 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
         """Buy off a step, signed by the operator (responsibility)."""
         wo_id, op_id = self._op_ids(work_order_id, operation_id)
         data = self._load_signed(schemas.BuyOffRequest(), data)
-        return execution.buy_off(self.uow, self._caller(), instructions.validate_buy_off, wo_id, op_id, data,
+        return execution.buy_off(self.uow, self._refs(), self._caller(), instructions.validate_buy_off, wo_id, op_id,
+                                 data,
                                  sign=lambda record_id: self._signature(
                                      domain.BUY_OFF, record_id, signatures.RESPONSIBILITY, data.get("signature")))
 

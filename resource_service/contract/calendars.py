@@ -124,7 +124,7 @@ class PlannedTimeOut(Schema):
     start = fields.DateTime(required=True, data_key="from")
     end = fields.DateTime(required=True, data_key="to")
     seconds = fields.Integer(required=True, metadata={"description": "planned busy time, exact"})
-    minutes = fields.Decimal(required=True, as_string=False, places=6)
+    minutes = fields.Float(required=True, metadata={"description": "seconds / 60, for display"})
     intervals = fields.List(fields.Nested(Interval), required=True)
 
 
