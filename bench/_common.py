@@ -230,6 +230,7 @@ class BenchEnv:
         from mes_common.testing.fixtures import create_test_vhost
         create_test_vhost(self.vhost)
         self._vhost_created = True
+        self.amqp_uri = self.config()["AMQP_URI"]   # the operators' login (mes_test_cli): trusted, may do anything
         return self
 
     def __exit__(self, *exc):
@@ -388,7 +389,6 @@ class BenchEnv:
         if self.keep:
             log(f"kept {self.tmp}")
         else:
-            import shutil
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 

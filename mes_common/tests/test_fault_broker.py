@@ -43,7 +43,7 @@ def get_one(uri, queue_name):
         return message.payload
 
 
-def recovered(uri, queue_name, timeout=15):
+def recovered(uri, queue_name, timeout=45):
     """The one message of `queue_name` once the queue is back."""
     deadline = time.monotonic() + timeout
     while True:

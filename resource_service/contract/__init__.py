@@ -13,4 +13,4 @@ EQUIPMENT_KIND = "equipment"  # reference cache kind (mes_common.cache): nodes' 
 LEVELS = ("enterprise", "site", "area", "work_center", "work_unit", "equipment")
 ROUTING_STATUSES = ("draft", "released", "obsolete")
 
-CONSUMES = frozenset()
+CONSUMES = frozenset({"mes.auth.user.updated"})   # people's display names on their qualifications

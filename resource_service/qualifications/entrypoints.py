@@ -2,6 +2,7 @@
 which provides `self.uow`, `self.cache`, `self.auth` and `self._caller()`."""
 from auth_service import contract as auth_contract
 from mes_common import errors
+from mes_common.events.handlers import event_handler
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.timers import config_timer
@@ -91,3 +92,8 @@ class QualificationEntrypoints:
             with self.uow() as tx:
                 if qualifications.expire_due(tx, qualifications.today()) < qualifications.EXPIRY_BATCH:
                     return
+
+    @event_handler("auth_service", "mes.auth.user.updated")
+    def on_user_updated(self, event):
+        """A person's new display name on their qualification records."""
+        qualifications.rename_holder(self.uow, event.data)

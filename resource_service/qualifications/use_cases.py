@@ -9,7 +9,7 @@ qualification through; the timer only records and announces the expiry."""
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mes_common import errors, paging
 from mes_common.db import fetch, utcnow
@@ -183,15 +183,27 @@ def list_page(session, query):
 
 def held(session, user_id, codes):
     """The person's active qualifications in the skills `codes`: {code: rules.Held}."""
-    rows = session.execute(select(Qualification).join(Qualification.skill).where(
-        Qualification.user_id == user_id, Qualification.status == "active", Skill.code.in_(codes))).scalars()
-    return {q.skill.code: rules.Held(q.skill.code, q.level, q.level_name, q.expires_on) for q in rows}
+    rows = session.execute(select(Skill.code, Skill.levels, Qualification.level, Qualification.expires_on)
+                           .join(Qualification.skill).where(Qualification.user_id == user_id,
+                                                            Qualification.status == "active", Skill.code.in_(codes)))
+    return {code: rules.Held(code, level, levels[level - 1], expires_on) for code, levels, level, expires_on in rows}
 
 
 def check(session, user_id, requirements):
     """What the person lacks today for `requirements` (empty: qualified)."""
     wanted = [rules.Requirement(r["skill"], r["min_level"]) for r in requirements]
     return rules.shortfalls(wanted, held(session, user_id, [r.skill for r in wanted]), today())
+
+
+def rename_holder(tx, data):
+    """`mes.auth.user.updated` (data = UserSummary): the person's records show
+    their display name as it now is (one set-based UPDATE)."""
+    user_id, name = uuid.UUID(str(data["id"])), data["display_name"]
+    renamed = tx.session.execute(update(Qualification).where(
+        Qualification.user_id == user_id, Qualification.user_name != name).values(user_name=name)).rowcount
+    if renamed:
+        tx.audit("sync", "qualification_holder", user_id, new={"user_name": name, "records": renamed})
+    return renamed
 
 
 # ------------------------------------------------------------------ matrix

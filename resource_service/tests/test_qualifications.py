@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from mes_common import broker, errors
 from mes_common.rpc import ClusterRpcProxy
-from mes_common.testing.fixtures import registered_classes, service_stack
+from mes_common.testing.fixtures import registered_classes, service_stack, wait_until
 from resource_service.service import ResourceService
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
@@ -229,3 +229,11 @@ def test_a_routing_names_only_skills_of_the_catalogue_at_their_levels(rpc, stack
             rpc.create_routing({"part_id": str(uuid.uuid4()), "part_revision": "A",
                                 "operations": [{**op, "required_skills": [requirement]}]})
         assert list(refused.value.details) == [field]
+
+
+def test_a_renamed_person_shows_under_the_new_name_on_their_records(rpc, stack):
+    skill, person = new_skill(rpc), new_person(stack, "Olga Operator")
+    record = rpc.grant_qualification({"user_id": person["id"], "skill": skill["code"], "certified_on": days(-1)})
+    stack["auth"].update_user(person["id"], {"display_name": "Olga Okafor"})
+    wait_until(lambda: rpc.get_qualification(record["id"])["user_name"] == "Olga Okafor", timeout=10,
+               message="the new name on the record")
