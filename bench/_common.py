@@ -299,6 +299,18 @@ class BenchEnv:
             if not proc.alive():
                 raise RuntimeError(f"process {proc.name} exited ({proc.popen.returncode}); its log:\n{proc.tail()}")
 
+    def start_services(self, services, label="services"):
+        """Databases (built by the migrations), one config, and a `nameko run` per
+        service ({name: "module:Class"}); returns once each answers over RPC."""
+        for name in services:
+            self.create_database(name, name)
+        cfg = self.write_config(label)
+        for name, target in services.items():
+            self.start(name, target, cfg)
+        for name in services:
+            self.wait_rpc(name)
+        return cfg
+
     def wait_rpc(self, service_name, timeout=60.0):
         """Until the service consumes its RPC queue."""
         from kombu import Connection

@@ -70,13 +70,7 @@ def main():
     from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("part_rename", keep=args.keep) as env:
-        for name in SERVICES:
-            env.create_database(name, name)
-        cfg = env.write_config("services")
-        for name, target in SERVICES.items():
-            env.start(name, target, cfg)
-        for name in SERVICES:
-            env.wait_rpc(name)
+        env.start_services(SERVICES)
         env.wait_queue_consumers("evt-material_service-mes.material.part.updated--work_order_service.on_part_updated")
         log("resource, material and work order services up")
 

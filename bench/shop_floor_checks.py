@@ -37,13 +37,7 @@ def main():
     from mes_common.rpc import ClusterRpcProxy
 
     with BenchEnv("shop_floor_checks", keep=args.keep) as env:
-        for name in SERVICES:
-            env.create_database(name, name)
-        cfg = env.write_config("services")
-        for name, target in SERVICES.items():
-            env.start(name, target, cfg)
-        for name in SERVICES:
-            env.wait_rpc(name)
+        env.start_services(SERVICES)
         log("auth and resource services up")
         today = dt.date.today()
         with ClusterRpcProxy({"AMQP_URI": env.amqp_uri}, timeout=60) as cluster:
