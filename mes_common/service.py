@@ -105,10 +105,11 @@ class ServiceBase:
         return load(schema, data, partial=("signature", *signer_gives))
 
     def _require_trusted(self, what):
-        """Refuse a call that names no person unless it is the platform's own
-        (Caller.trusted): e.g. a gateway call without a user."""
-        if not Caller.from_context(self.context).trusted and not self.context.get("user_id"):
-            raise errors.Forbidden(what, {"authorization": ["no user, and not a platform call"]})
+        """Outside a person's session only a call that started at a service or at
+        the operators' CLI (by the broker's word) may go unsigned: from the
+        gateway's login, naming a user or not, a signed action needs a session."""
+        if self.context.get(TRUSTED) is not True:
+            raise errors.Forbidden(what, {"authorization": ["no session, and not a platform call"]})
 
     def _signature(self, record_type, record_id, meaning, credentials):
         """The auth service's answer to the calling person signing this record with

@@ -85,6 +85,11 @@ def test_a_signed_action_without_a_person_from_the_gateway_is_refused(mes_config
         with pytest.raises(errors.Forbidden) as refused:
             proxy.work_order_service.release_work_instruction("WI-1", 1, {})
     assert "signed in" in refused.value.message
+    # nor by naming a user without a session, nor with a user id that is no id
+    for user in ("a9ba8d81-08aa-4d4e-99e9-535aa2f3aa9b", "not-a-uuid"):
+        with ClusterRpcProxy(as_login(mes_config, "gateway"), context_data={"user_id": user}, timeout=10) as proxy:
+            with pytest.raises(errors.Forbidden):
+                proxy.work_order_service.release_work_instruction("WI-1", 1, {})
 
 
 # ----------------------------------------------------------------- a chain of calls keeps its origin
