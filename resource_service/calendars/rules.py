@@ -91,7 +91,10 @@ def subtract(intervals, holes):
 
 def working(shifts, timezone, exceptions, start, end):
     """Working intervals in [start, end): the shifts minus their breaks and
-    minus `exceptions` ([(start, end)] UTC), clipped."""
+    minus `exceptions` ([(start, end)] UTC), clipped. `shifts` None: no
+    calendar applies, all time works but the exceptions."""
+    if shifts is None:
+        return subtract([(start, end)], exceptions)
     zone = ZoneInfo(timezone)
     day = start.astimezone(zone).date() - dt.timedelta(days=1)   # a shift of the day before may run into `start`
     last = end.astimezone(zone).date()
@@ -109,19 +112,22 @@ def seconds(intervals):
 def place(shifts, timezone, exceptions, at, minutes):
     """(start, end) of `minutes` of work placed into working time from `at`:
     it starts at the first working instant at or after `at` and runs through
-    working time only. Without shifts, time is continuous."""
+    working time only (`shifts` None: all time but the exceptions). Refused
+    when HORIZON_DAYS pass without any working time."""
     needed = dt.timedelta(minutes=float(minutes))
-    if not shifts:
+    if shifts is None and not exceptions:
         return at, at + needed
-    start, cursor = None, at
-    for _ in range(HORIZON_DAYS):
+    start, cursor, idle_days = None, at, 0
+    while idle_days < HORIZON_DAYS:
         window_end = cursor + dt.timedelta(days=1)
-        for a, b in working(shifts, timezone, exceptions, cursor, window_end):
+        intervals = working(shifts, timezone, exceptions, cursor, window_end)
+        for a, b in intervals:
             if start is None:
                 start = a
             if b - a >= needed:
                 return start, a + needed
             needed -= b - a
+        idle_days = 0 if intervals else idle_days + 1
         cursor = window_end
-    raise errors.RuleViolated(f"no working time within {HORIZON_DAYS} days of {at.isoformat()} for this work "
-                              f"center's calendar ({timezone})", {"calendar": ["no working time"]})
+    raise errors.RuleViolated(f"no working time within {HORIZON_DAYS} days after {cursor.isoformat()} for this "
+                              f"work center's calendar ({timezone})", {"calendar": ["no working time"]})

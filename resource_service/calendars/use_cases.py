@@ -41,10 +41,15 @@ def _zone(name):
                                   {"timezone": ["an IANA time zone, e.g. Europe/Paris"]}) from None
 
 
+def _rule_shift(row):
+    """A stored shift (breaks kept as HH:MM text) as the rules take it."""
+    breaks = tuple((dt.time.fromisoformat(b["starts"]), dt.time.fromisoformat(b["ends"])) for b in row.breaks)
+    return rules.Shift(row.weekday, row.starts, row.ends, breaks)
+
+
 def _shifts(calendar):
-    return [rules.Shift(s.weekday, s.starts, s.ends,
-                        tuple((dt.time.fromisoformat(b["starts"]), dt.time.fromisoformat(b["ends"])) for b in s.breaks))
-            for s in calendar.shifts]
+    """The rules' shifts of a calendar; None without one (all time works)."""
+    return None if calendar is None else [_rule_shift(row) for row in calendar.shifts]
 
 
 def dump_calendar(calendar):
@@ -64,9 +69,9 @@ def set_calendar(tx, node_id, data):
                           breaks=[{"starts": b["starts"].isoformat("minutes"), "ends": b["ends"].isoformat("minutes")}
                                   for b in s["breaks"]])
             for s in data["shifts"] for day in s["weekdays"]]
-    rules.check_shifts([rules.Shift(r.weekday, r.starts, r.ends, tuple(
-        (dt.time.fromisoformat(b["starts"]), dt.time.fromisoformat(b["ends"])) for b in r.breaks)) for r in rows])
-    calendar = session.execute(select(Calendar).where(Calendar.node_id == node_id).with_for_update()).scalar_one_or_none()
+    rules.check_shifts([_rule_shift(row) for row in rows])
+    calendar = session.execute(select(Calendar).where(Calendar.node_id == node_id)
+                               .with_for_update()).scalar_one_or_none()
     old = None
     if calendar is None:
         calendar = Calendar(id=uuid.uuid4(), node_id=node_id, name=data["name"], timezone=data["timezone"])
@@ -92,35 +97,36 @@ def get_calendar(session, node_id):
     return calendar
 
 
-def _lineage(session, node):
-    """The node's ancestors' ids and its own, top down."""
+def _lineage(node):
+    """The node's ancestors' ids and its own, top down (its materialized path)."""
     return [uuid.UUID(part) for part in node.path.strip("/").split("/") if part]
 
 
-def effective(session, work_center_id):
-    """(calendar or None, [exception intervals]) for a work center."""
-    node = _node(session, work_center_id, ("work_center",), "calendar")
-    lineage = _lineage(session, node)
+def _nearest_calendar(session, lineage):
+    """The calendar of the deepest node of `lineage` that has one, or None."""
     calendars = {c.node_id: c for c in session.execute(select(Calendar).where(Calendar.node_id.in_(lineage))).scalars()}
-    calendar = next((calendars[i] for i in reversed(lineage) if i in calendars), None)
-    return calendar, lineage
+    return next((calendars[i] for i in reversed(lineage) if i in calendars), None)
 
 
-def _exceptions(session, lineage, start, end):
-    rows = session.execute(select(CalendarException).where(
-        CalendarException.node_id.in_(lineage), CalendarException.starts_at < end,
-        CalendarException.ends_at > start)).scalars()
-    return [(r.starts_at, r.ends_at) for r in rows]
+def effective(session, work_center_id):
+    """(the calendar that applies or None, the work center's lineage)."""
+    lineage = _lineage(_node(session, work_center_id, ("work_center",), "calendar"))
+    return _nearest_calendar(session, lineage), lineage
+
+
+def _exceptions(session, lineage, start, end=None):
+    """Exception intervals of the lineage's nodes overlapping [start, end) (end None: from start on)."""
+    stmt = select(CalendarException).where(CalendarException.node_id.in_(lineage), CalendarException.ends_at > start)
+    if end is not None:
+        stmt = stmt.where(CalendarException.starts_at < end)
+    return [(r.starts_at, r.ends_at) for r in session.execute(stmt).scalars()]
 
 
 def add_exception(tx, caller, node_id, data):
     session = tx.session
     node = _node(session, node_id, CALENDAR_LEVELS, "calendar exceptions")
     if data["date"] is not None and data["starts_at"] is None and data["ends_at"] is None:
-        lineage = _lineage(session, node)
-        own = session.execute(select(Calendar).where(Calendar.node_id.in_(lineage))).scalars().all()
-        by_node = {c.node_id: c for c in own}
-        calendar = next((by_node[i] for i in reversed(lineage) if i in by_node), None)
+        calendar = _nearest_calendar(session, _lineage(node))
         zone = ZoneInfo(calendar.timezone) if calendar else dt.timezone.utc
         last = data["to_date"] or data["date"]
         if last < data["date"]:
@@ -166,10 +172,7 @@ def planned_time(session, work_center_id, window):
     calendar, lineage = effective(session, work_center_id)
     start, end = window["start"].astimezone(rules.UTC), window["end"].astimezone(rules.UTC)
     exceptions = _exceptions(session, lineage, start, end)
-    if calendar is None:
-        intervals = rules.subtract([(start, end)], exceptions)
-    else:
-        intervals = rules.working(_shifts(calendar), calendar.timezone, exceptions, start, end)
+    intervals = rules.working(_shifts(calendar), calendar and calendar.timezone, exceptions, start, end)
     total = rules.seconds(intervals)
     return {"work_center_id": work_center_id, "calendar_node_id": calendar and calendar.node_id,
             "timezone": calendar and calendar.timezone, "start": start, "end": end, "seconds": total,
@@ -187,19 +190,14 @@ def plan(session, data):
 
 
 def _plan(session, data):
-    at, out, cache = data["start_at"].astimezone(rules.UTC), [], {}
+    at, out, places = data["start_at"].astimezone(rules.UTC), [], {}
     for op in data["operations"]:
         wc = op["work_center_id"]
-        if wc not in cache:
+        if wc not in places:   # one read per work center: its calendar and every exception from the start on
             calendar, lineage = effective(session, wc)
-            cache[wc] = (calendar, lineage)
-        calendar, lineage = cache[wc]
-        horizon = at + dt.timedelta(days=rules.HORIZON_DAYS + 1)
-        exceptions = _exceptions(session, lineage, at, horizon)
-        if calendar is None:
-            start, end = rules.place([], "UTC", exceptions, at, op["minutes"])
-        else:
-            start, end = rules.place(_shifts(calendar), calendar.timezone, exceptions, at, op["minutes"])
+            places[wc] = (_shifts(calendar), calendar and calendar.timezone, _exceptions(session, lineage, at))
+        shifts, timezone, exceptions = places[wc]
+        start, end = rules.place(shifts, timezone, exceptions, at, op["minutes"])
         out.append({"start": start, "end": end})
         at = end
     return out

@@ -51,7 +51,22 @@ def test_work_is_placed_into_working_time_only():
     # from a Saturday it starts on Monday's first shift; a break is skipped
     start, end = place(WEEK, PARIS, [], utc(2026, 12, 12, 9), 255)                 # 4 h 15
     assert (start, end) == (utc(2026, 12, 14, 5), utc(2026, 12, 14, 9, 45))
-    assert place([], "UTC", [], utc(2026, 12, 12, 9), 30) == (utc(2026, 12, 12, 9), utc(2026, 12, 12, 9, 30))
+    assert place(None, None, [], utc(2026, 12, 12, 9), 30) == (utc(2026, 12, 12, 9), utc(2026, 12, 12, 9, 30))
+
+
+def test_without_a_calendar_a_shutdown_still_stops_the_work_and_an_empty_calendar_never_works():
+    shutdown = [(utc(2026, 12, 12, 9, 10), utc(2026, 12, 12, 12))]
+    # all time works but the shutdown: 10 minutes before it, 20 after (planned time says the same)
+    assert place(None, None, shutdown, utc(2026, 12, 12, 9), 30) == (utc(2026, 12, 12, 9), utc(2026, 12, 12, 12, 20))
+    assert seconds(working(None, None, shutdown, utc(2026, 12, 12, 9), utc(2026, 12, 12, 13))) == 2 * 3600 - 50 * 60
+    with pytest.raises(errors.RuleViolated) as never:
+        place([], PARIS, [], utc(2026, 12, 12, 9), 30)
+    assert never.value.details == {"calendar": ["no working time"]}
+
+
+def test_work_longer_than_the_horizon_still_finds_its_end():
+    start, end = place(WEEK, PARIS, [], utc(2026, 12, 7, 5), 600 * 60 * 15)   # 15 h a day × 5 days: 120 weeks
+    assert start == utc(2026, 12, 7, 5) and end > start + dt.timedelta(days=800)
 
 
 @pytest.mark.parametrize("shifts, field", [
