@@ -27,8 +27,11 @@ def infra_check(ctx, start, wait_timeout):
     exits with status 1.
     """
     from mes_common import infra as infra_mod
+    from mes_common.config import load_config
 
-    config = ctx.obj["config"]
+    # AMQP_URI as given (the installation's broker user): whether the broker answers does not
+    # depend on the process logins, which `mes infra logins` makes afterwards
+    config = load_config(ctx.obj["config_path"])
     try:
         eps, advice = infra_mod.check(config, start=start, wait_timeout=wait_timeout,
                                       log=lambda msg: click.echo(msg, err=True))

@@ -93,6 +93,18 @@ def test_infra_check_names_what_is_missing(base_config, tmp_path):
     assert "PostgreSQL" in out and "RabbitMQ" in out
 
 
+def test_infra_check_asks_the_broker_as_the_installation_not_as_a_stale_process_login(base_config, tmp_path):
+    """The operators' login password in the local file no longer matches the broker (another checkout ran
+    `mes infra logins`): whether RabbitMQ answers is still checked, with AMQP_URI as given."""
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({"mes_cli": "not-the-password-any-more"}))
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump({**base_config, "BROKER": {"PASSWORDS_FILE": str(passwords)}}))
+    code, out = run(config_path, "infra", "check", "--no-start")
+    rabbit = next(line for line in out.splitlines() if line.startswith("RabbitMQ"))
+    assert " ok " in rabbit and "ACCESS_REFUSED" not in out, out
+
+
 def test_migrate_refuses_a_service_role_that_could_drop_the_audit_triggers(mes_config, tmp_path):
     """Attack 9: a service that connects as a superuser (a container volume made before
     owner roles existed) could drop its audit trail's triggers: `mes migrate` says so, exit 1."""
