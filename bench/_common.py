@@ -217,7 +217,8 @@ class BenchEnv:
         self.prefix = f"mes_bench_{name}_{self.run_id}"
         self.pg_admin_url = infra.pg_admin_url()
         self.base_config = load_config()
-        self.amqp_uri = self._amqp_uri(self.vhost)
+        self.vhost_uri = self._amqp_uri(self.vhost)   # the installation's login on the bench's vhost
+        self.amqp_uri = self.vhost_uri                  # the operators' login once the logins exist
         self.databases = {}      # service name -> url
         self.processes = []
         self._vhost_created = False
@@ -261,8 +262,7 @@ class BenchEnv:
         from mes_common.testing.fixtures import TEST_BROKER
         config = copy.deepcopy(self.base_config)
         config["BROKER"] = dict(TEST_BROKER)
-        config["AMQP_URI"] = broker.with_login(self.amqp_uri, broker.login(config, broker.CLI),
-                                               broker.password(config, broker.CLI))
+        config["AMQP_URI"] = broker.process_uri({**config, "AMQP_URI": self.vhost_uri}, broker.CLI)
         config["DATABASE_URLS"] = {**config.get("DATABASE_URLS", {}), **self.databases}
         config["CACHE_PREFIX"] = self.prefix
         config.update(overrides)

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 AUTHENTICATED = "authenticated"   # a route's permission when any signed-in caller may use it
 API_TOKEN_PREFIX = "mes_"
 AUTH_SERVICE = "auth_service"
-AUTH_CALLS = ("session_active", "authenticate_api_token")   # what the gateway itself asks the auth service
+# what the gateway itself asks the auth service (its broker login may publish these and its routes' RPCs)
+SESSION_ACTIVE, AUTHENTICATE_API_TOKEN = AUTH_CALLS = ("session_active", "authenticate_api_token")
 # the auth service's and the gateway's clocks may differ a little (nbf of a fresh token)
 LEEWAY = 5
 REFUSED_API_TOKEN_TTL = 2.0       # blunts a flood of one bad token without delaying a fix for long
@@ -244,12 +245,12 @@ class Authenticator(SharedExtension):
         # the copy is not in sync (no Redis): ask the source of truth, fail closed when it cannot answer
         active = self._sessions.get(session_id)
         if active is None:
-            active = bool(self._call_auth("session_active", session_id, correlation_id=correlation_id))
+            active = bool(self._call_auth(SESSION_ACTIVE, session_id, correlation_id=correlation_id))
             self._sessions.put(session_id, active, self.cache_ttl)
         return not active
 
     def _lookup_api_token(self, token, correlation_id):
-        return self._call_auth("authenticate_api_token", token, correlation_id=correlation_id)
+        return self._call_auth(AUTHENTICATE_API_TOKEN, token, correlation_id=correlation_id)
 
     def _call_auth(self, method, *args, correlation_id):
         proxy = DeadlineServiceProxy(_CallContext(correlation_id), AUTH_SERVICE, self.rpc_reply_listener,

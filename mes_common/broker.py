@@ -190,12 +190,6 @@ def as_process(config, process):
     return {**config, "AMQP_URI": process_uri(config, process)}
 
 
-def uri_login(amqp_uri):
-    """The user an AMQP URI logs in as (kombu's default: guest)."""
-    from urllib.parse import unquote
-    return unquote(urlsplit(amqp_uri).username or "guest")
-
-
 # --------------------------------------------------------------------------- definitions
 
 def password_hash(secret, salt=None):

@@ -93,6 +93,7 @@ class ResilientRpcConsumer(RpcConsumer):
 
 
 BROKER_USER = "broker_user"       # worker context: who published the request, as the broker checked it
+TRUSTED = "trusted"   # worker context: the call is the platform's own (mes_common.service.Caller.trusted)
 BROKER_ORIGIN = "broker_origin"   # worker context: the login the chain of calls started at (mes_common.broker)
 
 
@@ -118,6 +119,7 @@ class ResilientRpc(Rpc):
         context = super().unpack_message_headers(message)
         passed_on = context.pop(BROKER_ORIGIN, None)
         context.pop(BROKER_USER, None)
+        context.pop(TRUSTED, None)   # the receiver decides it (WorkerContext), never a header
         user = message.properties.get("user_id")
         if user:
             context[BROKER_USER] = user

@@ -22,7 +22,7 @@ from nameko.standalone import rpc as standalone_rpc
 
 from mes_common import broker, errors
 from mes_common.amqp import release_quietly
-from mes_common.broker import uri_login
+from mes_common.infra import amqp_parts
 from mes_common.consumers import ResilientReplyListener, ResilientRpc
 
 log = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ class ClusterRpcProxy(standalone_rpc.ClusterRpcProxy):
     named as that process's, the only ones the login may declare."""
 
     def __init__(self, config, *args, **kwargs):
-        user = uri_login(config["AMQP_URI"])
+        user = amqp_parts(config["AMQP_URI"])[2]
         process = broker.process_of(config, user)
         if process not in (None, broker.CLI):
             self.ServiceContainer = type("ServiceContainer", (self.ServiceContainer,), {"service_name": process})

@@ -3,15 +3,14 @@
 import uuid
 from dataclasses import dataclass, field
 
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 
 from mes_common import audit, broker, errors, logs, signatures
-from mes_common.consumers import BROKER_ORIGIN, BROKER_USER, ResilientRpc
+from mes_common.consumers import BROKER_ORIGIN, BROKER_USER, TRUSTED, ResilientRpc
 from mes_common.rpc import rpc
 from mes_common.schemas import AuditQuery, load
-
-
-TRUSTED = "trusted"   # worker context: the call is the platform's own (Caller.trusted)
 
 
 class WorkerContext(DependencyProvider):
@@ -30,9 +29,9 @@ class WorkerContext(DependencyProvider):
             data["correlation_id"] = str(uuid.uuid4())
         if isinstance(worker_ctx.entrypoint, ResilientRpc):
             data[TRUSTED] = data.get(BROKER_ORIGIN) in self.trusted_logins
-        else:   # an event or a timer: the service's own work; what its message said of callers is moot
-            data.pop(BROKER_ORIGIN, None)
-            data[TRUSTED] = True
+        else:   # what a message said of callers is moot: an event or a timer is the service's own work,
+            data.pop(BROKER_ORIGIN, None)   # any other entrypoint (HTTP) is nobody's word
+            data[TRUSTED] = isinstance(worker_ctx.entrypoint, (EventHandler, Timer))
         logs.bind(service=self.container.service_name,
                   entrypoint=worker_ctx.entrypoint.method_name,
                   correlation_id=data["correlation_id"])

@@ -277,6 +277,8 @@ class AssetUse(Base):
     __table_args__ = (
         Index("ix_asset_use_asset_time", "asset_id", "used_at"),
         Index("ix_asset_use_operation", "operation_id"),
+        Index("uq_asset_use_request", "idempotency_key", "asset_id", unique=True,
+              postgresql_where=text("idempotency_key IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -290,6 +292,8 @@ class AssetUse(Base):
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     used_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    # the caller's key of the request that recorded it: a retried request records nothing twice
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class EquipmentState(Base):

@@ -173,12 +173,12 @@ def signed_content(routing):
 
 
 def _signed_operation(op):
-    if op.required_skill is not None:   # released before migration 0005: signed as it was then
-        return {field: getattr(op, field) for field in SIGNED_BEFORE_SKILLS}
     signed = {field: getattr(op, field) for field in SIGNED_BEFORE_SKILLS}
-    # skills and notes join the signed content where an operation has them (one without
-    # any signs as it did before, and its signature stays valid)
-    signed.update({field: getattr(op, field) for field in ("required_skills", "skill_note") if getattr(op, field)})
+    if op.required_skill is None:   # else released before migration 0005: signed as it was then
+        # skills and notes join the signed content where an operation has them (one without
+        # any signs as it did before, and its signature stays valid)
+        signed.update({field: getattr(op, field) for field in ("required_skills", "skill_note")
+                       if getattr(op, field)})
     return signed
 
 

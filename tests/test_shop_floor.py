@@ -344,6 +344,9 @@ def test_a_qualification_override_needs_the_permission_and_a_reason_and_is_audit
     override = next(e for e in entries if e["action"] == "override_qualification")
     assert override["reason"] == "qualified operator off sick"
     assert [(s["skill"], s["problem"]) for s in override["new_values"]["shortfalls"]] == [("TORQUE", "not_qualified")]
+    admin.post(f"{ops}/{assy_id}/pause", json={"reason": "break"})
+    admin.post(f"{ops}/{assy_id}/resume", 422, json={})                  # resuming asks again
+    admin.post(f"{ops}/{assy_id}/resume", json={"override_reason": "still off sick"})
     # a buy-off is the signer's own word: no override lets an unqualified person sign one
     refused = admin.post(f"{ops}/{assy_id}/buy-offs", 422, json={"step": 0, "values": {"torque": 10.1},
                                                                   "signature": admin.signature})

@@ -7,6 +7,7 @@ Every booking locks the work order row first: the operation-order rule and
 the order's completion read several operations, so bookings on one order
 are serialised (different orders run in parallel).
 """
+import hashlib
 import uuid
 from decimal import Decimal
 
@@ -73,8 +74,13 @@ def check_operator(refs, caller, requirements, override_reason):
     shortfalls an authorised override (`override_reason` and the permission
     qualification:override) accepts, to audit; otherwise 422 naming each
     skill, the level needed and an expiry."""
-    if not requirements or caller.user_id is None:   # the platform's own call names no operator
+    if not requirements:
         return None
+    if caller.user_id is None:   # the platform's own call names no operator; nobody else may skip the check
+        if caller.trusted:
+            return None
+        raise errors.Forbidden("running an operation that requires qualifications needs a person",
+                               {"operator": ["no person, and not a platform call"]})
     answer = refs.resource.check_qualification({"user_id": str(caller.user_id), "requirements": requirements})
     if answer["qualified"]:
         return None
@@ -136,15 +142,18 @@ def start(uow, refs, caller, wo_id, op_id, data):
 def _use_tools(refs, caller, wo_id, op_id, number, sequence, tools):
     """Record the gauges and tools the operation starts with, each fit for use
     (the resource service refuses, naming each that is not and its due date).
-    Recorded before the start commits: a start that fails afterwards leaves a
-    use too many, never one too few (a suspect-product list errs on the safe side)."""
+    Recorded before the start commits, keyed by the operation and its tools: a
+    start that fails afterwards leaves its uses (a suspect-product list errs on
+    the safe side) and its retry records none again."""
     if not tools:
         return []
+    asset_ids = sorted(str(t) for t in tools)
+    key = f"wo-start:{op_id}:{hashlib.sha256(','.join(asset_ids).encode()).hexdigest()[:16]}"
     try:
-        refs.resource.use_assets({"asset_ids": [str(t) for t in tools], "work_order_id": str(wo_id),
+        refs.resource.use_assets({"asset_ids": asset_ids, "work_order_id": str(wo_id),
                                   "work_order_number": number, "operation_id": str(op_id),
                                   "operation_sequence": sequence, "user_id": caller.user_id and str(caller.user_id),
-                                  "used_by": caller.name})
+                                  "used_by": caller.name, "idempotency_key": key})
     except errors.RuleViolated as refused:
         problems = refused.details.get("asset_ids", [refused.message])
         raise errors.RuleViolated(f"tools: {'; '.join(problems)}", {"tools": problems}) from None

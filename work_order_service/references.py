@@ -8,13 +8,11 @@ update, every copy is rewritten in ONE set-based UPDATE per table (indexed
 on the id), and the cache entry is dropped after the commit.
 """
 import logging
-import uuid
-
-from sqlalchemy import or_, update
 
 from auth_service import contract as auth_contract
 from material_service import contract as material_contract
 from mes_common import errors
+from mes_common.references import event_key, set_copies, synced
 from resource_service import contract as resource_contract
 from work_order_service.models import Downtime, Operation, WorkOrder
 
@@ -69,66 +67,39 @@ def node_of_level(refs, node_id, level, field_name):
 
 # ------------------------------------------------------------------ sync from events
 
-def _set(tx, model, key_column, key, values):
-    """One UPDATE of every row of `model` whose `key_column` is `key` and whose
-    copies differ; the row count. The ORM version is not bumped: a display
-    field catching up must not make a planner's pending edit stale."""
-    changed = or_(*(getattr(model, name).is_distinct_from(value) for name, value in values.items()))
-    result = tx.session.execute(
-        update(model).where(key_column == key, changed).values(**values)
-        .execution_options(synchronize_session=False))
-    return result.rowcount
-
-
-def _key(data):
-    try:
-        return uuid.UUID(str(data["id"]))
-    except (KeyError, ValueError):
-        raise errors.PermanentEventError(f"event data has no valid id: {data.get('id')!r}") from None
-
-
-def _synced(tx, cache, kind, key, new, counts):
-    if any(counts.values()):
-        tx.audit("sync_reference", ENTITY, f"{kind}:{key}", new={**new, "rows": counts})
-    # after the commit: a reader between our invalidate and our commit would
-    # reload the old copy into the cache
-    tx.after_commit(lambda: cache.invalidate(kind, str(key)))
-    return counts
-
-
 def sync_part(tx, cache, data):
     """`mes.material.part.updated` (data = PartOut)."""
-    key = _key(data)
+    key = event_key(data)
     new = {"part_number": data["part_number"], "part_name": data["name"]}
-    counts = {"work_order": _set(tx, WorkOrder, WorkOrder.part_id, key, new)}
-    return _synced(tx, cache, PART, key, new, counts)
+    counts = {"work_order": set_copies(tx, WorkOrder, WorkOrder.part_id, key, new)}
+    return synced(tx, cache, PART, key, new, counts, ENTITY)
 
 
 def sync_site(tx, cache, data):
     """`mes.resource.site.updated` (data = NodeOut)."""
-    key = _key(data)
+    key = event_key(data)
     new = {"site_name": data["name"]}
-    counts = {"work_order": _set(tx, WorkOrder, WorkOrder.site_id, key, new)}
-    return _synced(tx, cache, EQUIPMENT, key, new, counts)
+    counts = {"work_order": set_copies(tx, WorkOrder, WorkOrder.site_id, key, new)}
+    return synced(tx, cache, EQUIPMENT, key, new, counts, ENTITY)
 
 
 def sync_work_center(tx, cache, data):
     """`mes.resource.work_center.updated` (data = NodeOut): orders, operations, downtime."""
-    key = _key(data)
+    key = event_key(data)
     counts = {
-        "work_order": _set(tx, WorkOrder, WorkOrder.work_center_id, key, {"work_center_name": data["name"]}),
-        "operation": _set(tx, Operation, Operation.work_center_id, key,
+        "work_order": set_copies(tx, WorkOrder, WorkOrder.work_center_id, key, {"work_center_name": data["name"]}),
+        "operation": set_copies(tx, Operation, Operation.work_center_id, key,
                           {"work_center_code": data["code"], "work_center_name": data["name"]}),
-        "downtime": _set(tx, Downtime, Downtime.work_center_id, key, {"work_center_name": data["name"]}),
+        "downtime": set_copies(tx, Downtime, Downtime.work_center_id, key, {"work_center_name": data["name"]}),
     }
-    return _synced(tx, cache, EQUIPMENT, key, {"code": data["code"], "name": data["name"]}, counts)
+    return synced(tx, cache, EQUIPMENT, key, {"code": data["code"], "name": data["name"]}, counts, ENTITY)
 
 
 def sync_user(tx, cache, data):
     """`mes.auth.user.updated` (data = UserSummary): creators and operators."""
-    key, name = _key(data), data["display_name"]
+    key, name = event_key(data), data["display_name"]
     counts = {
-        "work_order": _set(tx, WorkOrder, WorkOrder.created_by_id, key, {"created_by_name": name}),
-        "operation": _set(tx, Operation, Operation.operator_id, key, {"operator_name": name}),
+        "work_order": set_copies(tx, WorkOrder, WorkOrder.created_by_id, key, {"created_by_name": name}),
+        "operation": set_copies(tx, Operation, Operation.operator_id, key, {"operator_name": name}),
     }
-    return _synced(tx, cache, USER, key, {"display_name": name}, counts)
+    return synced(tx, cache, USER, key, {"display_name": name}, counts, ENTITY)

@@ -78,7 +78,7 @@ routes.post("/skills", "create_skill", body=q.SkillCreate, response=q.SkillOut, 
             doc="Levels are named lowest first (level 1 is the first); `recertification_days` caps how long a "
                 "qualification lasts (null: until revoked). A code in use is a 409.")
 routes.get("/skills", "list_skills", query=q.SkillListQuery, response=q.SkillPage, permission=QUAL_READ,
-           tags=PEOPLE_TAGS, error_codes=(400, 503), summary="List skills", doc="Ordered by code.")
+           tags=PEOPLE_TAGS, summary="List skills", doc="Ordered by code.")
 routes.get(SKILL, "get_skill", response=q.SkillOut, permission=QUAL_READ, tags=PEOPLE_TAGS,
            path_schemas=SKILL_PATH, summary="Get a skill")
 routes.patch(SKILL, "update_skill", body=q.SkillUpdate, response=q.SkillOut, permission=QUAL_WRITE,
@@ -91,12 +91,12 @@ routes.post("/qualifications", "grant_qualification", body=q.QualificationGrant,
                 "422 for an unknown user or skill, a level the skill does not have, a certification in the "
                 "future, or `expires_on` not after `certified_on` or beyond the skill's interval.")
 routes.get("/qualifications", "list_qualifications", query=q.QualificationListQuery,
-           response=q.QualificationPage, permission=QUAL_READ, tags=PEOPLE_TAGS, error_codes=(400, 503),
+           response=q.QualificationPage, permission=QUAL_READ, tags=PEOPLE_TAGS,
            summary="List qualification records",
            doc="Newest first; filter by person (`user_id`: their history), skill and status. With "
                "`expiring_within_days`: the active ones whose last valid day is that close, soonest first.")
 routes.get("/qualifications/matrix", "get_qualification_matrix", query=q.MatrixQuery, response=q.Matrix,
-           permission=QUAL_READ, tags=PEOPLE_TAGS, error_codes=(400, 503), summary="The qualification matrix",
+           permission=QUAL_READ, tags=PEOPLE_TAGS, summary="The qualification matrix",
            doc="People × skills with each person's level and its validity (valid, expiring, expired). For a "
                "`work_center_id`: the skills its released routings require, with the level, and how many "
                "people are valid at it.")
@@ -121,7 +121,7 @@ routes.post("/assets", "create_asset", body=g.AssetCreate, response=g.AssetOut, 
             doc="With a calibration interval in days, `next_due_on` (its current certificate's) is required. An "
                 "asset number in use is a 409.")
 routes.get("/assets", "list_assets", query=g.AssetListQuery, response=g.AssetPage, permission=GAUGE_READ,
-           tags=ASSET_TAGS, error_codes=(400, 503), summary="List gauges and tools",
+           tags=ASSET_TAGS, summary="List gauges and tools",
            doc="By asset number; filter by kind, status, location. With `due_within_days`: those due by then "
                "(or overdue), soonest first. `usable` and `problem` say whether each may be used today.")
 routes.get(ASSET, "get_asset", response=g.AssetOut, permission=GAUGE_READ, tags=ASSET_TAGS,

@@ -14,5 +14,7 @@ def main(ctx, config_path):
     """Operate the MES: infrastructure, databases, processes, events, audit."""
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    # as written (AMQP_URI as given: the login that administers the vhost, the one processes fall back to)
+    ctx.obj["installation_config"] = installation = load_config(config_path)
     # the operators' own broker login (mes_cli) where one is set up: their calls without a user are trusted
-    ctx.obj["config"] = broker.as_process(load_config(config_path), broker.CLI)
+    ctx.obj["config"] = broker.as_process(installation, broker.CLI)

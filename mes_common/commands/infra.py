@@ -31,7 +31,7 @@ def infra_check(ctx, start, wait_timeout):
 
     # AMQP_URI as given (the installation's broker user): whether the broker answers does not
     # depend on the process logins, which `mes infra logins` makes afterwards
-    config = load_config(ctx.obj["config_path"])
+    config = ctx.obj["installation_config"]
     try:
         eps, advice = infra_mod.check(config, start=start, wait_timeout=wait_timeout,
                                       log=lambda msg: click.echo(msg, err=True))
@@ -62,11 +62,11 @@ def infra_logins(ctx, api_url):
     from mes_common import infra as infra_mod
     from mes_common.config import load_config
 
-    config = load_config(ctx.obj["config_path"])   # AMQP_URI as given: its user administers the vhost
-    vhost = infra_mod.amqp_parts(config["AMQP_URI"])[3]
+    config = ctx.obj["installation_config"]   # AMQP_URI as given: its user administers the vhost
+    _, _, admin, vhost = infra_mod.amqp_parts(config["AMQP_URI"])
     passwords = broker.ensure_passwords(config)
-    docs = broker.definitions(config, vhost, passwords, broker.gateway_targets(),
-                              extra_users=(broker.uri_login(config["AMQP_URI"]),))
+    targets = broker.gateway_targets()
+    docs = broker.definitions(config, vhost, passwords, targets, extra_users=(admin,))
     try:
         if api_url:
             infra_mod.import_definitions_api(api_url, docs)
@@ -76,10 +76,8 @@ def infra_logins(ctx, api_url):
         click.echo(f"broker logins: FAILED: {exc}", err=True)
         sys.exit(1)
     for process in broker.processes():
-        granted = broker.permissions(config, process, broker.gateway_targets())
-        rpcs = granted.topics.get(broker.RPC_EXCHANGE, (".*",))[0]
-        scope = ("any RPC" if rpcs == ".*" else f"{rpcs.count('|') + 1} route RPCs") if process != broker.CLI \
-            else "everything (operators)"
+        scope = {broker.CLI: "everything (operators)", broker.GATEWAY: f"{len(targets)} route RPCs"}.get(
+            process, "any RPC")
         click.echo(f"{broker.login(config, process):<20} vhost {vhost}: {scope}")
     source = ", ".join(sorted({"environment" if os.environ.get(broker.password_env(p)) else
                                str(broker.passwords_file(config)) for p in broker.processes()}))

@@ -5,7 +5,7 @@ import sys
 import click
 
 from mes_common.commands import main
-from mes_common import broker, registry
+from mes_common import broker, infra, registry
 from mes_common.config import DEFAULT_CONFIG, ROOT, load_config
 
 
@@ -41,13 +41,14 @@ def run(ctx, names, stop_timeout, log_dir):
         specs = [known[n] for n in dict.fromkeys(names)]
 
     config_path = _config_path(ctx)
-    base = load_config(ctx.obj["config_path"])
+    base = ctx.obj["installation_config"]
+    _check_logins(base, specs)
     supervisor = Supervisor(specs, config_path, log_dir=log_dir, stop_timeout=stop_timeout, cwd=str(ROOT))
     supervisor.start()
     without = [spec.name for spec in specs if broker.password(base, spec.name) is None]
     if without:
         supervisor.log(f"WARNING: no broker login for {', '.join(without)}: they connect as "
-                       f"{broker.uri_login(base['AMQP_URI'])}, and no call of theirs is trusted; "
+                       f"{infra.amqp_parts(base['AMQP_URI'])[2]}, and no call of theirs is trusted; "
                        "`mes infra logins` creates the logins")
 
     address = _gateway_address(ctx.obj["config"])
@@ -65,6 +66,26 @@ def run(ctx, names, stop_timeout, log_dir):
     for line in lines:
         supervisor.log(line)
     sys.exit(supervisor.run_forever())
+
+
+def _check_logins(base, specs):
+    """Each process's broker login works before anything starts: a login that
+    the broker refuses (reset, or its password changed by another checkout's
+    `mes infra logins`) would crash-loop its process under the supervisor."""
+    from amqp.exceptions import AccessRefused
+    refused = []
+    for spec in specs:
+        if broker.password(base, spec.name) is None:
+            continue
+        try:
+            infra.amqp_login(broker.process_uri(base, spec.name))
+        except AccessRefused:
+            refused.append(broker.login(base, spec.name))
+        except OSError as exc:
+            raise click.ClickException(f"the broker cannot be reached ({exc}): `mes infra check --start`") from None
+    if refused:
+        raise click.ClickException(f"the broker refuses the login of {', '.join(refused)}: `mes infra logins` "
+                                   "(re)creates every process's login with the passwords in use here")
 
 
 @main.command("health")

@@ -105,6 +105,19 @@ def test_infra_check_asks_the_broker_as_the_installation_not_as_a_stale_process_
     assert " ok " in rabbit and "ACCESS_REFUSED" not in out, out
 
 
+def test_run_refuses_to_start_processes_whose_broker_login_is_refused(base_config, tmp_path):
+    """A stale password (another checkout re-ran `mes infra logins`) would crash-loop every process:
+    `mes run` says so before it starts any, and how to mend it."""
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({"mes_resource": "not-the-password-any-more"}))
+    config_path = tmp_path / "config.yml"
+    config_path.write_text(yaml.safe_dump({**base_config, "BROKER": {"PASSWORDS_FILE": str(passwords)}}))
+    result = CliRunner().invoke(main, ["--config", str(config_path), "run", "resource_service"])
+    assert result.exit_code == 1, result.output
+    assert "refuses the login of mes_resource" in result.output and "mes infra logins" in result.output
+    assert "supervising" not in result.output
+
+
 def test_migrate_refuses_a_service_role_that_could_drop_the_audit_triggers(mes_config, tmp_path):
     """Attack 9: a service that connects as a superuser (a container volume made before
     owner roles existed) could drop its audit trail's triggers: `mes migrate` says so, exit 1."""

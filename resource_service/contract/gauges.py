@@ -145,6 +145,10 @@ class AssetUseRecord(Schema):
     inspection_id = fields.UUID(load_default=None, allow_none=True)
     user_id = fields.UUID(load_default=None, allow_none=True)
     used_by = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL])
+    idempotency_key = fields.String(load_default=None, allow_none=True,
+                                    validate=[validate.Length(min=1, max=200), NO_NUL], metadata={
+                                        "description": "the same key again answers the uses it recorded and "
+                                                       "records none (a retried start counts its tools once)"})
 
     @validates_schema
     def _distinct(self, data, **kwargs):

@@ -20,8 +20,6 @@ def problem(asset, today):
     if asset.calibration_interval_uses and asset.uses_since_calibration >= asset.calibration_interval_uses:
         return f"{name} is overdue for calibration: {asset.uses_since_calibration} uses of " \
                f"{asset.calibration_interval_uses} since {asset.last_calibrated_on}"
-    if asset.status == "overdue":
-        return f"{name} is overdue for calibration (due {asset.next_due_on})"
     return None
 
 

@@ -78,17 +78,19 @@ def create(tx, data):
 
 
 def update(tx, asset_id, changes):
+    """Change what is known of an asset; a new interval or warning window moves
+    its calibration state at once (due, overdue or back in service), not at the
+    timer's next round."""
     asset = get(tx.session, asset_id, lock=True)
     check_version(changes.pop("version", None), asset.version, f"asset {asset.asset_number}")
     if "location_id" in changes:
         _check_location(tx.session, changes["location_id"])
-    old, new = {}, {}
-    for field, value in changes.items():
-        if getattr(asset, field) != value:
-            old[field], new[field] = getattr(asset, field), value
-            setattr(asset, field, value)
-    if new:
-        _changed(tx, asset, "updated", old=old, new=new, changed=sorted(new))
+    if asset.status in rules.CALIBRATION_STATES:
+        merged = {**{k: getattr(asset, k) for k in ("due_warning_days", "calibration_interval_uses")}, **changes}
+        changes["status"] = rules.calibration_state(asset.status, asset.next_due_on, merged["due_warning_days"],
+                                                    asset.uses_since_calibration,
+                                                    merged["calibration_interval_uses"], today())
+    tx.apply_changes(asset, changes, ENTITY, events.asset_event_type("updated"), dump)
     return asset
 
 
@@ -139,6 +141,9 @@ def calibrate(tx, caller, asset_id, data):
         raise errors.RuleViolated(f"asset {asset.asset_number} is retired", {"status": ["retired"]})
     if data["calibrated_on"] > today():
         raise errors.RuleViolated("calibrated_on: in the future", {"calibrated_on": ["not after today (UTC)"]})
+    if asset.last_calibrated_on is not None and data["calibrated_on"] < asset.last_calibrated_on:
+        raise errors.RuleViolated(f"calibrated_on: before the last calibration ({asset.last_calibrated_on})",
+                                  {"calibrated_on": [f"not before {asset.last_calibrated_on}, the last calibration"]})
     next_due = rules.next_due(data["calibrated_on"], asset.calibration_interval_days, data["next_due_on"])
     now = utcnow()
     calibration = Calibration(id=uuid.uuid4(), asset_id=asset.id, recorded_by=caller.actor, recorded_at=now,
@@ -180,13 +185,16 @@ def use(tx, data):
     if missing:
         raise errors.RuleViolated(f"asset_ids: no asset {', '.join(missing)}",
                                   {"asset_ids": [f"no asset {i}" for i in missing]})
+    replayed = _replayed(session, data)   # looked up under the assets' locks: a concurrent retry waits for us
+    if replayed is not None:
+        return replayed
     day = today()
     problems = [p for p in (rules.problem(a, day) for a in assets) if p]
     if problems:
         raise errors.RuleViolated("; ".join(problems), {"asset_ids": problems})
     now = utcnow()
     fields = {k: data[k] for k in ("work_order_id", "work_order_number", "operation_id", "operation_sequence",
-                                   "inspection_id", "user_id", "used_by")}
+                                   "inspection_id", "user_id", "used_by", "idempotency_key")}
     uses = [AssetUse(id=uuid.uuid4(), asset_id=a.id, used_at=now, **fields) for a in assets]
     session.add_all(uses)
     for asset in assets:
@@ -202,6 +210,22 @@ def use(tx, data):
     for u in out:
         tx.emit(events.asset_event_type("used"), u["asset_id"], u)
     return out
+
+
+def _replayed(session, data):
+    """The uses a request with this idempotency key recorded already (None:
+    none); the key of a request for other assets is a conflict."""
+    key = data["idempotency_key"]
+    if key is None:
+        return None
+    uses = session.execute(select(AssetUse).where(AssetUse.idempotency_key == key)
+                           .order_by(AssetUse.asset_id)).scalars().all()
+    if not uses:
+        return None
+    if {u.asset_id for u in uses} != set(data["asset_ids"]):
+        raise errors.Conflict("this idempotency key recorded the use of other assets",
+                              {"idempotency_key": ["used for other assets"]})
+    return [use_out.dump(u) for u in uses]
 
 
 def refresh_states(tx, day):

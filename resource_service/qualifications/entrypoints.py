@@ -46,7 +46,7 @@ class QualificationEntrypoints:
         summary = self.cache.summary(auth_contract.USER_KIND, user_id, self.auth.get_user_summaries)
         if summary is None:
             raise errors.RuleViolated(f"user_id: no user {user_id}", {"user_id": ["no user with this id"]})
-        return summary.get("display_name") or summary.get("username")
+        return summary["display_name"]
 
     @rpc
     def grant_qualification(self, data):
@@ -96,4 +96,4 @@ class QualificationEntrypoints:
     @event_handler("auth_service", "mes.auth.user.updated")
     def on_user_updated(self, event):
         """A person's new display name on their qualification records."""
-        qualifications.rename_holder(self.uow, event.data)
+        qualifications.rename_holder(self.uow, self.cache, event.data)

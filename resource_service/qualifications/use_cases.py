@@ -9,10 +9,12 @@ qualification through; the timer only records and announces the expiry."""
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from auth_service import contract as auth_contract
 from mes_common import errors, paging
 from mes_common.db import fetch, utcnow
+from mes_common.references import event_key, set_copies, synced
 from mes_common.rules import check_version
 from resource_service.contract import events
 from resource_service.contract.qualifications import QualificationOut, SkillOut
@@ -62,17 +64,7 @@ def update_skill(tx, code, changes):
     if "levels" in changes and len(changes["levels"]) < len(skill.levels):
         raise errors.RuleViolated(f"levels: {code} has {len(skill.levels)} levels; rename or add, never remove",
                                   {"levels": [f"at least {len(skill.levels)} (levels held and required stay)"]})
-    old, new = {}, {}
-    for field, value in changes.items():
-        if getattr(skill, field) != value:
-            old[field], new[field] = getattr(skill, field), value
-            setattr(skill, field, value)
-    if not new:
-        return skill
-    tx.flush()
-    out = dump_skill(skill)
-    tx.emit(events.skill_event_type("updated"), skill.id, {**out, "changed": sorted(new)})
-    tx.audit("update", SKILL, skill.id, old=old, new=new)
+    tx.apply_changes(skill, changes, SKILL, events.skill_event_type("updated"), dump_skill)
     return skill
 
 
@@ -195,15 +187,12 @@ def check(session, user_id, requirements):
     return rules.shortfalls(wanted, held(session, user_id, [r.skill for r in wanted]), today())
 
 
-def rename_holder(tx, data):
+def rename_holder(tx, cache, data):
     """`mes.auth.user.updated` (data = UserSummary): the person's records show
     their display name as it now is (one set-based UPDATE)."""
-    user_id, name = uuid.UUID(str(data["id"])), data["display_name"]
-    renamed = tx.session.execute(update(Qualification).where(
-        Qualification.user_id == user_id, Qualification.user_name != name).values(user_name=name)).rowcount
-    if renamed:
-        tx.audit("sync", "qualification_holder", user_id, new={"user_name": name, "records": renamed})
-    return renamed
+    key, name = event_key(data), data["display_name"]
+    counts = {"qualification": set_copies(tx, Qualification, Qualification.user_id, key, {"user_name": name})}
+    return synced(tx, cache, auth_contract.USER_KIND, key, {"display_name": name}, counts, "qualification_holder")
 
 
 # ------------------------------------------------------------------ matrix

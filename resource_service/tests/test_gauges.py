@@ -167,3 +167,41 @@ def test_the_state_timer_moves_each_asset_once_even_on_two_instances_at_once(rpc
     assert rpc.get_asset(wrench["id"])["status"] == "overdue"
     moves = [t for t in event_types(stack["engine"], wrench["id"]) if t.endswith((".due", ".overdue"))]
     assert moves == ["mes.resource.asset.due", "mes.resource.asset.overdue"]
+
+
+def test_a_retried_use_with_its_key_counts_once_and_the_key_serves_one_set_of_assets(rpc, stack):
+    tool = rpc.create_asset({"asset_number": f"CR-{secrets.token_hex(3)}", "kind": "tool", "type": "crimper",
+                             "calibration_interval_uses": 5})
+    other = gauge(rpc)
+    request = {"asset_ids": [tool["id"]], "operation_id": str(uuid.uuid4()), "used_by": "Olga Operator",
+               "idempotency_key": f"wo-start:{uuid.uuid4()}"}
+    first = rpc.use_assets(request)
+    assert rpc.use_assets(request) == first   # the retry of a start whose answer was lost
+    assert rpc.get_asset(tool["id"])["uses_since_calibration"] == 1
+    assert len(rpc.list_asset_uses(tool["id"])["items"]) == 1
+    with pytest.raises(errors.Conflict) as refused:
+        rpc.use_assets({**request, "asset_ids": [other["id"]]})
+    assert refused.value.details == {"idempotency_key": ["used for other assets"]}
+
+
+def test_a_new_interval_moves_the_state_at_once(rpc):
+    tool = rpc.create_asset({"asset_number": f"CR-{secrets.token_hex(3)}", "kind": "tool", "type": "crimper",
+                             "calibration_interval_uses": 3})
+    use(rpc, tool)
+    use(rpc, tool)
+    shorter = rpc.update_asset(tool["id"], {"calibration_interval_uses": 2})
+    assert (shorter["status"], shorter["usable"]) == ("overdue", False)
+    longer = rpc.update_asset(tool["id"], {"calibration_interval_uses": 10})
+    assert (longer["status"], longer["usable"], longer["problem"]) == ("in_service", True, None)
+    use(rpc, tool)   # usable again: the stored state does not hold it back
+    wrench = gauge(rpc, next_due_on=days(10), due_warning_days=14)
+    assert wrench["status"] == "due"
+    assert rpc.update_asset(wrench["id"], {"due_warning_days": 5})["status"] == "in_service"
+
+
+def test_a_calibration_older_than_the_last_one_is_refused(rpc):
+    wrench = gauge(rpc)
+    with pytest.raises(errors.RuleViolated) as refused:
+        rpc.record_calibration(wrench["id"], {"calibrated_on": days(-101), "as_found": "pass", "as_left": "pass"})
+    assert list(refused.value.details) == ["calibrated_on"]
+    assert rpc.get_asset(wrench["id"])["next_due_on"] == days(80)

@@ -8,11 +8,15 @@ import uuid
 
 import eventlet
 import pytest
+from kombu import Connection, Exchange
 from nameko.containers import get_container_cls
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
 from mes_common import broker, errors
+from mes_common.events.dead_letters import dead_letter_count, list_dead_letters
+from mes_common.events.envelope import CloudEvent
+from mes_common.events.topology import handler_queue_name
 from mes_common.rpc import ClusterRpcProxy
 from mes_common.testing.fixtures import registered_classes, service_stack, wait_until
 from resource_service.service import ResourceService
@@ -237,3 +241,18 @@ def test_a_renamed_person_shows_under_the_new_name_on_their_records(rpc, stack):
     stack["auth"].update_user(person["id"], {"display_name": "Olga Okafor"})
     wait_until(lambda: rpc.get_qualification(record["id"])["user_name"] == "Olga Okafor", timeout=10,
                message="the new name on the record")
+
+
+def test_a_user_event_without_a_valid_id_is_dead_lettered_at_once(rpc, stack):
+    queue = handler_queue_name("auth_service", "mes.auth.user.updated", "resource_service", "on_user_updated")
+    before = dead_letter_count(stack["config"]["AMQP_URI"], queue)
+    bad = CloudEvent.new("mes.auth.user.updated", "auth_service", "not-an-id",
+                         {"id": "not-an-id", "username": "x", "display_name": "X", "active": True}).to_dict()
+    exchange = Exchange("auth_service.events", type="topic", durable=True)
+    with Connection(stack["config"]["AMQP_URI"]) as conn:
+        conn.Producer().publish(bad, exchange=exchange, routing_key=bad["type"], serializer="json",
+                                declare=[exchange])
+    wait_until(lambda: dead_letter_count(stack["config"]["AMQP_URI"], queue) == before + 1, timeout=10,
+               message="the poison event dead-lettered")
+    letter = next(d for d in list_dead_letters(stack["config"]["AMQP_URI"], queue) if "'not-an-id'" in d["error"])
+    assert letter["attempts"] == 1 and "no valid id" in letter["error"]   # never retried

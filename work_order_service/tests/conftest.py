@@ -10,6 +10,7 @@ import pytest
 from nameko.containers import get_container_cls
 from mes_common.rpc import ClusterRpcProxy
 
+from mes_common import broker
 from mes_common.testing.fixtures import service_stack
 from work_order_service.service import WorkOrderService
 from work_order_service.testing import USER_ID
@@ -48,25 +49,42 @@ def db(stack):
 
 
 @pytest.fixture(scope="module")
-def replace_work_order_service(stack):
-    """For a module whose tests kill the work order service: `start(**settings)`
-    starts another on the stack's vhost with those settings, the first call
-    stopping the stack's own; at the end of the module they are killed and a
-    fresh one joins the stack. (Module scope: nameko's pytest plugin stops the
-    consumers of every container started within a test, fixtures included.)"""
-    index = next(i for i, c in enumerate(stack.containers) if c.service_name == WorkOrderService.name)
-    started = []
+def replace_service(stack):
+    """For a module whose tests stop a service of the stack: `start(name,
+    **settings)` starts another `name` on the stack's vhost with those settings,
+    the first call for a name stopping the stack's own; `stop(name)` stops the
+    stack's own. At the end of the module the replacements are killed and a
+    fresh one of each joins the stack. (Module scope: nameko's pytest plugin
+    stops the consumers of every container started within a test, fixtures included.)"""
+    started, stopped = {}, set()
 
-    def start(**settings):
-        if not started:
-            stack.containers[index].stop()
-        container = get_container_cls(stack.config)(WorkOrderService, {**stack.config, **settings})
-        started.append(container)
+    def index(name):
+        return next(i for i, c in enumerate(stack.containers) if c.service_name == name)
+
+    def stop(name):
+        if name not in stopped:
+            stack.containers[index(name)].stop()
+            stopped.add(name)
+
+    def start(name, **settings):
+        stop(name)
+        cls = stack.containers[index(name)].service_cls
+        container = get_container_cls(stack.config)(cls, {**broker.as_process(stack.config, name), **settings})
+        started.setdefault(name, []).append(container)
         container.start()
         return container
 
-    yield start
-    if started:
-        for container in started:
+    yield SimpleNamespace(start=start, stop=stop)
+    for name in stopped:
+        for container in started.get(name, []):
             container.kill()
-        stack.containers[index] = start()
+        cls = stack.containers[index(name)].service_cls
+        fresh = get_container_cls(stack.config)(cls, broker.as_process(stack.config, name))
+        fresh.start()
+        stack.containers[index(name)] = fresh
+
+
+@pytest.fixture(scope="module")
+def replace_work_order_service(replace_service):
+    """`start(**settings)`: another work order service (see replace_service)."""
+    return lambda **settings: replace_service.start(WorkOrderService.name, **settings)

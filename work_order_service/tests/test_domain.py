@@ -4,7 +4,9 @@ from decimal import Decimal as D
 import pytest
 
 from mes_common import errors
+from mes_common.service import Caller
 from work_order_service import domain
+from work_order_service.execution import check_operator
 
 pytestmark = pytest.mark.fast  # no servers: `make test-fast`
 
@@ -181,3 +183,12 @@ def test_a_report_tallies_the_operation_the_order_and_readies_the_next():
     assert running.next_status is None            # only a pending one becomes ready
     last = domain.tally((D(4), D(0), D(0)), D(0), (D(1), D(0), D(0)), None)
     assert last.order_completed == D(5) and last.next_status is None
+
+
+def test_only_the_platforms_own_call_may_run_a_qualified_operation_without_a_person():
+    needs = [{"skill": "TORQUE", "min_level": 1}]
+    assert check_operator(None, Caller("cli", trusted=True), needs, None) is None   # asks nobody
+    with pytest.raises(errors.Forbidden) as refused:
+        check_operator(None, Caller("someone", trusted=False), needs, None)
+    assert "operator" in refused.value.details
+    assert check_operator(None, Caller("someone", trusted=False), [], None) is None
