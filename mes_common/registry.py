@@ -24,6 +24,9 @@ SERVICES = [
     ServiceSpec("material_service", "material_service.service:MaterialService", "mes_material", "MATERIAL_DATABASE_URL"),
     ServiceSpec("work_order_service", "work_order_service.service:WorkOrderService", "mes_work_order",
                 "WORK_ORDER_DATABASE_URL"),
+    # >>> quality_service (mes new-service)
+    ServiceSpec("quality_service", "quality_service.service:QualityService", "mes_quality", "QUALITY_DATABASE_URL"),
+    # <<< quality_service
     # new services go above this line (mes new-service)
 ]
 

@@ -34,7 +34,11 @@ def dump(wo):
 
 
 def dump_operation(op, wo):
-    return {**operation_out.dump(op), "work_order_id": str(wo.id), "work_order_number": wo.number}
+    """An operation as its events carry it: with its order's number, part and
+    quantity (quality opens the inspection of a control point from them)."""
+    return {**operation_out.dump(op), "work_order_id": str(wo.id), "work_order_number": wo.number,
+            "part_id": str(wo.part_id), "part_number": wo.part_number, "part_revision": wo.part_revision,
+            "work_order_quantity": float(wo.quantity)}
 
 
 def get(session, wo_id, lock=False):

@@ -6,7 +6,8 @@ Type `mes.work_order.<entity>.<verb>`, subject the entity id:
   data = WorkOrderOut (with `changed: [field…]` on updated, `shortages` on
   release_failed when material was short);
 - `operation.started|paused|resumed|completed`: data = OperationOut plus
-  `work_order_id`, `work_order_number`, and on completed the report
+  `work_order_id`, `work_order_number`, `part_id`, `part_number`,
+  `part_revision`, `work_order_quantity`, and on completed the report
   (`report: {id, good, scrap, rework, reason_codes}`; an operation reports
   partial quantities, each report is one `completed` event: its `status`
   says whether the operation is done);

@@ -1,0 +1,30 @@
+"""Events the quality service publishes: its public contract. `subject` is the
+record's id, `data` the record as its API gives it (so traceability and
+reporting build their views from events alone), plus what a verb adds:
+
+- plan.created | revised | updated | released | superseded: PlanOut
+  (`changed` on updated; released carries its signatures);
+- inspection.opened | results_recorded | passed | failed | cancelled: InspectionOut
+  without results; results_recorded adds `results` (ResultOut, this request's);
+- ncr.raised | updated | contained | dispositioned | closed | cancelled | hold_changed:
+  NcrOut (dispositioned: the signed lines; hold_changed: an item's hold landed
+  or was released in material);
+- capa.opened | updated | action_added | action_done | effectiveness_signed | closed | cancelled: CapaOut;
+- signature.recorded: {record_type, record_id, record_number, signature: SignatureOut};
+- spc.violation: {plan_number, characteristic_number, chart, rule, point_key,
+  value, limits, inspection_id, ncr_id} (ncr_id when it opened one).
+"""
+from mes_common.events.envelope import EventFamily
+
+SOURCE = "quality_service"
+
+PLAN = EventFamily("quality", "plan", ("created", "revised", "updated", "released", "superseded"))
+INSPECTION = EventFamily("quality", "inspection", ("opened", "results_recorded", "passed", "failed", "cancelled"))
+NCR = EventFamily("quality", "ncr", ("raised", "updated", "contained", "dispositioned", "closed", "cancelled",
+                                     "hold_changed"))
+CAPA = EventFamily("quality", "capa", ("opened", "updated", "action_added", "action_done", "effectiveness_signed",
+                                       "closed", "cancelled"))
+SIGNATURE_RECORDED = "mes.quality.signature.recorded"
+SPC_VIOLATION = "mes.quality.spc.violation"
+
+EVENT_TYPES = PLAN.types + INSPECTION.types + NCR.types + CAPA.types + (SIGNATURE_RECORDED, SPC_VIOLATION)

@@ -1,0 +1,1 @@
+"""Inspections: sampling, results, verdicts."""

@@ -1,0 +1,1 @@
+"""Inspection plans, characteristics and control points."""

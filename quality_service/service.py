@@ -1,0 +1,40 @@
+"""Quality service: inspection plans and control points
+(quality_service.plans), inspections with their sampling, results and
+verdicts (quality_service.inspections).
+
+Entrypoints only: validate with the contract's schemas, run a use case in one
+unit of work, dump the answer.
+"""
+from material_service import contract as material_contract
+from mes_common import errors
+from mes_common.cache import ReferenceDataCache
+from mes_common.db import UnitOfWork
+from mes_common.rpc import RpcClient
+from mes_common.service import ServiceBase
+from quality_service import contract
+from quality_service.inspections.entrypoints import InspectionEntrypoints
+from quality_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
+from quality_service.plans.entrypoints import PlanEntrypoints
+
+
+class QualityService(PlanEntrypoints, InspectionEntrypoints, ServiceBase):
+    name = contract.SERVICE
+
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)
+    cache = ReferenceDataCache()
+    auth = RpcClient("auth_service")
+    material = RpcClient("material_service")
+    resource = RpcClient("resource_service")
+    work_order = RpcClient("work_order_service")
+
+    def _part(self, part_id):
+        """The part's display fields (reference cache, else the material service), or 422."""
+        part = self.cache.summary(material_contract.PART_KIND, part_id, self.material.get_part_summaries)
+        if part is None:
+            raise errors.RuleViolated(f"part_id: no part {part_id}", {"part_id": [f"no part {part_id}"]})
+        return part
+
+    def _raise_ncr(self, tx, inspection, plan, failed_items):
+        """The nonconformance report of a failed inspection (the NCR records come
+        with the next part of this service)."""
+        return None
