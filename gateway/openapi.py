@@ -93,7 +93,27 @@ def build_spec(title="MES API", version="1.0.0"):
     for path, operations in sorted(by_path.items()):
         spec.path(path=path, operations=operations)
     # Decimal bounds of quantity fields (Range validators) become JSON numbers
-    return json.loads(json.dumps(spec.to_dict(), default=_json_number))
+    return _null_means_null(json.loads(json.dumps(spec.to_dict(), default=_json_number)))
+
+
+NULL_BESIDE_REF = {"type": "object", "nullable": True}
+
+
+def _null_means_null(node):
+    """apispec documents a nullable nested schema (OpenAPI 3.0) as `anyOf: [$ref,
+    {type: object, nullable: true}]`, whose second branch takes ANY object: a
+    body with unknown keys there matched the document and was refused. Say null."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "anyOf" and isinstance(value, list):
+                node[key] = [{**NULL_BESIDE_REF, "enum": [None]} if branch == NULL_BESIDE_REF else
+                             _null_means_null(branch) for branch in value]
+            else:
+                _null_means_null(value)
+    elif isinstance(node, list):
+        for item in node:
+            _null_means_null(item)
+    return node
 
 
 def _json_number(value):

@@ -33,8 +33,3 @@ class QualityService(PlanEntrypoints, InspectionEntrypoints, ServiceBase):
         if part is None:
             raise errors.RuleViolated(f"part_id: no part {part_id}", {"part_id": [f"no part {part_id}"]})
         return part
-
-    def _raise_ncr(self, tx, inspection, plan, failed_items):
-        """The nonconformance report of a failed inspection (the NCR records come
-        with the next part of this service)."""
-        return None

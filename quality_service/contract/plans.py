@@ -32,8 +32,8 @@ class Sampling(Schema):
 
     openapi_extra = {"oneOf": [
         {"properties": {"method": {"enum": ["all", "first_piece"]}, **absent("n", "aql")["properties"]}},
-        {"properties": {"method": {"enum": ["every_nth"]}, **absent("aql")["properties"]}, **present("n")},
-        {"properties": {"method": {"enum": ["aql"]}, **absent("n")["properties"]}, **present("aql")},
+        {"allOf": [{"properties": {"method": {"enum": ["every_nth"]}}}, absent("aql"), present("n")]},
+        {"allOf": [{"properties": {"method": {"enum": ["aql"]}}}, absent("n"), present("aql")]},
     ]}
 
     @validates_schema
@@ -77,11 +77,12 @@ class CharacteristicIn(Schema):
                                                              "reduced_allowed": False})
     subgroup_size = fields.Integer(load_default=5, strict=True, validate=validate.Range(min=1, max=25), metadata={
         "description": "SPC subgroup size (1: individuals and moving range)"})
-    spc = fields.Nested(Spc, load_default=None, metadata={"description": "chart it (absent: no SPC)"})
+    spc = fields.Nested(Spc, load_default=None, allow_none=True, metadata={"description": "chart it (null: no SPC)"})
     description = optional_text()
 
     openapi_extra = {"oneOf": [
-        {"properties": {"kind": {"enum": ["variable"]}}, "allOf": [present("nominal"), present("unit")]},
+        {"properties": {"kind": {"enum": ["variable"]}}, "allOf": [
+            present("nominal"), present("unit"), {"anyOf": [present("lower_tolerance"), present("upper_tolerance")]}]},
         {"properties": {"kind": {"enum": ["attribute", "visual"]},
                         **absent("nominal", "lower_tolerance", "upper_tolerance", "unit")["properties"]}},
     ]}
@@ -95,7 +96,7 @@ class CharacteristicIn(Schema):
                     problems[name] = ["required for a variable characteristic"]
             lower, upper = data.get("lower_tolerance"), data.get("upper_tolerance")
             if lower is None and upper is None and not problems:
-                problems["upper_tolerance"] = [Relation("a variable characteristic needs a tolerance")]
+                problems["upper_tolerance"] = ["a variable characteristic needs a tolerance"]
             elif lower is not None and upper is not None and lower > upper:
                 problems["lower_tolerance"] = [Relation("above upper_tolerance")]
         else:
@@ -170,7 +171,6 @@ class PlanQuery(Schema):
 
 class CharacteristicOut(CharacteristicIn):
     id = fields.UUID(required=True)
-    spc = fields.Nested(Spc, allow_none=True)
     lower_limit = Measure(allow_none=True, metadata={"description": "nominal + lower_tolerance"})
     upper_limit = Measure(allow_none=True, metadata={"description": "nominal + upper_tolerance"})
 
@@ -244,15 +244,15 @@ class ControlPointCreate(Schema):
 
     openapi_extra = {"oneOf": [
         {"properties": {"kind": {"enum": ["receiving"]}, **absent("operation_sequence")["properties"]}},
-        {"properties": {"kind": {"enum": ["in_process", "final"]}}, **present("operation_sequence")},
+        {"allOf": [{"properties": {"kind": {"enum": ["in_process", "final"]}}}, present("operation_sequence")]},
     ]}
 
     @validates_schema
     def _operation(self, data, **kwargs):
         if data["kind"] == "receiving" and data.get("operation_sequence") is not None:
-            raise ValidationError(Relation("not for a receiving control point"), "operation_sequence")
+            raise ValidationError("not for a receiving control point", "operation_sequence")
         if data["kind"] != "receiving" and data.get("operation_sequence") is None:
-            raise ValidationError(Relation(f"required for a {data['kind']} control point"), "operation_sequence")
+            raise ValidationError(f"required for a {data['kind']} control point", "operation_sequence")
 
 
 class ControlPointUpdate(Schema):

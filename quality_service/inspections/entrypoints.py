@@ -1,6 +1,8 @@
 """RPC entrypoints and event handlers of inspections; mixed into QualityService,
-which provides `self.uow`, `self._caller()`, `self.material`, `self.resource`,
-`self.work_order` and `self._raise_ncr` (the NCR of a failed inspection)."""
+which provides `self.uow`, `self._caller()`, `self.material`, `self.resource`
+and `self.work_order`."""
+import hashlib
+
 from sqlalchemy import select
 
 from mes_common import errors
@@ -100,9 +102,12 @@ class InspectionEntrypoints:
             except errors.NotFound:
                 raise errors.RuleViolated(f"gauge_id: no gauge {gauge_id}",
                                           {"gauge_id": [f"no gauge {gauge_id}"]}) from None
-        try:
+        samples = ",".join(sorted(f"{r['characteristic']}.{r['sample']}" for r in results))
+        key = f"inspection:{inspection.id}:{hashlib.sha256(samples.encode()).hexdigest()[:24]}"
+        try:   # keyed by the samples: a retried request counts its gauges' uses once
             self.resource.use_assets({"asset_ids": [str(i) for i in ids], "inspection_id": str(inspection.id),
-                                      "user_id": caller.user_id and str(caller.user_id), "used_by": caller.name})
+                                      "user_id": caller.user_id and str(caller.user_id), "used_by": caller.name,
+                                      "idempotency_key": key})
         except errors.RuleViolated as refused:
             problems = refused.details.get("asset_ids", [refused.message])
             raise errors.RuleViolated(f"gauge_id: {'; '.join(problems)}", {"gauge_id": problems}) from None
@@ -119,8 +124,7 @@ class InspectionEntrypoints:
         self._check_inspector(caller, plan)
         gauges = self._use_gauges(caller, inspection, data["results"])
         with self.uow() as tx:
-            inspection, recorded = inspections.record(tx, caller, inspection_id, data["results"], gauges,
-                                                      self._raise_ncr)
+            inspection, recorded = inspections.record(tx, caller, inspection_id, data["results"], gauges)
             out = inspections.dump(tx.session, inspection)
         return {**out, "results": recorded}
 

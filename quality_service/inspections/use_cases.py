@@ -4,9 +4,8 @@ An inspection draws its sampling from the released plan when it opens (one
 item per characteristic: sample size, accept and reject numbers, Z1.4
 severity of the stream of lots); results are appended, never changed; each
 result's conformity and each characteristic's verdict are computed; the
-inspection passes or fails by itself when every characteristic is decided.
-A failed inspection raises an NCR for what it inspected, in the same
-transaction; a decided AQL characteristic moves its stream's switching state.
+inspection passes or fails by itself when every characteristic is decided;
+a decided AQL characteristic moves its stream's switching state.
 """
 import uuid
 from decimal import Decimal
@@ -19,7 +18,8 @@ from quality_service import history
 from quality_service.contract import events
 from quality_service.contract.inspections import InspectionOut, ResultOut
 from quality_service.inspections import rules, sampling
-from quality_service.models import (INSPECTION_SEQUENCE, Inspection, InspectionItem, InspectionResult, SamplingState)
+from quality_service.models import (INSPECTION_SEQUENCE, Inspection, InspectionItem, InspectionPlan, InspectionResult,
+                                    SamplingState)
 from quality_service.plans import use_cases as plans
 
 RECORD = "inspection"
@@ -39,8 +39,8 @@ def _result_view(result):
             "characteristic": result.characteristic_number}
 
 
-def dump(session, inspection, with_results=False):
-    plan = plans.get(session, inspection.plan_id)
+def dump(session, inspection, with_results=False, plan=None):
+    plan = plan or plans.get(session, inspection.plan_id)
     by_id = {c.id: c for c in plan.characteristics}
     out = {**{c.key: getattr(inspection, c.key) for c in Inspection.__table__.columns},
            "items": [_item_view(i, by_id[i.characteristic_id]) for i in inspection.items]}
@@ -176,11 +176,10 @@ def _conforming(characteristic, result):
     return value, rules.in_tolerance(value, lower, upper)
 
 
-def record(tx, caller, inspection_id, results, gauges, raise_ncr):
+def record(tx, caller, inspection_id, results, gauges):
     """Append results (all or none); decide what they decide. `gauges`:
     {gauge id: AssetOut} of the gauges named (already checked fit for use and
-    their use recorded); `raise_ncr(tx, inspection, failed_items)` raises the
-    NCR of a failed inspection."""
+    their use recorded)."""
     session = tx.session
     inspection = get(session, inspection_id, lock=True)
     if inspection.status != rules.OPEN:
@@ -228,18 +227,13 @@ def record(tx, caller, inspection_id, results, gauges, raise_ncr):
              new={"results": len(rows), "characteristics": sorted({r.characteristic_number for r in rows})})
     status = rules.outcome([i.verdict for i in inspection.items])
     if status is not None:
-        _conclude(tx, inspection, plan, status, raise_ncr)
+        _conclude(tx, inspection, plan, status)
     return inspection, recorded
 
 
-def _conclude(tx, inspection, plan, status, raise_ncr):
+def _conclude(tx, inspection, plan, status):
     inspection.status, inspection.completed_at = status, func.now()
     _switch_streams(tx.session, inspection, plan)
-    if status == rules.FAILED:
-        failed = [i for i in inspection.items if i.verdict == rules.FAIL]
-        ncr = raise_ncr(tx, inspection, plan, failed)
-        if ncr is not None:
-            inspection.ncr_id, inspection.ncr_number = ncr.id, ncr.number
     tx.flush()
     tx.session.refresh(inspection, ["completed_at"])
     _decided(tx, inspection, status)
@@ -274,7 +268,12 @@ def list_page(session, query):
     if query.get("opened_since") is not None:
         stmt = stmt.where(Inspection.opened_at >= query["opened_since"])
     keys = [(Inspection.opened_at, paging.time_key), (Inspection.id, paging.uuid_key)]
-    return paging.page(session, stmt, keys, query, lambda rows: [dump(session, r) for r in rows], descending=True)
+
+    def dump_page(rows):   # the plans of a page read at once, not one per inspection
+        by_id = {p.id: p for p in session.execute(
+            select(InspectionPlan).where(InspectionPlan.id.in_({r.plan_id for r in rows}))).scalars()}
+        return [dump(session, r, plan=by_id[r.plan_id]) for r in rows]
+    return paging.page(session, stmt, keys, query, dump_page, descending=True)
 
 
 def gate(session, query):
