@@ -10,6 +10,10 @@ CODE = [validate.Length(min=1, max=64),
                 error="use letters, digits, '.', '_' or '-', starting with a letter or digit")]
 TITLE = [validate.Length(min=1, max=200), NO_NUL]
 REASON = [validate.Length(min=1, max=500), NO_NUL]
+# a unit as pint reads it (mm, in, N*m, N·m, degC, µm, m/s^2, %): letters first, no brackets
+UNIT = [validate.Length(min=1, max=40),
+        Pattern(r"^[A-Za-z%°µΩ][A-Za-z0-9%°µΩ·*/^ ._\-]*$",
+                error="a unit such as mm, in, N*m, degC, µm or m/s^2")]
 VERSION_DOC = "refuse the change unless the record is at this version (409)"
 
 

@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from mes_common.schemas import Boolean, NO_NUL, PageQuery, Relation, UtcDateTime, exactly_one_of, page_schema
 from quality_service.contract import INSPECTION_KINDS, INSPECTION_STATUSES
-from quality_service.contract.common import CODE, REASON, Measure, optional_text
+from quality_service.contract.common import CODE, REASON, UNIT, Measure, optional_text
 
 MAX_RESULTS = 10_000   # results in one request
 
@@ -41,12 +41,13 @@ class ResultIn(Schema):
     sample = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000),
                             metadata={"description": "1 .. the sample size of the characteristic"})
     value = Measure(load_default=None, allow_none=True, metadata={"description": "variable: the measured value"})
-    unit = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=40), NO_NUL],
+    unit = fields.String(load_default=None, allow_none=True, validate=UNIT,
                          metadata={"description": "variable: the unit of `value` (default: the characteristic's); "
                                                   "converted, 422 when it does not convert"})
     passed = Boolean(load_default=None, allow_none=True, metadata={"description": "attribute and visual"})
     defects = fields.Integer(load_default=None, allow_none=True, strict=True,
-                             validate=validate.Range(min=0, max=10_000), metadata={"description": "attribute: nonconformities counted on the unit (c chart)"})
+                             validate=validate.Range(min=0, max=10_000),
+                             metadata={"description": "attribute: nonconformities counted on the unit (c chart)"})
     gauge_id = fields.UUID(load_default=None, allow_none=True,
                            metadata={"description": "the gauge used: calibrated and of the characteristic's type"})
     note = optional_text(500)

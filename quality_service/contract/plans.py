@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Relation, SignatureCredentials, SignatureOut, absent,
                                 page_schema, present)
 from quality_service.contract import (CHARACTERISTIC_KINDS, CONTROL_POINT_KINDS, CRITICALITIES, PLAN_STATUSES)
-from quality_service.contract.common import CODE, TITLE, Measure, optional_text, text, version
+from quality_service.contract.common import CODE, TITLE, UNIT, Measure, optional_text, text, version
 from resource_service.contract.schemas import SkillRequirement
 
 SAMPLING_METHODS = ("all", "first_piece", "every_nth", "aql")
@@ -68,7 +68,7 @@ class CharacteristicIn(Schema):
         "description": "variable: signed deviation from nominal (-0.05); null: no lower limit"})
     upper_tolerance = Measure(load_default=None, allow_none=True, metadata={
         "description": "variable: signed deviation from nominal (+0.05); null: no upper limit"})
-    unit = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=40), NO_NUL],
+    unit = fields.String(load_default=None, allow_none=True, validate=UNIT,
                          metadata={"description": "variable: required (mm, in, N*m, degC ...)", "example": "mm"})
     gauge_type = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=100), NO_NUL],
                                metadata={"description": "results name a calibrated gauge whose type contains this",

@@ -89,40 +89,48 @@ class InspectionEntrypoints:
             raise errors.RuleViolated(f"{caller.name} may not inspect to plan {plan.plan_number}: "
                                       f"{'; '.join(messages)}", {"inspector": messages})
 
-    def _use_gauges(self, caller, inspection, results):
-        """The gauges named, each known, fit for use (resource's calibration rules)
-        and its use recorded against the inspection: {id: AssetOut}."""
-        ids = sorted({r["gauge_id"] for r in results if r["gauge_id"] is not None}, key=str)
-        if not ids:
-            return {}
+    def _gauges(self, results):
+        """The gauges the results name: {id: AssetOut}, or 422 for one that does not exist."""
         gauges = {}
-        for gauge_id in ids:
+        for gauge_id in sorted({r["gauge_id"] for r in results if r["gauge_id"] is not None}, key=str):
             try:
                 gauges[gauge_id] = self.resource.get_asset(str(gauge_id))
             except errors.NotFound:
                 raise errors.RuleViolated(f"gauge_id: no gauge {gauge_id}",
                                           {"gauge_id": [f"no gauge {gauge_id}"]}) from None
-        samples = ",".join(sorted(f"{r['characteristic']}.{r['sample']}" for r in results))
-        key = f"inspection:{inspection.id}:{hashlib.sha256(samples.encode()).hexdigest()[:24]}"
-        try:   # keyed by the samples: a retried request counts its gauges' uses once
-            self.resource.use_assets({"asset_ids": [str(i) for i in ids], "inspection_id": str(inspection.id),
+        return gauges
+
+    def _use_gauges(self, caller, inspection, results, gauges):
+        """Record the gauges' use against the inspection, each fit for use by the
+        resource service's calibration rules (422 naming each that is not). Keyed
+        by the samples and the gauges: a retried request counts its uses once."""
+        if not gauges:
+            return
+        ids = [str(i) for i in gauges]
+        request = ",".join(sorted(f"{r['characteristic']}.{r['sample']}" for r in results) + ids)
+        key = f"inspection:{inspection.id}:{hashlib.sha256(request.encode()).hexdigest()[:24]}"
+        try:
+            self.resource.use_assets({"asset_ids": ids, "inspection_id": str(inspection.id),
                                       "user_id": caller.user_id and str(caller.user_id), "used_by": caller.name,
                                       "idempotency_key": key})
         except errors.RuleViolated as refused:
             problems = refused.details.get("asset_ids", [refused.message])
             raise errors.RuleViolated(f"gauge_id: {'; '.join(problems)}", {"gauge_id": problems}) from None
-        return gauges
 
     @rpc
     def record_results(self, inspection_id, data):
-        """Append results (one sample or a whole batch: all or none); the verdicts follow."""
+        """Append results (one sample or a whole batch: all or none); the verdicts follow.
+        Everything that can refuse them is asked before a gauge's use is recorded."""
         inspection_id, data = uuid_arg(inspection_id, "inspection_id"), load(schemas.ResultsRecord(), data)
         caller = self._caller()
         with self.uow() as tx:   # refused early, before any other service is asked
             inspection, plan = inspections.check_open(tx.session, inspection_id)
             inspections.check_results(plan, inspection, data["results"], {})
+            inspections.check_not_recorded(tx.session, inspection, data["results"])
         self._check_inspector(caller, plan)
-        gauges = self._use_gauges(caller, inspection, data["results"])
+        gauges = self._gauges(data["results"])
+        inspections.check_results(plan, inspection, data["results"], gauges)   # each gauge of its type
+        self._use_gauges(caller, inspection, data["results"], gauges)
         with self.uow() as tx:
             inspection, recorded = inspections.record(tx, caller, inspection_id, data["results"], gauges)
             out = inspections.dump(tx.session, inspection)

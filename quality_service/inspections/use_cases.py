@@ -145,6 +145,17 @@ def check_results(plan, inspection, results, gauges):
         raise error(f"results refused: {', '.join(sorted(problems))}", problems)
 
 
+def check_not_recorded(session, inspection, results):
+    """409 naming each sample of `results` that has a result already (results are never overwritten)."""
+    taken = {(n, s) for n, s in session.execute(
+        select(InspectionResult.characteristic_number, InspectionResult.sample)
+        .where(InspectionResult.inspection_id == inspection.id))}
+    again = [f"results.{i}.sample" for i, r in enumerate(results) if (r["characteristic"], r["sample"]) in taken]
+    if again:
+        raise errors.Conflict("a result of this sample is recorded already (results are never overwritten)",
+                              {key: ["recorded already"] for key in again})
+
+
 def _problems(plan, inspection, results, gauges):
     """Every problem of a request's results, each named by its place in it."""
     characteristics = {c.number: c for c in plan.characteristics}
@@ -188,13 +199,7 @@ def record(tx, caller, inspection_id, results, gauges):
     plan = plans.get(session, inspection.plan_id)
     check_results(plan, inspection, results, gauges)
     characteristics = {c.number: c for c in plan.characteristics}
-    taken = {(n, s) for n, s in session.execute(
-        select(InspectionResult.characteristic_number, InspectionResult.sample)
-        .where(InspectionResult.inspection_id == inspection.id))}
-    again = [f"results.{i}.sample" for i, r in enumerate(results) if (r["characteristic"], r["sample"]) in taken]
-    if again:
-        raise errors.Conflict("a result of this sample is recorded already (results are never overwritten)",
-                              {key: ["recorded already"] for key in again})
+    check_not_recorded(session, inspection, results)
     rows, items = [], {i.number: i for i in inspection.items}
     for index, result in enumerate(results):
         characteristic = characteristics[result["characteristic"]]

@@ -89,7 +89,7 @@ def test_values_convert_exactly_or_are_refused_naming_the_field():
     with pytest.raises(errors.RuleViolated) as exc:
         rules.convert(Decimal("1"), "kg", "mm", "results.0.unit")
     assert exc.value.details == {"results.0.unit": ["kg does not convert to mm"]}
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rules.check_unit("furlongz", "characteristics.0.unit")
     assert "characteristics.0.unit" in exc.value.details
 

@@ -90,7 +90,8 @@ def test_refused_results_name_the_field_and_record_nothing(rpc, db, tag):
         ({"characteristic": 9, "sample": 2, "passed": True}, errors.RuleViolated, "results.1.characteristic"),
         ({**good, "sample": 2}, errors.RuleViolated, "results.0.sample"),
         ({**good, "unit": "kg"}, errors.RuleViolated, "results.0.unit"),
-        ({**good, "unit": "furlongz"}, errors.ValidationFailed, "results.0.unit"),
+        ({**good, "unit": "furlongz"}, errors.RuleViolated, "results.0.unit"),
+        ({**good, "unit": "m^("}, errors.ValidationFailed, "results"),
         ({"characteristic": 2, "sample": 1, "value": 3}, errors.ValidationFailed, "results.0.passed"),
         ({**good, "gauge_id": None}, errors.RuleViolated, "results.0.gauge_id"),
         ({**good, "gauge_id": str(uuid.uuid4())}, errors.RuleViolated, "gauge_id"),
@@ -103,6 +104,7 @@ def test_refused_results_name_the_field_and_record_nothing(rpc, db, tag):
     with pytest.raises(errors.RuleViolated) as exc:
         record({**good, "gauge_id": other["id"]})
     assert exc.value.details == {"results.0.gauge_id": [f"gauge CAL-{tag} is a caliper 150 mm, not a micrometer"]}
+    assert rpc.resource.list_asset_uses(other["id"])["items"] == []   # a refused result used no gauge
     overdue = rpc.resource.create_asset({"asset_number": f"OLD-{tag}", "kind": "gauge", "type": "micrometer",
                                          "calibration_interval_days": 30,
                                          "next_due_on": (dt.date.today() - dt.timedelta(days=1)).isoformat()})
@@ -115,6 +117,9 @@ def test_refused_results_name_the_field_and_record_nothing(rpc, db, tag):
     with pytest.raises(errors.Conflict) as exc:
         record({"characteristic": 2, "sample": 1, "passed": True}, good)
     assert exc.value.details == {"results.1.sample": ["recorded already"]}
+    with pytest.raises(errors.Conflict):   # the same request again: refused before a gauge use is recorded
+        record(good)
+    assert len(rpc.resource.list_asset_uses(gauge["id"])["items"]) == 1
     with pytest.raises(Exception) as exc:   # the database keeps results: no UPDATE, no DELETE
         rows(db, "UPDATE inspection_result SET value = 1 WHERE inspection_id = :i", i=inspection["id"])
     assert "append-only" in str(exc.value)
@@ -145,7 +150,7 @@ def test_a_released_plan_never_changes_and_a_revision_supersedes_it(rpc, db, tag
     assert rpc.quality.get_plan(first["id"])["status"] == "superseded"
     assert rpc.quality.get_plan_revision(plan["plan_number"])["revision"] == 2
     assert rpc.quality.get_plan_revision(plan["plan_number"], {"revision": 1})["title"] == "Bushing receiving (rev 1)"
-    with pytest.raises(errors.ValidationFailed) as exc:
+    with pytest.raises(errors.RuleViolated) as exc:
         rpc.quality.create_plan({"plan_number": f"BAD-{tag}", "title": "x", "part_id": part["id"],
                                  "part_revision": "A", "characteristics": [
                                      {"number": 1, "name": "a", "kind": "variable", "criticality": "key",
