@@ -76,8 +76,8 @@ def place(tx, data):
     get(session, MODELS[target_type], target_id)
     cascade = [ref for ref in genealogy.descendants(session, target_type, target_id) if ref != (target_type, target_id)]
     _lock_targets(session, [(target_type, target_id), *cascade])
-    root = Hold(target_type=target_type, target_id=target_id, reason=data["reason"], status="active",
-                placed_by=tx.actor)
+    root = Hold(target_type=target_type, target_id=target_id, reason=data["reason"],
+                reference=data.get("reference"), status="active", placed_by=tx.actor)
     session.add(root)
     tx.flush()
     rows = _hold_rows(tx, root, cascade)
@@ -88,8 +88,8 @@ def place(tx, data):
 
 
 def _hold_rows(tx, root, refs):
-    rows = [Hold(target_type=t, target_id=i, root_hold_id=root.id, reason=root.reason, status="active",
-                 placed_by=root.placed_by) for t, i in refs]
+    rows = [Hold(target_type=t, target_id=i, root_hold_id=root.id, reason=root.reason, reference=root.reference,
+                 status="active", placed_by=root.placed_by) for t, i in refs]
     tx.session.add_all(rows)
     tx.flush()
     return rows
@@ -133,8 +133,8 @@ def inherit(tx, sources, outputs):
                 roots.setdefault(root_id, hold)
     rows = []
     for root_id, hold in roots.items():
-        rows += [Hold(target_type=t, target_id=i, root_hold_id=root_id, reason=hold.reason, status="active",
-                      placed_by=hold.placed_by) for t, i in outputs]
+        rows += [Hold(target_type=t, target_id=i, root_hold_id=root_id, reason=hold.reason,
+                      reference=hold.reference, status="active", placed_by=hold.placed_by) for t, i in outputs]
     if rows:
         session.add_all(rows)
         tx.flush()

@@ -125,10 +125,10 @@ def set_status(tx, lot_id, data):
     domain.check_lot_transition(lot.lot_number, lot.status, data["status"])
     if data["status"] == "released":
         domain.check_not_expired(lot.lot_number, lot.expiry_date, today())
-    return _change_status(tx, lot, data["status"], data["reason"])
+    return change_status(tx, lot, data["status"], data["reason"])
 
 
-def _change_status(tx, lot, status, reason):
+def change_status(tx, lot, status, reason):
     previous, lot.status = lot.status, status
     tx.flush()
     out = dump(tx.session, lot)
@@ -140,7 +140,7 @@ def _change_status(tx, lot, status, reason):
 def consumed_if_empty(tx, lot, balances, reason):
     """A released lot whose consumption took its last unit is consumed."""
     if lot.status == "released" and ledger.on_hand(balances, lot.id) == 0:
-        _change_status(tx, lot, "consumed", reason)
+        change_status(tx, lot, "consumed", reason)
 
 
 def split(tx, lot_id, data):

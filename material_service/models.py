@@ -242,6 +242,7 @@ class Hold(Base):
         Index("ix_hold_active_target", "target_type", "target_id", postgresql_where=text("status = 'active'")),
         Index("ix_hold_root", "root_hold_id", postgresql_where=text("root_hold_id IS NOT NULL")),
         Index("ix_hold_placed", "placed_at", "id"),
+        Index("ix_hold_reference", "reference", postgresql_where=text("reference IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -249,6 +250,8 @@ class Hold(Base):
     target_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     root_hold_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("hold.id"))
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+    # what the hold is for in another service's words (an NCR number): how its owner finds it again
+    reference: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), nullable=False)
     placed_by: Mapped[str] = mapped_column(String(200), nullable=False)
     placed_at: Mapped[dt.datetime] = _created()

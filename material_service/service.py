@@ -4,8 +4,8 @@ reservations, consumption and output.
 Entrypoints only: validate with the schemas, run a use case in one unit of
 work, refresh the reference cache after a commit that changed a part.
 """
-from material_service import (boms, genealogy, holds, inventory, locations, lots, parts, production, reservations,
-                              serials)
+from material_service import (boms, dispositions, genealogy, holds, inventory, locations, lots, parts, production,
+                              reservations, serials)
 from material_service import contract
 from material_service.contract import schemas
 from material_service.lookups import get
@@ -235,3 +235,32 @@ class MaterialService(ServiceBase):
         data = load(schemas.OutputReported(), event.data)
         data["idempotency_key"] = data.pop("report_id")
         production.produce_output(self.uow, data)
+
+    # ------------------------------------------------------------ quality's decisions
+
+    @event_handler("quality_service", "mes.quality.ncr.raised")
+    def on_ncr_raised(self, event):
+        """An NCR's lots and serials are held, with its number as the reference."""
+        ncr = event.data
+        dispositions.hold(self.uow, ncr["number"], f"{ncr['number']}: {ncr['title']}"[:500],
+                          [{"target_type": i["target_type"], "target_id": i["target_id"]} for i in ncr["items"]])
+
+    @event_handler("quality_service", "mes.quality.ncr.dispositioned")
+    def on_ncr_dispositioned(self, event):
+        """The MRB's signed disposition: scrap, return, release, per lot or serial."""
+        ncr = event.data
+        items = [{"target_type": i["target_type"], "target_id": i["target_id"],
+                  "lines": [d for d in ncr["dispositions"] if d["target_id"] == i["target_id"]]} for i in ncr["items"]]
+        dispositions.dispose(self.uow, ncr["number"], f"{ncr['number']} disposition", items)
+
+    @event_handler("quality_service", "mes.quality.ncr.cancelled")
+    def on_ncr_cancelled(self, event):
+        dispositions.release(self.uow, event.data["number"], f"{event.data['number']} cancelled")
+
+    @event_handler("quality_service", "mes.quality.inspection.passed")
+    def on_inspection_passed(self, event):
+        """A lot that passed its receiving inspection is released for use."""
+        inspection = event.data
+        if inspection["kind"] == "receiving" and inspection.get("lot_id"):
+            dispositions.accept_lot(self.uow, inspection["lot_id"],
+                                    f"receiving inspection {inspection['number']} passed")

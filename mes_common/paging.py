@@ -46,6 +46,15 @@ def time_key(value):
     return parsed
 
 
+def where_equal(stmt, model, query, names):
+    """`stmt` narrowed to the rows whose column `name` equals `query[name]`, for
+    each of `names` the query gives (a list's filters)."""
+    for name in names:
+        if query.get(name) is not None:
+            stmt = stmt.where(getattr(model, name) == query[name])
+    return stmt
+
+
 def page(session, stmt, keys, query, dump, descending=False, scalars=True):
     """One page of `stmt` ordered by `keys` ([(column, decoder)]), after
     `query["cursor"]`, at most `query["limit"]` items, passed to `dump` as a list.

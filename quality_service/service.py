@@ -1,6 +1,7 @@
 """Quality service: inspection plans and control points
 (quality_service.plans), inspections with their sampling, results and
-verdicts (quality_service.inspections).
+verdicts (quality_service.inspections), nonconformance reports with the
+MRB's signed disposition (quality_service.ncrs).
 
 Entrypoints only: validate with the contract's schemas, run a use case in one
 unit of work, dump the answer.
@@ -14,10 +15,11 @@ from mes_common.service import ServiceBase
 from quality_service import contract
 from quality_service.inspections.entrypoints import InspectionEntrypoints
 from quality_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
+from quality_service.ncrs.entrypoints import NcrEntrypoints
 from quality_service.plans.entrypoints import PlanEntrypoints
 
 
-class QualityService(PlanEntrypoints, InspectionEntrypoints, ServiceBase):
+class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, ServiceBase):
     name = contract.SERVICE
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

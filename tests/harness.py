@@ -2,18 +2,26 @@
 registry.processes() under the `mes run` supervisor, an HTTP client on the
 gateway, process logs in a temp dir (their tails are printed by
 tests/conftest.py when a test fails)."""
+import contextlib
+import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import requests
 import yaml
+from kombu import Connection, Queue
+from nameko.standalone.events import get_event_exchange
 
-from mes_common import registry
+from auth_service import testing
+from auth_service.testing import bearer, create_admin
+from mes_common import infra, registry
 from mes_common.db import make_engine
 from mes_common.supervisor import Supervisor
-from auth_service.testing import bearer
-from mes_common.testing.fixtures import admin_url, empty_database, isolated_config, wait_until
+from mes_common.testing.fixtures import (RUN_ID, admin_url, create_test_vhost, empty_database, isolated_config,
+                                         wait_until)
 
 ROOT = Path(__file__).resolve().parents[1]
+API = "/api/v1"
 NODES = "/api/v1/resource/nodes"
 
 live_systems = []
@@ -111,3 +119,97 @@ def empty_databases(service_databases):
             empty_database(engine)
         finally:
             engine.dispose()
+
+
+# ------------------------------------------------------------ people at the gateway
+
+INITIAL_PASSWORD = "correct horse battery staple 42"
+PASSWORD = "tangerine submarine orchestra 77"
+
+
+class Person:
+    """Someone signed in at the gateway: requests carry their access token."""
+
+    def __init__(self, system, token, user_id, name, signature=None):
+        self.system, self.token, self.id, self.name = system, token, user_id, name
+        self.signature = signature   # the credentials they type to sign a record
+
+    def request(self, method, path, expect=None, **kwargs):
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        response = self.system.request(method, path, headers=headers, **kwargs)
+        assert response.status_code < 500, f"{method} {path}: {response.status_code} {response.text[:500]}"
+        if expect is not None:
+            assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text[:800]}"
+            return response.json() if response.content else None
+        return response
+
+    def get(self, path, expect=200, **kwargs):
+        return self.request("GET", path, expect, **kwargs)
+
+    def post(self, path, expect=200, **kwargs):
+        return self.request("POST", path, expect, **kwargs)
+
+    def put(self, path, expect=200, **kwargs):
+        return self.request("PUT", path, expect, **kwargs)
+
+    def patch(self, path, expect=200, **kwargs):
+        return self.request("PATCH", path, expect, **kwargs)
+
+
+def bind_read_model_queue(amqp_uri, config):
+    """One durable queue bound to every service's events, standing in for the
+    read models (traceability, reporting) still to come: events are routable."""
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.default_channel
+        for spec in registry.SERVICES:
+            Queue("shop-floor.read-model", get_event_exchange(spec.name, config), routing_key="#",
+                  durable=True)(channel).declare()
+
+
+def sign_in(system, username, password, **extra):
+    tokens, _totp, codes = testing.sign_in(system.post, username, password, **extra)
+    token = tokens["access_token"]
+    me = system.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    password = extra.get("new_password") or password
+    return Person(system, token, me["id"], me["display_name"],
+                  {"username": username, "password": password, **({"totp": codes[0]} if codes else {})})
+
+
+def hire(system, admin, role, display_name):
+    username = f"{role.replace('_', '')}{uuid.uuid4().hex[:6]}"
+    admin.post(f"{API}/auth/users", 201, json={"username": username, "display_name": display_name,
+                                                "password": INITIAL_PASSWORD, "roles": [role]})
+    return sign_in(system, username, INITIAL_PASSWORD, new_password=PASSWORD)
+
+
+ADMIN_PASSWORD = "granite lighthouse marmalade 913"
+
+
+@contextlib.contextmanager
+def running_system(label, base_config, service_databases, cache_prefix, tmp_path_factory, configure=None):
+    """Every process on a vhost of its own over emptied databases (a read-model
+    queue bound to every service's events), an administrator signed in:
+    SimpleNamespace(system, engines, admin, amqp_uri); all stopped and removed at the end."""
+    vhost = f"mes_{label}_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    create_test_vhost(vhost)
+    amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    system, engines = None, {}
+    try:
+        empty_databases(service_databases)
+        config = system_config(base_config, amqp_uri, service_databases, cache_prefix)
+        if configure is not None:
+            configure(config)
+        bind_read_model_queue(amqp_uri, config)
+        system = MesSystem(config, tmp_path_factory.mktemp(label)).start()
+        system.http.headers.pop("Authorization", None)  # people sign in
+        system.amqp_uri = amqp_uri
+        engines = {name: make_engine(url, pool_size=1) for name, url in service_databases.items()}
+        admin_user = create_admin(config, username="chief", password=ADMIN_PASSWORD)
+        admin = sign_in(system, admin_user["username"], ADMIN_PASSWORD)
+        yield SimpleNamespace(system=system, engines=engines, admin=admin, amqp_uri=amqp_uri)
+    finally:
+        if system is not None:
+            system.stop()
+        for engine in engines.values():
+            engine.dispose()
+        infra.delete_vhost(vhost)

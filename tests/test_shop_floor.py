@@ -18,118 +18,36 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from kombu import Connection, Exchange, Queue
-from nameko.standalone.events import get_event_exchange
+from kombu import Connection, Exchange
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mes_common import infra, registry
-from mes_common.db import make_engine
-from auth_service import testing
-from auth_service.testing import create_admin
-from mes_common.testing.fixtures import RUN_ID, create_test_vhost, wait_until
-from tests.harness import MesSystem, empty_databases, system_config
+from mes_common.testing.fixtures import wait_until
+from tests.harness import API, hire, running_system
 
-API = "/api/v1"
 NODES, MATERIAL, WORK_ORDERS = f"{API}/resource/nodes", f"{API}/material", f"{API}/work-orders"
 ROUTINGS, INSTRUCTIONS = f"{API}/resource/routings", f"{API}/work-instructions"
 SKILLS, QUALIFICATIONS = f"{API}/resource/skills", f"{API}/resource/qualifications"
 ASSETS = f"{API}/resource/assets"
-ADMIN_PASSWORD = "granite lighthouse marmalade 913"
-INITIAL_PASSWORD = "correct horse battery staple 42"
-PASSWORD = "tangerine submarine orchestra 77"
 SAGA_STEP_DELAY = 0.25   # seconds between reservations: room to kill the service mid-saga
 SAGA_LEASE = 3           # a killed saga is recovered this long after its last step
-
-
-class Person:
-    """Someone signed in at the gateway: requests carry their access token."""
-
-    def __init__(self, system, token, user_id, name, signature=None):
-        self.system, self.token, self.id, self.name = system, token, user_id, name
-        self.signature = signature   # the credentials they type to sign a record
-
-    def request(self, method, path, expect=None, **kwargs):
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        response = self.system.request(method, path, headers=headers, **kwargs)
-        assert response.status_code < 500, f"{method} {path}: {response.status_code} {response.text[:500]}"
-        if expect is not None:
-            assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text[:800]}"
-            return response.json() if response.content else None
-        return response
-
-    def get(self, path, expect=200, **kwargs):
-        return self.request("GET", path, expect, **kwargs)
-
-    def post(self, path, expect=200, **kwargs):
-        return self.request("POST", path, expect, **kwargs)
-
-    def put(self, path, expect=200, **kwargs):
-        return self.request("PUT", path, expect, **kwargs)
-
-    def patch(self, path, expect=200, **kwargs):
-        return self.request("PATCH", path, expect, **kwargs)
-
-
-def bind_read_model_queue(amqp_uri, config):
-    """One durable queue bound to every service's events, standing in for the
-    read models (traceability, reporting) still to come: events are routable."""
-    with Connection(amqp_uri, connect_timeout=5) as conn:
-        channel = conn.default_channel
-        for spec in registry.SERVICES:
-            Queue("shop-floor.read-model", get_event_exchange(spec.name, config), routing_key="#",
-                  durable=True)(channel).declare()
-
-
-def sign_in(system, username, password, **extra):
-    tokens, _totp, codes = testing.sign_in(system.post, username, password, **extra)
-    token = tokens["access_token"]
-    me = system.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
-    password = extra.get("new_password") or password
-    return Person(system, token, me["id"], me["display_name"],
-                  {"username": username, "password": password, **({"totp": codes[0]} if codes else {})})
-
-
-def hire(system, admin, role, display_name):
-    username = f"{role.replace('_', '')}{uuid.uuid4().hex[:6]}"
-    admin.post(f"{API}/auth/users", 201, json={"username": username, "display_name": display_name,
-                                                "password": INITIAL_PASSWORD, "roles": [role]})
-    return sign_in(system, username, INITIAL_PASSWORD, new_password=PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def plant(base_config, service_databases, cache_prefix, tmp_path_factory):
     """Every process on its own vhost over emptied databases, the people, and the plant model."""
-    vhost = f"mes_floor_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    create_test_vhost(vhost)
-    amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    system = None
-    engines = {}
-    try:
-        empty_databases(service_databases)
-        config = system_config(base_config, amqp_uri, service_databases, cache_prefix)
-        config.update(SAGA_STEP_DELAY=SAGA_STEP_DELAY, SAGA_LEASE_SECONDS=SAGA_LEASE, SAGA_RECOVERY_INTERVAL=0.5)
-        bind_read_model_queue(amqp_uri, config)
-        system = MesSystem(config, tmp_path_factory.mktemp("shop_floor")).start()
-        system.http.headers.pop("Authorization", None)  # people sign in
-        system.amqp_uri = amqp_uri
-        engines = {name: make_engine(url, pool_size=1) for name, url in service_databases.items()}
-        admin_user = create_admin(config, username="chief", password=ADMIN_PASSWORD)
-        admin = sign_in(system, admin_user["username"], ADMIN_PASSWORD)
+    saga = {"SAGA_STEP_DELAY": SAGA_STEP_DELAY, "SAGA_LEASE_SECONDS": SAGA_LEASE, "SAGA_RECOVERY_INTERVAL": 0.5}
+    with running_system("floor", base_config, service_databases, cache_prefix, tmp_path_factory,
+                        configure=lambda config: config.update(saga)) as running:
+        system, admin = running.system, running.admin
         people = SimpleNamespace(
             admin=admin,
             planner=hire(system, admin, "planner", "Paula Planner"),
             store_keeper=hire(system, admin, "store_keeper", "Stan Storekeeper"),
             operator=hire(system, admin, "operator", "Olga Operator"),
             quality=hire(system, admin, "quality_engineer", "Quentin Quality"))
-        yield SimpleNamespace(system=system, people=people, engines=engines, amqp_uri=amqp_uri,
+        yield SimpleNamespace(system=system, people=people, engines=running.engines, amqp_uri=running.amqp_uri,
                               **build_model(people))
-    finally:
-        if system is not None:
-            system.stop()
-        for engine in engines.values():
-            engine.dispose()
-        infra.delete_vhost(vhost)
 
 
 def build_model(people):

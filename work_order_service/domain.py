@@ -7,7 +7,6 @@
 - the release saga's states;
 - numbers: work order numbers, generated serial numbers, shortage messages.
 """
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 

@@ -228,7 +228,11 @@ def complete(uow, refs, caller, wo_id, op_id, data):
         if _replayed(tx.session, data["idempotency_key"], op.id):
             return orders.dump(wo)
         is_last = op is wo.operations[-1]
-        part_id = wo.part_id
+        part_id, gate = wo.part_id, {"work_order_id": str(wo.id), "operation_id": str(op.id),
+                                     "part_id": str(wo.part_id), "part_revision": wo.part_revision,
+                                     "operation_sequence": op.sequence}
+    if data["good"]:
+        check_inspection_gate(refs, gate)
     part = refs.part(part_id) if is_last and data["good"] else None
     with uow() as tx:
         session = tx.session
@@ -290,6 +294,18 @@ def complete(uow, refs, caller, wo_id, op_id, data):
         tx.audit("report", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence, **report_out,
                                                "output": output, "completed": [o.sequence for o in done]})
         return order
+
+
+def check_inspection_gate(refs, gate):
+    """Good units leave an operation only past its inspection: while the inspection
+    a control point requires there is open, failed or not opened, 422 naming it.
+    The quality service's word, asked each time (docs/architecture.md, "Quality
+    gates"); with it down, 503: no part leaves an inspection point unseen."""
+    answer = refs.quality.check_operation_gate(gate)
+    if not answer["open"]:
+        numbers = [i["number"] for i in answer["inspections"]]
+        raise errors.RuleViolated(f"operation {gate['operation_sequence']} cannot report good units: "
+                                  f"{answer['reason']}", {"inspection": [answer["reason"]], "inspections": numbers})
 
 
 def _output(session, wo, op, report, part, data):

@@ -25,8 +25,8 @@ ENTITY = "work_order_reference"  # audit entity type of a display-field sync
 class References:
     """Display fields by id (dicts as the owners' get_*_summaries give them), or None."""
 
-    def __init__(self, cache, material, resource, auth):
-        self.cache, self.material, self.resource, self.auth = cache, material, resource, auth
+    def __init__(self, cache, material, resource, auth, quality=None):
+        self.cache, self.material, self.resource, self.auth, self.quality = cache, material, resource, auth, quality
 
     def part(self, part_id):
         return self.cache.summary(PART, part_id, self.material.get_part_summaries)

@@ -32,11 +32,12 @@ class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
     material = RpcClient("material_service")
     resource = RpcClient("resource_service")
     auth = RpcClient("auth_service")
+    quality = RpcClient("quality_service")
 
     # ------------------------------------------------------------ helpers
 
     def _refs(self):
-        return References(self.cache, self.material, self.resource, self.auth)
+        return References(self.cache, self.material, self.resource, self.auth, self.quality)
 
     def _caller(self):
         return Caller.from_context(self.context, self._refs().user_name)

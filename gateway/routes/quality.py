@@ -1,7 +1,7 @@
 """/api/v1/quality: the quality service's routes (a route table: see gateway.routing)."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from quality_service import contract
-from quality_service.contract import inspections as i, plans as p
+from quality_service.contract import inspections as i, ncrs as n, plans as p
 
 routes = Routes(contract.SERVICE, tags=["quality"], prefix="/api/v1/quality")
 READ, WRITE, RECORD = "quality:read", "quality:write", "inspection:record"
@@ -54,3 +54,43 @@ routes.post(INSPECTION + "/results", "record_results", body=i.ResultsRecord, res
                 "characteristic is decided.")
 routes.post(INSPECTION + "/cancel", "cancel_inspection", body=i.InspectionCancel, response=i.InspectionOut,
             permission=WRITE, summary="Cancel an open inspection (reason required)")
+
+# ------------------------------------------------------------ nonconformance and MRB
+
+NCRS, NCR = "/ncrs", "/ncrs/<ncr_id>"
+NCR_WRITE, MRB = "ncr:write", "mrb:disposition"
+
+routes.post(NCRS, "raise_ncr", body=n.NcrCreate, response=n.NcrOut, status=201, permission=NCR_WRITE,
+            summary="Raise a nonconformance report",
+            doc="Its lots and serials are held in material (with their genealogy children), the NCR number as the "
+                "hold's reason; `hold_status` is `pending` until material confirms (it lands when material is "
+                "back). `draft: true` keeps it a draft: nothing held until submitted. A failed inspection of a lot "
+                "or serial raises its NCR by itself.")
+routes.get(NCRS, "list_ncrs", query=n.NcrListQuery, response=n.NcrPage, permission=READ, summary="List NCRs",
+           doc="Newest first; filter by status, source, part.")
+routes.get(NCR, "get_ncr", response=n.NcrOut, permission=READ, summary="Get an NCR",
+           doc="With its items and holds, the disposition, the MRB's signature manifestations (`valid: false` if "
+               "the NCR changed after they signed) and its status history.")
+routes.patch(NCR, "update_ncr", body=n.NcrUpdate, response=n.NcrOut, permission=NCR_WRITE,
+             summary="Change an NCR's title, description, severity or defect codes",
+             doc="Until the MRB signs its disposition (422 afterwards).")
+routes.post(NCR + "/submit", "submit_ncr", body=n.NcrSubmit, response=n.NcrOut, permission=NCR_WRITE,
+            summary="Raise a draft NCR (its material is held)")
+routes.post(NCR + "/containment", "add_containment", body=n.ContainmentAdd, response=n.NcrOut,
+            permission=NCR_WRITE, summary="Record a containment action",
+            doc="An open NCR becomes contained (as it does by itself when material confirms every hold).")
+routes.put(NCR + "/disposition", "set_disposition", body=n.DispositionSet, response=n.NcrOut, permission=MRB,
+           summary="Propose the MRB disposition",
+           doc="Lines of use-as-is, rework, repair, scrap, return to vendor, regrade; for each lot or serial they "
+               "sum to its quantity (422). Use-as-is and repair need a justification, and customer approval when "
+               "the NCR is critical. Replaced until the first approval.")
+routes.post(NCR + "/disposition/approvals", "approve_disposition", body=n.DispositionSign, response=n.NcrOut,
+            permission=MRB, summary="Approve the disposition (MRB member, signed)", error_codes=SIGNED_ERRORS,
+            doc=SIGNED + "Meaning: approval. One approval per member (409 for a second); a critical NCR needs two "
+                         "members. With the approvals it needs the NCR is dispositioned and material applies it: "
+                         "scrap transactions, returns, the holds released, each with the NCR as reference.")
+routes.post(NCR + "/close", "close_ncr", body=n.NcrAction, response=n.NcrOut, permission=NCR_WRITE,
+            summary="Close a dispositioned NCR", doc="Once material has applied every line (422 naming those "
+                                                     "still pending).")
+routes.post(NCR + "/cancel", "cancel_ncr", body=n.NcrAction, response=n.NcrOut, permission=NCR_WRITE,
+            summary="Cancel an NCR before its disposition is approved", doc="Its holds are released.")

@@ -24,4 +24,5 @@ MAX_SERIALS = 100_000  # serials in one create_serials call
 
 # the event types this service handles (mes_common.events.event_handler); a
 # test keeps this in step with the handlers
-CONSUMES = frozenset({"mes.work_order.output.reported"})
+CONSUMES = frozenset({"mes.work_order.output.reported", "mes.quality.ncr.raised", "mes.quality.ncr.dispositioned",
+                      "mes.quality.ncr.cancelled", "mes.quality.inspection.passed"})

@@ -20,6 +20,7 @@ holds, reservations, the ledger and the whole genealogy from events alone:
 - serial.created: {part_id, lot_id, location_id, work_order_id, serials:
   [{id, serial_number}]} in chunks of at most 1000 serials
 - serial.assembled: {parent, child (nodes), quantity, link, work_order_id, operation_id}
+- serial.scrapped: SerialOut + reference (e.g. the NCR number), reason, transaction_id
 - genealogy.linked: {links: [GenealogyLinkOut + source/target numbers and part ids]}
   in chunks of at most 1000 links
 - inventory.transacted: {transactions: [InventoryTransactionOut]} per use case, in
@@ -40,6 +41,7 @@ LOT_CONSUMED = "mes.material.lot.consumed"
 SERIAL_CREATED = "mes.material.serial.created"
 SERIAL_ASSEMBLED = "mes.material.serial.assembled"
 SERIAL_CONSUMED = "mes.material.serial.consumed"
+SERIAL_SCRAPPED = "mes.material.serial.scrapped"
 GENEALOGY_LINKED = "mes.material.genealogy.linked"
 INVENTORY_TRANSACTED = "mes.material.inventory.transacted"
 RESERVATION_CREATED = "mes.material.reservation.created"
@@ -57,5 +59,6 @@ def hold_released(target_type):
 
 EVENT_TYPES = (PART_CREATED, PART_UPDATED, PART_REVISED, BOM_CHANGED, LOT_RECEIVED, LOT_STATUS_CHANGED, LOT_SPLIT,
                LOT_MERGED, LOT_CONSUMED, held("lot"), hold_released("lot"), SERIAL_CREATED, SERIAL_ASSEMBLED,
-               SERIAL_CONSUMED, held("serial"), hold_released("serial"), GENEALOGY_LINKED, INVENTORY_TRANSACTED,
+               SERIAL_CONSUMED, SERIAL_SCRAPPED, held("serial"), hold_released("serial"), GENEALOGY_LINKED,
+               INVENTORY_TRANSACTED,
                RESERVATION_CREATED, RESERVATION_RELEASED)

@@ -254,6 +254,8 @@ class HoldCreate(Schema):
     target_type = fields.String(required=True, validate=validate.OneOf(TARGET_TYPES))
     target_id = fields.UUID(required=True)
     reason = fields.String(required=True, **REASON)
+    reference = optional(fields.String, validate=[validate.Length(min=1, max=200), NO_NUL],
+                         metadata={"description": "what it is for, e.g. the NCR number (kept on the cascade)"})
 
 
 class HoldRelease(Schema):
@@ -266,6 +268,7 @@ class HoldOut(Schema):
     target_id = fields.UUID(required=True)
     root_hold_id = fields.UUID(allow_none=True, metadata={"description": "set on a hold placed by cascade"})
     reason = fields.String(required=True)
+    reference = fields.String(allow_none=True)
     status = fields.String(required=True)
     placed_by = fields.String(required=True)
     placed_at = fields.DateTime(required=True)

@@ -28,4 +28,6 @@ FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "e
 
 # the event types this service handles (mes_common.events.handlers.event_handler);
 # tests/test_architecture.py keeps this in step with the handlers
-CONSUMES = frozenset({"mes.material.lot.received", "mes.work_order.operation.started"})
+CONSUMES = frozenset({"mes.material.lot.received", "mes.material.lot.held", "mes.material.serial.held",
+                      "mes.material.lot.released", "mes.material.serial.released",
+                      "mes.work_order.operation.started"})

@@ -2,7 +2,7 @@
 and output schemas, also the gateway's."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mes_common.schemas import Boolean, NO_NUL, PageQuery, Relation, UtcDateTime, exactly_one_of, page_schema
+from mes_common.schemas import Boolean, PageQuery, Relation, UtcDateTime, exactly_one_of, page_schema
 from quality_service.contract import INSPECTION_KINDS, INSPECTION_STATUSES
 from quality_service.contract.common import CODE, REASON, UNIT, Measure, optional_text
 

@@ -5,7 +5,8 @@ item per characteristic: sample size, accept and reject numbers, Z1.4
 severity of the stream of lots); results are appended, never changed; each
 result's conformity and each characteristic's verdict are computed; the
 inspection passes or fails by itself when every characteristic is decided;
-a decided AQL characteristic moves its stream's switching state.
+a failed inspection of a lot or serial raises its NCR in the same
+transaction; a decided AQL characteristic moves its stream's switching state.
 """
 import uuid
 from decimal import Decimal
@@ -20,6 +21,7 @@ from quality_service.contract.inspections import InspectionOut, ResultOut
 from quality_service.inspections import rules, sampling
 from quality_service.models import (INSPECTION_SEQUENCE, Inspection, InspectionItem, InspectionPlan, InspectionResult,
                                     SamplingState)
+from quality_service.ncrs import use_cases as ncrs
 from quality_service.plans import use_cases as plans
 
 RECORD = "inspection"
@@ -232,13 +234,18 @@ def record(tx, caller, inspection_id, results, gauges):
              new={"results": len(rows), "characteristics": sorted({r.characteristic_number for r in rows})})
     status = rules.outcome([i.verdict for i in inspection.items])
     if status is not None:
-        _conclude(tx, inspection, plan, status)
+        _conclude(tx, caller, inspection, plan, status)
     return inspection, recorded
 
 
-def _conclude(tx, inspection, plan, status):
+def _conclude(tx, caller, inspection, plan, status):
     inspection.status, inspection.completed_at = status, func.now()
     _switch_streams(tx.session, inspection, plan)
+    if status == rules.FAILED:
+        ncr = ncrs.from_inspection(tx, caller, inspection, plan, [i for i in inspection.items
+                                                                   if i.verdict == rules.FAIL])
+        if ncr is not None:
+            inspection.ncr_id, inspection.ncr_number = ncr.id, ncr.number
     tx.flush()
     tx.session.refresh(inspection, ["completed_at"])
     _decided(tx, inspection, status)
@@ -266,10 +273,8 @@ def _switch_streams(session, inspection, plan):
 # ------------------------------------------------------------------ queries
 
 def list_page(session, query):
-    stmt = select(Inspection)
-    for name in ("status", "kind", "lot_id", "work_order_id", "operation_id", "plan_number"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(Inspection, name) == query[name])
+    stmt = paging.where_equal(select(Inspection), Inspection, query,
+                              ("status", "kind", "lot_id", "work_order_id", "operation_id", "plan_number"))
     if query.get("opened_since") is not None:
         stmt = stmt.where(Inspection.opened_at >= query["opened_since"])
     keys = [(Inspection.opened_at, paging.time_key), (Inspection.id, paging.uuid_key)]

@@ -33,9 +33,10 @@ def characteristic_view(c):
 
 
 def dump(plan, signatures=()):
+    """PlanOut, with `signatures` as mes_common.signatures reads them back (dumped already)."""
     columns = {c.key: getattr(plan, c.key) for c in InspectionPlan.__table__.columns}
-    return plan_out.dump({**columns, "characteristics": [characteristic_view(c) for c in plan.characteristics],
-                          "signatures": list(signatures)})
+    out = plan_out.dump({**columns, "characteristics": [characteristic_view(c) for c in plan.characteristics]})
+    return {**out, "signatures": list(signatures)}
 
 
 def signed_content(plan):
@@ -141,7 +142,7 @@ def update(tx, plan_id, changes):
         plan.characteristics = []
         tx.flush()   # the old rows go before the new ones take their balloon numbers
         plan.characteristics = _characteristics(characteristics)
-    out = _emit(tx, "updated", plan, changed=sorted([*changes, *(["characteristics"] if characteristics else [])]))
+    _emit(tx, "updated", plan, changed=sorted([*changes, *(["characteristics"] if characteristics else [])]))
     tx.audit("update", RECORD, plan.id, old=old, new=signed_content(plan))
     return plan
 
@@ -191,7 +192,7 @@ def release(tx, caller, plan_id, version, manifest):
     session.refresh(plan, ["released_at"])
     signature = tx.sign(manifest, RECORD, plan.id, "approval", signed_content(plan))
     history.record(tx, RECORD, plan.id, DRAFT, RELEASED)
-    out = _emit(tx, "released", plan, signatures=[signature] if signature else [],
+    _emit(tx, "released", plan, signatures=[signature] if signature else [],
                 superseded_id=str(previous.id) if previous else None)
     if signature:
         history.signed(tx, RECORD, plan.id, plan.plan_number, signature)
@@ -200,10 +201,7 @@ def release(tx, caller, plan_id, version, manifest):
 
 
 def list_page(session, query):
-    stmt = select(InspectionPlan)
-    for name in ("part_id", "status"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(InspectionPlan, name) == query[name])
+    stmt = paging.where_equal(select(InspectionPlan), InspectionPlan, query, ("part_id", "status"))
     if query.get("plan_number"):
         stmt = stmt.where(InspectionPlan.plan_number.startswith(query["plan_number"], autoescape=True))
     keys = [(InspectionPlan.plan_number, paging.text_key), (InspectionPlan.revision, paging.int_key)]
@@ -242,10 +240,7 @@ def update_control_point(tx, point_id, changes):
 
 
 def list_control_points(session, query):
-    stmt = select(ControlPoint)
-    for name in ("part_id", "kind", "active"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(ControlPoint, name) == query[name])
+    stmt = paging.where_equal(select(ControlPoint), ControlPoint, query, ("part_id", "kind", "active"))
     keys = [(ControlPoint.created_at, paging.time_key), (ControlPoint.id, paging.uuid_key)]
     return paging.page(session, stmt, keys, query, lambda rows: [dump_control_point(p) for p in rows])
 

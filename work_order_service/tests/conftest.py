@@ -16,20 +16,22 @@ from work_order_service.service import WorkOrderService
 from work_order_service.testing import USER_ID
 from mes_common.testing.fixtures import registered_classes
 
-MaterialService, ResourceService = registered_classes("material_service", "resource_service")
+MaterialService, ResourceService, QualityService = registered_classes("material_service", "resource_service",
+                                                                      "quality_service")
 
 
 @pytest.fixture(scope="package")
 def stack(base_config, service_databases, _engines, cache_prefix):
     """The recovery timer fast; the lease as configured by default. `rpc` calls
     as alice (a user id with no auth service behind it: names fall back to the actor)."""
-    with service_stack("work_order", (ResourceService, MaterialService, WorkOrderService), base_config=base_config,
+    with service_stack("work_order", (ResourceService, MaterialService, QualityService, WorkOrderService),
+                       base_config=base_config,
                        service_databases=service_databases, engines=_engines, cache_prefix=cache_prefix,
                        configure=lambda config: config.update(SAGA_RECOVERY_INTERVAL=0.2)) as running, \
             ClusterRpcProxy(running.config, timeout=20, context_data={"actor": "alice", "user_id": USER_ID}) as proxy:
         yield SimpleNamespace(config=running.config, containers=running.containers, engines=_engines,
                               rpc=SimpleNamespace(wo=proxy.work_order_service, material=proxy.material_service,
-                                                  resource=proxy.resource_service))
+                                                  resource=proxy.resource_service, quality=proxy.quality_service))
 
 
 @pytest.fixture

@@ -1,6 +1,4 @@
 """Shop-floor execution against the real resource and material services."""
-import time
-
 import pytest
 
 from mes_common import errors
@@ -182,24 +180,30 @@ def test_work_instruction_frozen_at_release_and_steps_bought_off_once(rpc):
     assert [(b["step"], b["values"]["torque"]) for b in steps] == [(0, 22.5)]
 
 
-def test_a_start_that_must_ask_the_resource_service_is_refused_quickly_while_it_is_down(rpc, replace_service):
-    skill = rpc.resource.create_skill({"code": f"SK-{new_tag()}", "name": "Torque tightening"})
-    world = build(rpc, components=1, operations=2, first_requires=[{"skill": skill["code"], "min_level": 1}])
-    wo = rpc.wo.release_work_order(new_order(rpc, world, quantity=1)["id"])
+def test_an_operation_with_an_open_in_process_inspection_cannot_report_good_units(rpc):
+    world = build(rpc, components=1, operations=2)
+    plan = rpc.quality.create_plan({
+        "plan_number": f"IP-OP10-{world.tag}", "title": "First-off check at op 10", "part_id": world.part["id"],
+        "part_revision": "A", "operation_sequence": 10, "characteristics": [
+            {"number": 1, "name": "Deburred", "kind": "visual", "criticality": "minor",
+             "sampling": {"method": "first_piece"}}]})
+    rpc.quality.release_plan(plan["id"], {})
+    rpc.quality.create_control_point({"part_id": world.part["id"], "part_revision": "A", "kind": "in_process",
+                                      "operation_sequence": 10, "plan_number": plan["plan_number"]})
+    wo = rpc.wo.release_work_order(new_order(rpc, world, quantity=2)["id"])
     first = wo["operations"][0]["id"]
-    replace_service.stop("resource_service")
-    started = time.monotonic()
-    with pytest.raises(errors.Unavailable):
-        rpc.wo.start_operation(wo["id"], first)
-    assert time.monotonic() - started < 5   # no consumer: refused at once, not after the RPC deadline
-    assert rpc.wo.get_work_order(wo["id"])["operations"][0]["status"] == "ready"
-    replace_service.start("resource_service")
-
-    def refused_as_unqualified():   # back (once the probe sees its consumer): the check runs, alice lacks the skill
-        try:
-            rpc.wo.start_operation(wo["id"], first)
-        except errors.Unavailable:
-            return None
-        except errors.RuleViolated as refused:
-            return refused.details
-    assert "operator" in wait_until(refused_as_unqualified, timeout=15, message="the resource service back")
+    rpc.wo.start_operation(wo["id"], first)
+    with pytest.raises(errors.RuleViolated) as refused:   # opened yet or not: the control point keeps it shut
+        rpc.wo.complete_operation(wo["id"], first, {"good": 2})
+    assert "inspection" in refused.value.details
+    inspection = wait_until(lambda: rpc.quality.list_inspections({"operation_id": first})["items"], timeout=10,
+                            message="the in-process inspection opened from operation.started")[0]
+    assert (inspection["kind"], inspection["work_order_number"], inspection["status"]) == (
+        "in_process", wo["number"], "open")
+    with pytest.raises(errors.RuleViolated) as refused:
+        rpc.wo.complete_operation(wo["id"], first, {"good": 2})
+    assert refused.value.details["inspections"] == [inspection["number"]]
+    assert rpc.wo.complete_operation(wo["id"], first, {"good": 0, "scrap": 1, "reason_codes": ["DROPPED"]})  # no gate
+    rpc.quality.record_results(inspection["id"], {"results": [{"characteristic": 1, "sample": 1, "passed": True}]})
+    done = rpc.wo.complete_operation(wo["id"], first, {"good": 1})
+    assert done["operations"][0]["status"] == "completed"

@@ -1,0 +1,1 @@
+"""Nonconformance reports and their MRB disposition."""

@@ -1,0 +1,158 @@
+"""The quality flow over HTTP, as the people who do it would (issue 12).
+
+Every MES process runs under the supervisor. A quality engineer writes and
+signs an inspection plan with a variable and a visual characteristic and puts
+it at receiving; a store keeper receives a lot; the receiving inspection opens
+by itself; an inspector records results with a calibrated micrometer and one
+diameter is out of tolerance: the inspection fails and raises its NCR, whose
+hold stays pending while the material service is stopped and lands when it is
+back; two MRB members approve a disposition (partial scrap, the rest used as
+is with a justification and the customer's approval: the characteristic is
+critical) with their signatures; material shows the scrap transaction, the
+hold released and the lot usable; the NCR closes. Then Part 11: a changed NCR
+shows its signatures invalid, signature rows and signed records cannot be
+changed or deleted, a failed signing is audited.
+"""
+import datetime as dt
+import os
+import signal
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from mes_common.testing.fixtures import wait_until
+from tests.harness import API, hire, running_system
+
+QUALITY, MATERIAL = f"{API}/quality", f"{API}/material"
+
+
+@pytest.fixture(scope="module")
+def shop(base_config, service_databases, cache_prefix, tmp_path_factory):
+    with running_system("quality", base_config, service_databases, cache_prefix, tmp_path_factory) as running:
+        system, admin = running.system, running.admin
+        people = SimpleNamespace(
+            admin=admin,
+            engineer=hire(system, admin, "quality_engineer", "Quentin Quality"),
+            inspector=hire(system, admin, "inspector", "Ines Inspector"),
+            keeper=hire(system, admin, "store_keeper", "Stan Storekeeper"),
+            mrb1=hire(system, admin, "mrb_member", "Maria Review"),
+            mrb2=hire(system, admin, "mrb_member", "Marc Board"))
+        part = admin.post(f"{MATERIAL}/parts", 201, json={"part_number": "BUSH-12", "name": "Bushing, flanged",
+                                                          "type": "purchased", "lot_controlled": True})
+        receiving = admin.post(f"{MATERIAL}/locations", 201, json={"code": "RCV-1", "name": "Receiving"})
+        yield SimpleNamespace(system=system, people=people, engines=running.engines, part=part,
+                              receiving=receiving)
+
+
+def _plan(engineer, part, number="IP-BUSH-12"):
+    plan = engineer.post(f"{QUALITY}/plans", 201, json={
+        "plan_number": number, "title": "Bushing receiving inspection", "part_id": part["id"],
+        "part_revision": "A", "characteristics": [
+            {"number": 1, "name": "Bore diameter", "kind": "variable", "criticality": "critical", "nominal": 12,
+             "lower_tolerance": -0.02, "upper_tolerance": 0.02, "unit": "mm", "gauge_type": "micrometer",
+             "sampling": {"method": "aql", "aql": "2.5"}},
+            {"number": 2, "name": "Flange free of burrs", "kind": "visual", "criticality": "minor",
+             "sampling": {"method": "first_piece"}}]})
+    return engineer.post(f"{QUALITY}/plans/{plan['id']}/release", json={"version": plan["version"],
+                                                                         "signature": engineer.signature})
+
+
+def _pid(system, name):
+    return system.status()[name]["pid"]
+
+
+def test_a_failed_receiving_inspection_goes_through_the_mrb_to_scrap_and_use_as_is(shop):
+    p, system = shop.people, shop.system
+    plan = _plan(p.engineer, shop.part)
+    assert plan["status"] == "released" and [s["printed_name"] for s in plan["signatures"]] == [p.engineer.name]
+    p.engineer.post(f"{QUALITY}/control-points", 201, json={"part_id": shop.part["id"], "kind": "receiving",
+                                                            "plan_number": plan["plan_number"]})
+    gauge = p.engineer.post(f"{API}/resource/assets", 201, json={
+        "asset_number": "MIC-7", "kind": "gauge", "type": "micrometer 0-25 mm", "calibration_interval_days": 365,
+        "next_due_on": (dt.date.today() + dt.timedelta(days=300)).isoformat()})
+    lot = p.keeper.post(f"{MATERIAL}/lots", 201, json={"part_id": shop.part["id"], "quantity": 10,
+                                                        "location_id": shop.receiving["id"], "supplier": "Acme"})
+    inspection = wait_until(lambda: p.inspector.get(f"{QUALITY}/inspections", params={"lot_id": lot["id"]})["items"],
+                            timeout=15, message="the receiving inspection opened")[0]
+    bore = inspection["items"][0]
+    assert (bore["sample_size"], bore["accept"], bore["reject"]) == (5, 0, 1)
+
+    material = _pid(system, "material_service")
+    os.kill(material, signal.SIGSTOP)   # material stopped: the NCR's hold waits in the broker
+    try:
+        results = [{"characteristic": 1, "sample": n, "value": v, "gauge_id": gauge["id"]}
+                   for n, v in enumerate((12.004, 11.995, 12.031, 12.0, 12.01), start=1)]
+        results.append({"characteristic": 2, "sample": 1, "passed": True})
+        failed = p.inspector.post(f"{QUALITY}/inspections/{inspection['id']}/results", json={"results": results})
+        assert failed["status"] == "failed" and failed["ncr_number"]
+        assert [r["conforming"] for r in failed["results"]] == [True, True, False, True, True, True]
+        ncr = p.engineer.get(f"{QUALITY}/ncrs/{failed['ncr_id']}")
+        assert (ncr["status"], ncr["hold_status"], ncr["source"], ncr["critical"]) == ("open", "pending",
+                                                                                      "inspection", True)
+        assert ncr["characteristics"] == [{"number": 1, "name": "Bore diameter", "criticality": "critical"}]
+    finally:
+        os.kill(material, signal.SIGCONT)
+    ncr = wait_until(lambda: (n := p.engineer.get(f"{QUALITY}/ncrs/{failed['ncr_id']}"))["status"] == "contained"
+                     and n, timeout=15, message="the hold landed once material was back")
+    assert ncr["hold_status"] == "held" and ncr["items"][0]["hold_id"]
+    held = p.keeper.get(f"{MATERIAL}/holds/{ncr['items'][0]['hold_id']}")
+    assert held["status"] == "active" and held["reference"] == ncr["number"] and ncr["number"] in held["reason"]
+
+    disposition = "/disposition"
+    lines = [{"target_id": lot["id"], "decision": "scrap", "quantity": 3},
+             {"target_id": lot["id"], "decision": "use_as_is", "quantity": 7,
+              "justification": "bore 12.031 mm is within the bearing's press-fit envelope (stress note SN-88)"}]
+    refused = p.mrb1.put(f"{QUALITY}/ncrs/{ncr['id']}{disposition}", 422, json={"lines": lines[:1]})
+    assert "lines" in refused["details"]                                   # 3 of 10 disposed
+    refused = p.mrb1.put(f"{QUALITY}/ncrs/{ncr['id']}{disposition}", 422, json={"lines": lines})
+    assert list(refused["details"]) == ["lines.1.customer_approval"]        # critical: the customer approves
+    lines[1]["customer_approval"] = "Customer concession C-2026-114"
+    p.inspector.put(f"{QUALITY}/ncrs/{ncr['id']}{disposition}", 403, json={"lines": lines})
+    proposed = p.mrb1.put(f"{QUALITY}/ncrs/{ncr['id']}{disposition}", json={"lines": lines})
+    approvals = f"{QUALITY}/ncrs/{ncr['id']}{disposition}/approvals"
+    p.mrb1.post(approvals, 401, json={"signature": {**p.mrb1.signature, "password": "not my password 1"}})
+    first = p.mrb1.post(approvals, json={"signature": p.mrb1.signature, "version": proposed["version"]})
+    assert first["status"] == "contained" and first["signatures_required"] == 2
+    again = p.mrb1.post(approvals, 409, json={"signature": p.mrb1.signature})
+    assert again["details"] == {"signature": ["already signed by you with this meaning"]}
+    p.mrb2.put(f"{QUALITY}/ncrs/{ncr['id']}{disposition}", 422, json={"lines": lines})   # signed: no more change
+    second = p.mrb2.post(approvals, json={"signature": p.mrb2.signature})
+    assert second["status"] == "dispositioned"
+    assert [(s["printed_name"], s["meaning"], s["valid"]) for s in second["signatures"]] == [
+        (p.mrb1.name, "approval", True), (p.mrb2.name, "approval", True)]
+
+    done = wait_until(lambda: (n := p.engineer.get(f"{QUALITY}/ncrs/{ncr['id']}"))["hold_status"] == "released"
+                      and n, timeout=15, message="material applied the disposition")
+    assert [d["effect_status"] for d in done["dispositions"]] == ["applied", "applied"]
+    moves = p.keeper.get(f"{MATERIAL}/transactions", params={"lot_id": lot["id"]})["items"]
+    scrap = [(m["type"], m["quantity"], m["reference"]) for m in moves if m["type"] == "scrap"]
+    assert scrap == [("scrap", -3.0, ncr["number"])]
+    after = p.keeper.get(f"{MATERIAL}/lots/{lot['id']}")
+    assert (after["status"], after["quantity"]) == ("released", 7.0)
+    assert p.keeper.get(f"{MATERIAL}/holds/{held['id']}")["status"] == "released"
+
+    closed = p.engineer.post(f"{QUALITY}/ncrs/{ncr['id']}/close", json={"reason": "scrapped 3, 7 used under "
+                                                                                   "concession C-2026-114"})
+    assert closed["status"] == "closed"
+    assert [h["to_status"] for h in closed["history"]] == ["open", "contained", "dispositioned", "closed"]
+    shop.ncr = closed
+
+
+def test_a_signed_ncr_changed_afterwards_shows_it_and_nothing_signed_can_be_erased(shop):
+    """Attack: editing an NCR in the database after the MRB signed it; erasing signatures or the record."""
+    p, ncr = shop.people, shop.ncr
+    engine = shop.engines["quality_service"]          # the service's own database role
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE ncr_disposition SET quantity = 1 WHERE ncr_id = :id AND decision = 'scrap'"),
+                     {"id": ncr["id"]})
+    assert [s["valid"] for s in p.engineer.get(f"{QUALITY}/ncrs/{ncr['id']}")["signatures"]] == [False, False]
+    for statement in ("UPDATE signature SET printed_name = 'someone else' WHERE record_id = :id",
+                      "DELETE FROM signature WHERE record_id = :id", "DELETE FROM ncr WHERE id = :id"):
+        with pytest.raises(DBAPIError) as refused, engine.begin() as conn:
+            conn.execute(text(statement), {"id": ncr["id"]})
+        assert any(word in str(refused.value.orig) for word in ("refused", "permission denied"))
+    failed = p.admin.get(f"{API}/audit/auth_service/entries",
+                         params={"action": "signature_failed", "entity_id": p.mrb1.id})["items"]
+    assert [e["new_values"]["record"]["type"] for e in failed] == ["ncr"]
