@@ -103,6 +103,12 @@ class ServiceBase:
         self._require_trusted("an e-signature needs a person signed in")
         return load(schema, data, partial=("signature", *signer_gives))
 
+    def _require_signer(self, what):
+        """For a signature no platform call may stand in for (an MRB approval, a
+        CAPA's effectiveness): a person in a session, or 403."""
+        if not self.context.get("session_id"):
+            raise errors.Forbidden(f"{what} is a person's signature: sign in", {"signature": ["no signed-in person"]})
+
     def _require_trusted(self, what):
         """Outside a person's session only a call that started at a service or at
         the operators' CLI (by the broker's word) may go unsigned: from the

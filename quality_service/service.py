@@ -1,7 +1,8 @@
 """Quality service: inspection plans and control points
 (quality_service.plans), inspections with their sampling, results and
 verdicts (quality_service.inspections), nonconformance reports with the
-MRB's signed disposition (quality_service.ncrs).
+MRB's signed disposition (quality_service.ncrs), corrective and preventive
+actions with signed effectiveness and closure (quality_service.capas).
 
 Entrypoints only: validate with the contract's schemas, run a use case in one
 unit of work, dump the answer.
@@ -13,13 +14,14 @@ from mes_common.db import UnitOfWork
 from mes_common.rpc import RpcClient
 from mes_common.service import ServiceBase
 from quality_service import contract
+from quality_service.capas.entrypoints import CapaEntrypoints
 from quality_service.inspections.entrypoints import InspectionEntrypoints
 from quality_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 from quality_service.ncrs.entrypoints import NcrEntrypoints
 from quality_service.plans.entrypoints import PlanEntrypoints
 
 
-class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, ServiceBase):
+class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, CapaEntrypoints, ServiceBase):
     name = contract.SERVICE
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

@@ -156,3 +156,29 @@ def test_a_signed_ncr_changed_afterwards_shows_it_and_nothing_signed_can_be_eras
     failed = p.admin.get(f"{API}/audit/auth_service/entries",
                          params={"action": "signature_failed", "entity_id": p.mrb1.id})["items"]
     assert [e["new_values"]["record"]["type"] for e in failed] == ["ncr"]
+
+
+def test_a_capa_closes_only_when_its_actions_are_done_and_its_effectiveness_signed(shop):
+    engineer, ncr = shop.people.engineer, shop.ncr
+    capa = engineer.post(f"{QUALITY}/capas", 201, json={
+        "title": "Bore oversize from Acme", "problem": "bores above tolerance on receiving", "ncr_ids": [ncr["id"]],
+        "owner_name": engineer.name, "root_cause_method": "five_why",
+        "whys": ["bore oversize", "reamer worn", "no tool-life limit at Acme"],
+        "effectiveness_criteria": "no bore nonconformance on the next 10 Acme lots"})
+    assert [n["ncr_number"] for n in capa["ncrs"]] == [ncr["number"]]
+    path = f"{QUALITY}/capas/{capa['id']}"
+    for description in ("Acme sets a reamer tool-life limit", "100 % bore check on the next 3 lots"):
+        capa = engineer.post(f"{path}/actions", 201, json={"kind": "corrective", "description": description,
+                                                           "owner_name": "Acme quality", "due_on": "2027-01-31"})
+    check = {"result": "10 lots, 0 bore nonconformances", "effective": True, "signature": engineer.signature}
+    early = engineer.post(f"{path}/effectiveness", 422, json=check)
+    assert set(early["details"]) == {"root_cause", "actions"}
+    engineer.patch(path, json={"root_cause": "reamer used past its life: Acme had no tool-life limit"})
+    for number in (1, 2):
+        engineer.post(f"{path}/actions/{number}/done", json={"evidence": f"evidence {number} on file"})
+    checked = engineer.post(f"{path}/effectiveness", json=check)
+    assert checked["status"] == "effectiveness_check"
+    closed = engineer.post(f"{path}/close", json={"signature": engineer.signature})
+    assert closed["status"] == "closed"
+    assert [(s["meaning"], s["printed_name"], s["valid"]) for s in closed["signatures"]] == [
+        ("verification", engineer.name, True), ("approval", engineer.name, True)]

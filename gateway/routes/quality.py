@@ -1,7 +1,7 @@
 """/api/v1/quality: the quality service's routes (a route table: see gateway.routing)."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from quality_service import contract
-from quality_service.contract import inspections as i, ncrs as n, plans as p
+from quality_service.contract import capas as c, inspections as i, ncrs as n, plans as p
 
 routes = Routes(contract.SERVICE, tags=["quality"], prefix="/api/v1/quality")
 READ, WRITE, RECORD = "quality:read", "quality:write", "inspection:record"
@@ -94,3 +94,29 @@ routes.post(NCR + "/close", "close_ncr", body=n.NcrAction, response=n.NcrOut, pe
                                                      "still pending).")
 routes.post(NCR + "/cancel", "cancel_ncr", body=n.NcrAction, response=n.NcrOut, permission=NCR_WRITE,
             summary="Cancel an NCR before its disposition is approved", doc="Its holds are released.")
+
+# ------------------------------------------------------------ CAPA
+
+CAPAS, CAPA = "/capas", "/capas/<capa_id>"
+
+routes.post(CAPAS, "open_capa", body=c.CapaCreate, response=c.CapaOut, status=201, permission=WRITE,
+            summary="Open a CAPA on one or more NCRs",
+            doc="Root cause by 5-why or a fishbone category; actions, an effectiveness check, then closure.")
+routes.get(CAPAS, "list_capas", query=c.CapaListQuery, response=c.CapaPage, permission=READ, summary="List CAPAs")
+routes.get(CAPA, "get_capa", response=c.CapaOut, permission=READ, summary="Get a CAPA",
+           doc="With its actions and the signature manifestations of its effectiveness check and closure.")
+routes.patch(CAPA, "update_capa", body=c.CapaUpdate, response=c.CapaOut, permission=WRITE,
+             summary="Change an open CAPA (root cause, owner, due date ...)")
+routes.post(CAPA + "/actions", "add_capa_action", body=c.ActionCreate, response=c.CapaOut, status=201,
+            permission=WRITE, summary="Add an action (owner, due date)")
+routes.post(CAPA + "/actions/<number>/done", "complete_capa_action", body=c.ActionDone, response=c.CapaOut,
+            permission=WRITE, path_schemas={"number": c.ActionKey().fields["number"]},
+            summary="Mark an action done, with its evidence")
+routes.post(CAPA + "/effectiveness", "sign_capa_effectiveness", body=c.EffectivenessSign, response=c.CapaOut,
+            permission=WRITE, summary="Sign the effectiveness check", error_codes=SIGNED_ERRORS,
+            doc=SIGNED + "Meaning: verification. Every action must be done and the root cause stated (422 naming "
+                         "what is missing); `effective: false` keeps the CAPA open for more actions.")
+routes.post(CAPA + "/close", "close_capa", body=c.CapaClose, response=c.CapaOut, permission=WRITE,
+            summary="Close an effective CAPA", error_codes=SIGNED_ERRORS, doc=SIGNED + "Meaning: approval.")
+routes.post(CAPA + "/cancel", "cancel_capa", body=c.CapaCancel, response=c.CapaOut, permission=WRITE,
+            summary="Cancel a CAPA (reason required)")

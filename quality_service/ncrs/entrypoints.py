@@ -103,9 +103,7 @@ class NcrEntrypoints:
         if caller.permissions is not None and MRB not in caller.permissions:
             raise errors.Forbidden(f"approving a disposition needs the permission {MRB}",
                                    {"signature": [f"you do not hold {MRB}"]})
-        if not self.context.get("session_id"):   # unlike a release, no platform call stands in for the board
-            raise errors.Forbidden("an MRB approval is a board member's signature: sign in as one",
-                                   {"signature": ["no signed-in person"]})
+        self._require_signer("an MRB approval")   # unlike a release, no platform call stands in for the board
         ncr_id = uuid_arg(ncr_id, "ncr_id")
         data = self._load_signed(schemas.DispositionSign(), data)
         with self.uow() as tx:   # no transaction stays open during the auth service's check

@@ -90,3 +90,21 @@ def test_raising_refuses_what_material_does_not_know_naming_the_field(rpc, tag):
         _raise(rpc, lot, items=[{"target_type": "lot", "target_id": lot["id"]},
                                 {"target_type": "lot", "target_id": lot["id"]}])
     assert "items" in refused.value.details
+
+
+def test_a_capa_is_checked_and_closed_by_a_signed_in_person_only(rpc, tag):
+    _, lot = _lot(rpc, tag)
+    ncr = _raise(rpc, lot)
+    capa = rpc.quality.open_capa({"title": "Spacers short", "problem": "found at assembly", "ncr_ids": [ncr["id"]],
+                                  "owner_name": "Quentin", "root_cause": "saw stop moved"})
+    capa = rpc.quality.add_capa_action(capa["id"], {"kind": "corrective", "description": "pin the saw stop",
+                                                    "owner_name": "Cell lead", "due_on": "2027-01-15"})
+    rpc.quality.complete_capa_action(capa["id"], 1, {"evidence": "pinned, photo on file"})
+    with pytest.raises(errors.NotFound):
+        rpc.quality.complete_capa_action(capa["id"], 2, {"evidence": "x"})
+    with pytest.raises(errors.Forbidden) as refused:
+        rpc.quality.sign_capa_effectiveness(capa["id"], {"result": "ok", "effective": True})
+    assert refused.value.details == {"signature": ["no signed-in person"]}
+    with pytest.raises(errors.RuleViolated) as refused:
+        rpc.quality.open_capa({"title": "x", "problem": "y", "ncr_ids": [str(uuid.uuid4())], "owner_name": "z"})
+    assert "ncr_ids" in refused.value.details
