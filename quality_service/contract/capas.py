@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mes_common.schemas import Boolean, NO_NUL, PageQuery, SignatureCredentials, SignatureOut, page_schema
 from quality_service.contract import (CAPA_ACTION_KINDS, CAPA_ACTION_STATUSES, CAPA_STATUSES, FISHBONE_CATEGORIES,
                                       ROOT_CAUSE_METHODS)
-from quality_service.contract.common import REASON, TITLE, optional_text, version
+from quality_service.contract.common import RecordLifeOut, REASON, TITLE, optional_text, version
 
 LONG_TEXT = [validate.Length(min=1, max=10_000), NO_NUL]
 WHY = fields.String(validate=[validate.Length(min=1, max=1000), NO_NUL])
@@ -101,7 +101,7 @@ class CapaNcrOut(Schema):
     ncr_number = fields.String(required=True)
 
 
-class CapaOut(Schema):
+class CapaOut(RecordLifeOut):
     id = fields.UUID(required=True)
     number = fields.String(required=True)
     title = fields.String(required=True)
@@ -121,12 +121,6 @@ class CapaOut(Schema):
     actions = fields.List(fields.Nested(ActionOut), required=True)
     signatures = fields.List(fields.Nested(SignatureOut), required=True, metadata={
         "description": "effectiveness (verification) and closure (approval) manifestations (21 CFR 11.50)"})
-    created_by = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
-    closed_at = fields.DateTime(required=True, allow_none=True)
-    status_reason = fields.String(required=True, allow_none=True)
-    version = fields.Integer(required=True)
 
 
 class CapaSummary(Schema):

@@ -1,7 +1,7 @@
 """Fields the quality contract states the same way everywhere."""
 import decimal
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from mes_common.schemas import NO_NUL, Pattern
 
@@ -49,3 +49,13 @@ class Measure(fields.Decimal):
 
 class Quantity(fields.Float):
     """A quantity in an answer: a JSON number."""
+
+
+class RecordLifeOut(Schema):
+    """Who made a quality record and when, how it ended, and its version (NCR, CAPA)."""
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+    status_reason = fields.String(required=True, allow_none=True)
+    version = fields.Integer(required=True)

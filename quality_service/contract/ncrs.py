@@ -6,7 +6,7 @@ from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Quantity, Relation, 
                                 UtcDateTime, page_schema)
 from quality_service.contract import (CRITICALITIES, DECISIONS, EFFECT_STATUSES, HOLD_STATUSES, NCR_SOURCES,
                                       NCR_STATUSES, SEVERITIES)
-from quality_service.contract.common import REASON, TITLE, optional_text, version
+from quality_service.contract.common import RecordLifeOut, REASON, TITLE, optional_text, version
 
 TARGET_TYPES = ("lot", "serial")
 DEFECT_CODE = fields.String(validate=[validate.Length(min=1, max=40), NO_NUL], metadata={"example": "DIM-OOT"})
@@ -125,7 +125,7 @@ class NcrStatusChange(Schema):
     reason = fields.String(required=True, allow_none=True)
 
 
-class NcrOut(Schema):
+class NcrOut(RecordLifeOut):
     id = fields.UUID(required=True)
     number = fields.String(required=True)
     source = fields.String(required=True)
@@ -156,12 +156,6 @@ class NcrOut(Schema):
     signatures = fields.List(fields.Nested(SignatureOut), required=True,
                              metadata={"description": "the MRB's signature manifestations (21 CFR 11.50)"})
     history = fields.List(fields.Nested(NcrStatusChange), required=True)
-    created_by = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
-    closed_at = fields.DateTime(required=True, allow_none=True)
-    status_reason = fields.String(required=True, allow_none=True)
-    version = fields.Integer(required=True)
 
 
 class NcrListQuery(PageQuery):
