@@ -35,6 +35,7 @@ access_log = logging.getLogger("gateway.access")
 REQUEST_ID = "X-Request-ID"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 MAX_BODY = 1024 * 1024
+JSON = "application/json"
 
 
 def _truthy(value):
@@ -76,6 +77,8 @@ class RouteSpec:
     operation_id: str | None = None
     # JSON schema of a path parameter that is not an id (`*_id`: a UUID) nor free text
     path_schemas: dict = field(default_factory=dict)
+    # what a success answers: JSON, or a document the RPC returns as text (image/svg+xml)
+    media_type: str = JSON
 
 
 ROUTES = []
@@ -210,6 +213,9 @@ class ApiRoute(HttpRequestHandler):
             status, result = result
         if status == 204:
             return Response(status=204)
+        if self.spec.media_type != JSON:   # a picture or a page: nothing in it may run or load
+            return Response(result, status=status, mimetype=self.spec.media_type,
+                            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
         return json_response(result, status=status)
 
     def response_from_exception(self, exc):
@@ -229,16 +235,17 @@ _PERMISSION = re.compile(r"[a-z][a-z_]*:[a-z][a-z_]*")
 
 def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
           permission=None, public=False, error_codes=(400, 404, 409, 422, 503), description=None,
-          include_in_schema=True, error_schemas=None, path_schemas=None):
+          include_in_schema=True, error_schemas=None, path_schemas=None, media_type=JSON):
     """`permission` is a `resource:action` string or AUTHENTICATED; a route
-    without one must say public=True (refused at import otherwise)."""
+    without one must say public=True (refused at import otherwise). A route
+    whose `media_type` is not JSON answers its handler's text as that type."""
     if public == bool(permission):
         raise ValueError(f"route {method} {path}: give either a permission or public=True")
     if permission and permission != AUTHENTICATED and not _PERMISSION.fullmatch(permission):
         raise ValueError(f"route {method} {path}: permission {permission!r} is not `resource:action`")
     spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
                      public, error_codes, description, include_in_schema, dict(error_schemas or {}),
-                     path_schemas=dict(path_schemas or {}))
+                     path_schemas=dict(path_schemas or {}), media_type=media_type)
     ROUTES.append(spec)
 
     def decorator(fn):

@@ -160,6 +160,8 @@ def _operation(route, converter):
     ok = {"description": "OK"}
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": route.response}}
+    elif route.media_type != "application/json":
+        ok["content"] = {route.media_type: {"schema": {"type": "string"}}}
     responses = {str(route.status): ok if route.status != 204 else {"description": "No content"}}
     for code in sorted(error_codes):
         responses[str(code)] = {"description": ERROR_TEXT.get(code, "error"),

@@ -156,6 +156,7 @@ class Inspection(Base):
         Index("ix_inspection_lot", "lot_id"),
         Index("ix_inspection_opened", "opened_at", "id"),
         Index("ix_inspection_status_opened", "status", "opened_at", "id"),
+        Index("ix_inspection_plan_opened", "plan_number", "opened_at", "id"),   # SPC: a plan's inspections in order
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -425,17 +426,24 @@ class ControlLimits(Base):
 
 
 class SpcViolation(Base):
+    """A run rule broken by a point of a chart against its frozen limits: found
+    once per point and rule, as the point's results are recorded."""
     __tablename__ = "spc_violation"
     __table_args__ = (UniqueConstraint("plan_number", "characteristic_number", "chart", "rule", "point_key",
                                        name="uq_spc_violation"),
-                      Index("ix_spc_violation_detected", "plan_number", "characteristic_number", "detected_at"))
+                      Index("ix_spc_violation_detected", "plan_number", "characteristic_number", "detected_at"),
+                      Index("ix_spc_violation_inspection", "inspection_id"))
 
     id: Mapped[uuid.UUID] = _id()
     plan_number: Mapped[str] = mapped_column(String(64), nullable=False)
     characteristic_number: Mapped[int] = mapped_column(Integer, nullable=False)
     chart: Mapped[str] = mapped_column(String(10), nullable=False)
+    series: Mapped[str] = mapped_column(String(10), nullable=False)      # xbar, r, s, x, mr, p, c
     rule: Mapped[str] = mapped_column(String(40), nullable=False)
     point_key: Mapped[str] = mapped_column(String(100), nullable=False)   # "<inspection id>:<subgroup>"
+    inspection_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    limits_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("control_limits.id", name="fk_spc_violation_limits"),
+                                                 nullable=False)
     value: Mapped[float] = mapped_column(Numeric, nullable=False)
     detected_at: Mapped[dt.datetime] = _created()
     ncr_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

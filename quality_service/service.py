@@ -2,7 +2,8 @@
 (quality_service.plans), inspections with their sampling, results and
 verdicts (quality_service.inspections), nonconformance reports with the
 MRB's signed disposition (quality_service.ncrs), corrective and preventive
-actions with signed effectiveness and closure (quality_service.capas).
+actions with signed effectiveness and closure (quality_service.capas),
+control charts with frozen limits and run rules (quality_service.spc).
 
 Entrypoints only: validate with the contract's schemas, run a use case in one
 unit of work, dump the answer.
@@ -19,9 +20,11 @@ from quality_service.inspections.entrypoints import InspectionEntrypoints
 from quality_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 from quality_service.ncrs.entrypoints import NcrEntrypoints
 from quality_service.plans.entrypoints import PlanEntrypoints
+from quality_service.spc.entrypoints import SpcEntrypoints
 
 
-class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, CapaEntrypoints, ServiceBase):
+class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, CapaEntrypoints, SpcEntrypoints,
+                     ServiceBase):
     name = contract.SERVICE
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

@@ -1,7 +1,7 @@
 """/api/v1/quality: the quality service's routes (a route table: see gateway.routing)."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from quality_service import contract
-from quality_service.contract import capas as c, inspections as i, ncrs as n, plans as p
+from quality_service.contract import capas as c, inspections as i, ncrs as n, plans as p, spc as s
 
 routes = Routes(contract.SERVICE, tags=["quality"], prefix="/api/v1/quality")
 READ, WRITE, RECORD = "quality:read", "quality:write", "inspection:record"
@@ -120,3 +120,23 @@ routes.post(CAPA + "/close", "close_capa", body=c.CapaClose, response=c.CapaOut,
             summary="Close an effective CAPA", error_codes=SIGNED_ERRORS, doc=SIGNED + "Meaning: approval.")
 routes.post(CAPA + "/cancel", "cancel_capa", body=c.CapaCancel, response=c.CapaOut, permission=WRITE,
             summary="Cancel a CAPA (reason required)")
+
+# ------------------------------------------------------------ SPC
+
+CHART_ERRORS = (400, 404, 422, 503)
+CHART_DOC = ("Its points in the order their inspections opened (the latest `limit`), the frozen limits (else trial "
+             "limits of the points shown), every run rule they break and, for measurements, Cp, Cpk, Pp and Ppk "
+             "with the sample count.")
+
+routes.get("/spc/chart", "get_spc_chart", query=s.ChartQuery, response=s.ChartOut, permission=READ,
+           error_codes=CHART_ERRORS, summary="Control chart of a characteristic", doc=CHART_DOC)
+routes.get("/spc/chart.svg", "get_spc_chart_svg", query=s.ChartQuery, media_type="image/svg+xml", permission=READ,
+           error_codes=CHART_ERRORS, summary="Control chart of a characteristic, as a picture (SVG)",
+           doc="The chart of `GET /spc/chart` drawn: limits dashed, points that break a rule in red.")
+routes.post("/spc/limits", "freeze_spc_limits", body=s.LimitsFreeze, response=s.FrozenLimitsOut, status=201,
+            permission=WRITE, summary="Freeze a chart's control limits from a baseline",
+            doc="From the latest `baseline` points (20 at least: 422). From then on each result recorded is judged "
+                "against them: a broken run rule is stored, announced (mes.quality.spc.violation) and, when the "
+                "characteristic's `spc.opens_ncr` says so, raises an NCR on the inspected lot or serial.")
+routes.get("/spc/violations", "list_spc_violations", query=s.ViolationListQuery, response=s.ViolationPage,
+           permission=READ, summary="Run rules broken against frozen limits", doc="Newest first.")

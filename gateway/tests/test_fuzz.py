@@ -227,6 +227,7 @@ SESSION_ENDING = ("logout", "revoke_my_sessions", "revoke_my_session", "change_p
 CLI_EXAMPLES = os.environ.get("MES_FUZZ_CLI_EXAMPLES", "4")
 
 
+@pytest.mark.timeout(660)   # the CLI's own limit is 600 s: ~6 min for ~130 operations on 2 cores
 @pytest.mark.usefixtures("other_services")
 def test_every_schemathesis_check_over_every_operation(api, mes_config):
     """`st run --checks all` over every operation: schemathesis' examples,

@@ -11,8 +11,9 @@ reporting build their views from events alone), plus what a verb adds:
   or was released in material);
 - capa.opened | updated | action_added | action_done | effectiveness_signed | closed | cancelled: CapaOut;
 - signature.recorded: {record_type, record_id, record_number, signature: SignatureOut};
-- spc.violation: {plan_number, characteristic_number, chart, rule, point_key,
-  value, limits, inspection_id, ncr_id} (ncr_id when it opened one).
+- spc.limits_frozen: LimitsOut with plan_number and characteristic;
+- spc.violation: ViolationOut with the limits it broke, the inspection's number,
+  part, lot, serial, work order and operation, and ncr_number (when it raised one).
 """
 from mes_common.events.envelope import EventFamily
 
@@ -25,6 +26,7 @@ NCR = EventFamily("quality", "ncr", ("raised", "updated", "contained", "disposit
 CAPA = EventFamily("quality", "capa", ("opened", "updated", "action_added", "action_done", "effectiveness_signed",
                                        "closed", "cancelled"))
 SIGNATURE_RECORDED = "mes.quality.signature.recorded"
+SPC_LIMITS_FROZEN = "mes.quality.spc.limits_frozen"
 SPC_VIOLATION = "mes.quality.spc.violation"
 
-EVENT_TYPES = PLAN.types + INSPECTION.types + NCR.types + CAPA.types + (SIGNATURE_RECORDED, SPC_VIOLATION)
+EVENT_TYPES = PLAN.types + INSPECTION.types + NCR.types + CAPA.types + (SIGNATURE_RECORDED, SPC_LIMITS_FROZEN, SPC_VIOLATION)

@@ -6,7 +6,8 @@ severity of the stream of lots); results are appended, never changed; each
 result's conformity and each characteristic's verdict are computed; the
 inspection passes or fails by itself when every characteristic is decided;
 a failed inspection of a lot or serial raises its NCR in the same
-transaction; a decided AQL characteristic moves its stream's switching state.
+transaction; a decided AQL characteristic moves its stream's switching state;
+the points the results complete are judged against frozen SPC limits.
 """
 import uuid
 from decimal import Decimal
@@ -23,6 +24,7 @@ from quality_service.models import (INSPECTION_SEQUENCE, Inspection, InspectionI
                                     SamplingState)
 from quality_service.ncrs import use_cases as ncrs
 from quality_service.plans import use_cases as plans
+from quality_service.spc import use_cases as spc
 
 RECORD = "inspection"
 inspection_out, result_out = InspectionOut(), ResultOut()
@@ -226,12 +228,12 @@ def record(tx, caller, inspection_id, results, gauges):
         item.verdict = rules.verdict(item.sample_size, item.measured, item.nonconforming, item.accept, item.reject)
     tx.flush()
     recorded = [result_out.dump(_result_view(r)) for r in rows]
-    session.refresh(inspection)
-    out = dump(session, inspection)
+    out = dump(session, inspection, plan=plan)
     tx.emit_chunked(events.INSPECTION("results_recorded"), inspection.id, "results", recorded,
                     inspection={k: out[k] for k in out if k != "items"}, characteristics=out["items"])
     tx.audit("record_results", RECORD, inspection.id,
              new={"results": len(rows), "characteristics": sorted({r.characteristic_number for r in rows})})
+    spc.watch(tx, caller, inspection, plan, rows)
     status = rules.outcome([i.verdict for i in inspection.items])
     if status is not None:
         _conclude(tx, caller, inspection, plan, status)

@@ -1,0 +1,1 @@
+"""Statistical process control of variable and attribute characteristics."""
