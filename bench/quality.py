@@ -85,7 +85,8 @@ def main():
     with BenchEnv("quality", keep=args.keep) as env:
         env.start_services(SERVICES)
         port = free_port()
-        env.start("gateway", "gateway.service:Gateway", env.write_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
+        env.start("gateway", "gateway.service:Gateway",
+                  env.write_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
         env.wait_http(f"http://127.0.0.1:{port}/health")
         api = Client(f"http://127.0.0.1:{port}", bearer(env.config()))
         log("material and quality services and the gateway up")

@@ -9,7 +9,8 @@ hold stays pending while the material service is stopped and lands when it is
 back; two MRB members approve a disposition (partial scrap, the rest used as
 is with a justification and the customer's approval: the characteristic is
 critical) with their signatures; material shows the scrap transaction, the
-hold released and the lot usable; the NCR closes. Then Part 11: a changed NCR
+hold released and the lot usable; the NCR closes. A customer's NCR on the lot
+holds it with the housing a bushing went into (genealogy). Then Part 11: a changed NCR
 shows its signatures invalid, signature rows and signed records cannot be
 changed or deleted, a failed signing is audited.
 """
@@ -42,8 +43,12 @@ def shop(base_config, service_databases, cache_prefix, tmp_path_factory):
         part = admin.post(f"{MATERIAL}/parts", 201, json={"part_number": "BUSH-12", "name": "Bushing, flanged",
                                                           "type": "purchased", "lot_controlled": True})
         receiving = admin.post(f"{MATERIAL}/locations", 201, json={"code": "RCV-1", "name": "Receiving"})
+        housing = admin.post(f"{MATERIAL}/parts", 201, json={"part_number": "HSG-4", "name": "Housing assembly",
+                                                             "type": "assembly", "serial_controlled": True})
+        serial = admin.post(f"{MATERIAL}/serials", 201, json={"part_id": housing["id"],
+                                                               "serial_numbers": ["HSG-0001"]})["serials"][0]
         yield SimpleNamespace(system=system, people=people, engines=running.engines, part=part,
-                              receiving=receiving)
+                              receiving=receiving, housing_serial=serial)
 
 
 def _plan(engineer, part, number="IP-BUSH-12"):
@@ -138,6 +143,26 @@ def test_a_failed_receiving_inspection_goes_through_the_mrb_to_scrap_and_use_as_
     assert closed["status"] == "closed"
     assert [h["to_status"] for h in closed["history"]] == ["open", "contained", "dispositioned", "closed"]
     shop.ncr = closed
+
+    # a bushing of the released lot pressed into a housing, then the customer reports the lot: the NCR holds
+    # the lot and its genealogy child; cancelling it releases both
+    p.keeper.post(f"{MATERIAL}/assemblies", 201, json={
+        "parent": {"serial_id": shop.housing_serial["id"]}, "idempotency_key": "press-HSG-0001",
+        "child": {"lot_id": lot["id"], "quantity": 1, "location_id": shop.receiving["id"]}})
+    report = p.engineer.post(f"{QUALITY}/ncrs", 201, json={
+        "source": "customer", "severity": "major", "title": "Customer reports flange burrs on lot",
+        "description": "Burrs found at the customer's incoming inspection.",
+        "items": [{"target_type": "lot", "target_id": lot["id"], "quantity": 6}]})
+    report = wait_until(lambda: (n := p.engineer.get(f"{QUALITY}/ncrs/{report['id']}"))["hold_status"] == "held"
+                        and n, timeout=15, message="the customer NCR's hold landed")
+    lot_hold = p.keeper.get(f"{MATERIAL}/holds/{report['items'][0]['hold_id']}")
+    assert lot_hold["cascade"] == [{"target_type": "serial", "target_id": shop.housing_serial["id"]}]
+    child_hold = p.keeper.get(f"{MATERIAL}/holds", params={"target_id": shop.housing_serial["id"],
+                                                           "status": "active"})["items"]
+    assert [(h["root_hold_id"], h["reference"]) for h in child_hold] == [(lot_hold["id"], report["number"])]
+    p.engineer.post(f"{QUALITY}/ncrs/{report['id']}/cancel", json={"reason": "burrs are within the drawing note"})
+    wait_until(lambda: p.keeper.get(f"{MATERIAL}/holds/{child_hold[0]['id']}")["status"] == "released",
+               timeout=15, message="the child's hold released with the lot's")
 
 
 def test_a_signed_ncr_changed_afterwards_shows_it_and_nothing_signed_can_be_erased(shop):

@@ -29,4 +29,5 @@ SIGNATURE_RECORDED = "mes.quality.signature.recorded"
 SPC_LIMITS_FROZEN = "mes.quality.spc.limits_frozen"
 SPC_VIOLATION = "mes.quality.spc.violation"
 
-EVENT_TYPES = PLAN.types + INSPECTION.types + NCR.types + CAPA.types + (SIGNATURE_RECORDED, SPC_LIMITS_FROZEN, SPC_VIOLATION)
+EVENT_TYPES = (PLAN.types + INSPECTION.types + NCR.types + CAPA.types
+               + (SIGNATURE_RECORDED, SPC_LIMITS_FROZEN, SPC_VIOLATION))

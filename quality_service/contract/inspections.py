@@ -102,15 +102,8 @@ class InspectionItemOut(Schema):
                             metadata={"description": "null until decided (computed, never typed)"})
 
 
-class InspectionOut(Schema):
-    id = fields.UUID(required=True)
-    number = fields.String(required=True)
-    kind = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(INSPECTION_STATUSES))
-    plan_id = fields.UUID(required=True)
-    plan_number = fields.String(required=True)
-    plan_revision = fields.Integer(required=True)
-    control_point_id = fields.UUID(required=True, allow_none=True)
+class InspectedOut(Schema):
+    """What an inspection inspects: its part and a lot, a serial or a work order's operation."""
     part_id = fields.UUID(required=True)
     part_number = fields.String(required=True)
     lot_id = fields.UUID(required=True, allow_none=True)
@@ -121,6 +114,17 @@ class InspectionOut(Schema):
     work_order_number = fields.String(required=True, allow_none=True)
     operation_id = fields.UUID(required=True, allow_none=True)
     operation_sequence = fields.Integer(required=True, allow_none=True)
+
+
+class InspectionOut(InspectedOut):
+    id = fields.UUID(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(INSPECTION_STATUSES))
+    plan_id = fields.UUID(required=True)
+    plan_number = fields.String(required=True)
+    plan_revision = fields.Integer(required=True)
+    control_point_id = fields.UUID(required=True, allow_none=True)
     quantity = fields.Integer(required=True)
     supplier = fields.String(required=True, allow_none=True)
     opened_by = fields.String(required=True)

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from mes_common.schemas import PageQuery, UtcDateTime, page_schema
 from quality_service.contract.common import CODE, REASON
+from quality_service.contract.inspections import InspectedOut
 
 CHARTS = ("xbar_r", "xbar_s", "imr", "p", "c")
 MAX_POINTS = 20_000
@@ -163,18 +164,8 @@ class BrokenLimits(Schema):
     sigma_within = fields.Float(required=True, allow_none=True)
 
 
-class ViolationEvent(ViolationOut):
+class ViolationEvent(ViolationOut, InspectedOut):
     """The spc.violation event: the violation, the limits it broke and what was inspected."""
     limits = fields.Nested(BrokenLimits, required=True)
     ncr_number = fields.String(required=True, allow_none=True)
     inspection_number = fields.String(required=True)
-    part_id = fields.UUID(required=True)
-    part_number = fields.String(required=True)
-    lot_id = fields.UUID(required=True, allow_none=True)
-    lot_number = fields.String(required=True, allow_none=True)
-    serial_id = fields.UUID(required=True, allow_none=True)
-    serial_number = fields.String(required=True, allow_none=True)
-    work_order_id = fields.UUID(required=True, allow_none=True)
-    work_order_number = fields.String(required=True, allow_none=True)
-    operation_id = fields.UUID(required=True, allow_none=True)
-    operation_sequence = fields.Integer(required=True, allow_none=True)

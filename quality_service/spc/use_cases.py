@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from mes_common import errors, paging, svg
 from quality_service.contract import events
+from quality_service.contract.inspections import InspectedOut
 from quality_service.contract.spc import FrozenLimitsOut, ViolationEvent, ViolationOut
 from quality_service.inspections import rules as inspection_rules
 from quality_service.models import ControlLimits, Inspection, InspectionItem, InspectionResult, SpcViolation
@@ -28,6 +29,7 @@ from quality_service.spc import capability, charts, run_rules
 RECORD = "control_limits"
 R, I = InspectionResult, Inspection
 frozen_out, violation_out, violation_event = FrozenLimitsOut(), ViolationOut(), ViolationEvent()
+INSPECTED = tuple(InspectedOut().fields)   # what a violation's event says was inspected
 
 
 def characteristic_of(session, plan_number, number):
@@ -335,15 +337,12 @@ def _judge(tx, caller, inspection, plan, characteristic, limits, samples):
         violation.ncr_id = ncr.id if ncr is not None else None
         tx.emit(events.SPC_VIOLATION, violation.id, violation_event.dump({
             **violation_view(violation), "limits": limits.limits, "ncr_number": ncr.number if ncr else None,
-            "inspection_number": inspection.number, **{k: getattr(inspection, k) for k in INSPECTED}}))
+            "inspection_number": inspection.number,
+            **{k: getattr(inspection, k) for k in INSPECTED}}))
     tx.audit("spc_violation", "spc_violation", new[0].id, new={
         "chart": limits.chart, "characteristic": characteristic.number, "inspection": inspection.number,
         "rules": sorted({v.rule for v in new}), "points": sorted({v.point_key for v in new}),
         "ncr": ncr.number if ncr else None})
-
-
-INSPECTED = ("part_id", "part_number", "lot_id", "lot_number", "serial_id", "serial_number", "work_order_id",
-             "work_order_number", "operation_id", "operation_sequence")
 
 
 def _raise_ncr(tx, caller, inspection, plan, characteristic, violations):

@@ -2,7 +2,6 @@
 import math
 import statistics
 
-import numpy as np
 import pytest
 
 from quality_service.contract import plans as plan_contract
