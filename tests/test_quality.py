@@ -207,3 +207,53 @@ def test_a_capa_closes_only_when_its_actions_are_done_and_its_effectiveness_sign
     assert closed["status"] == "closed"
     assert [(s["meaning"], s["printed_name"], s["valid"]) for s in closed["signatures"]] == [
         ("verification", engineer.name, True), ("approval", engineer.name, True)]
+
+
+def test_a_chart_frozen_from_a_baseline_flags_the_next_point_out_of_control(shop):
+    """SPC over HTTP: trial limits, the chart as a picture, limits frozen by the
+    quality engineer (not the inspector), a point beyond them flagged as it is
+    recorded; a chart that does not fit the characteristic, or no such
+    characteristic, is refused by name."""
+    p = shop.people
+    plan = p.engineer.post(f"{QUALITY}/plans", 201, json={
+        "plan_number": "IP-PIN-3", "title": "Pin diameter", "part_id": shop.part["id"], "part_revision": "A",
+        "characteristics": [{"number": 1, "name": "Pin diameter", "kind": "variable", "criticality": "major",
+                             "nominal": 3, "lower_tolerance": -0.01, "upper_tolerance": 0.01, "unit": "mm",
+                             "subgroup_size": 1, "sampling": {"method": "all"}, "spc": {"rules": "nelson"}}]})
+    p.engineer.post(f"{QUALITY}/plans/{plan['id']}/release", json={"version": plan["version"],
+                                                                    "signature": p.engineer.signature})
+    lot = p.keeper.post(f"{MATERIAL}/lots", 201, json={"part_id": shop.part["id"], "quantity": 21,
+                                                        "location_id": shop.receiving["id"]})
+    inspection = p.inspector.post(f"{QUALITY}/inspections", 201, json={"plan_number": "IP-PIN-3",
+                                                                        "lot_id": lot["id"]})
+    steady = [3.001, 2.999, 3.002, 3.0, 2.998, 3.001, 3.0, 2.999, 3.002, 3.001,
+              2.998, 3.0, 3.001, 2.999, 3.0, 3.002, 2.999, 3.001, 3.0, 2.998]
+    results = f"{QUALITY}/inspections/{inspection['id']}/results"
+    p.inspector.post(results, json={"results": [{"characteristic": 1, "sample": n, "value": v}
+                                                for n, v in enumerate(steady, start=1)]})
+    key = {"plan_number": "IP-PIN-3", "characteristic": 1}
+
+    trial = p.engineer.get(f"{QUALITY}/spc/chart", params=key)
+    assert (trial["chart"], len(trial["points"]), trial["limits"]["frozen"]) == ("imr", 20, False)
+    assert trial["capability"]["count"] == 20 and trial["findings"] == []
+    picture = p.engineer.request("GET", f"{QUALITY}/spc/chart.svg", params=key)
+    assert picture.status_code == 200 and picture.headers["Content-Type"].startswith("image/svg+xml")
+    assert picture.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert "Pin diameter" in picture.text and picture.text.rstrip().endswith("</svg>")
+    assert p.engineer.get(f"{QUALITY}/spc/chart", 422, params={**key, "chart": "p"})["details"] == {
+        "chart": ["one of imr"]}
+    p.engineer.get(f"{QUALITY}/spc/chart", 404, params={**key, "characteristic": 9})
+
+    freeze = {**key, "baseline": 20, "reason": "initial study"}
+    p.inspector.post(f"{QUALITY}/spc/limits", 403, json=freeze)
+    frozen = p.engineer.post(f"{QUALITY}/spc/limits", 201, json=freeze)
+    assert frozen["frozen"] is True and frozen["baseline"]["points"] == 20
+
+    p.inspector.post(results, json={"results": [{"characteristic": 1, "sample": 21, "value": 3.009}]})
+    found = p.engineer.get(f"{QUALITY}/spc/violations", params={"plan_number": "IP-PIN-3"})["items"]
+    point = f"{inspection['id']}:21"   # the jump breaks the individuals' 3 sigma and the moving range's limit
+    assert sorted((v["rule"], v["series"], v["point_key"], v["ncr_id"]) for v in found) == [
+        ("mr_beyond_limits", "mr", point, None), ("nelson_1", "x", point, None)]   # no opens_ncr: no NCR
+    chart = p.engineer.get(f"{QUALITY}/spc/chart", params=key)
+    assert chart["limits"]["id"] == frozen["id"]
+    assert sorted(chart["points"][-1]["rules"]) == ["mr_beyond_limits", "nelson_1"]

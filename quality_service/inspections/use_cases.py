@@ -231,9 +231,9 @@ def record(tx, caller, inspection_id, results, gauges):
     out = dump(session, inspection, plan=plan)
     tx.emit_chunked(events.INSPECTION("results_recorded"), inspection.id, "results", recorded,
                     inspection={k: out[k] for k in out if k != "items"}, characteristics=out["items"])
+    spc.watch(tx, caller, inspection, plan, rows)
     tx.audit("record_results", RECORD, inspection.id,
              new={"results": len(rows), "characteristics": sorted({r.characteristic_number for r in rows})})
-    spc.watch(tx, caller, inspection, plan, rows)
     status = rules.outcome([i.verdict for i in inspection.items])
     if status is not None:
         _conclude(tx, caller, inspection, plan, status)

@@ -131,30 +131,43 @@ def submit(tx, ncr_id, version):
     return ncr
 
 
+def for_inspection(tx, caller, inspection, characteristics, data, describe, trigger_key):
+    """The NCR (once per `trigger_key`) of what an inspection inspected, its
+    lot or serial held; None for an operation's inspection, which names
+    neither (the shop floor raises the NCR of what it holds). `data`: source,
+    severity, title, defect codes; `describe(target)`: the description, given
+    "lot L-1" or "serial S-1"."""
+    if inspection.lot_id is not None:
+        target = {"target_type": "lot", "target_id": inspection.lot_id, "target_number": inspection.lot_number,
+                  "quantity": Decimal(inspection.quantity)}
+    elif inspection.serial_id is not None:
+        target = {"target_type": "serial", "target_id": inspection.serial_id,
+                  "target_number": inspection.serial_number, "quantity": Decimal(1)}
+    else:
+        return None
+    data = {**data, "description": describe(f"{target['target_type']} {target['target_number']}"),
+            "supplier": inspection.supplier, "work_order_id": inspection.work_order_id,
+            "work_order_number": inspection.work_order_number, "operation_id": inspection.operation_id,
+            "operation_sequence": inspection.operation_sequence}
+    part = {"id": inspection.part_id, "part_number": inspection.part_number}
+    return raise_(tx, caller, data, part, [target], inspection=inspection, trigger_key=trigger_key,
+                  characteristics=[{"number": c.number, "name": c.name, "criticality": c.criticality}
+                                   for c in characteristics])
+
+
 def from_inspection(tx, caller, inspection, plan, failed_items):
     """The NCR of a failed inspection of a lot or serial (once per inspection)."""
-    if inspection.lot_id is None and inspection.serial_id is None:
-        return None   # an operation's inspection: the shop floor raises the NCR of what it holds
     by_id = {c.id: c for c in plan.characteristics}
     failed = [by_id[i.characteristic_id] for i in failed_items]
-    characteristics = [{"number": c.number, "name": c.name, "criticality": c.criticality} for c in failed]
-    severity = "critical" if any(c.criticality == "critical" for c in failed) else "major"
-    target = ({"target_type": "lot", "target_id": inspection.lot_id, "target_number": inspection.lot_number,
-               "quantity": Decimal(inspection.quantity)} if inspection.lot_id is not None else
-              {"target_type": "serial", "target_id": inspection.serial_id,
-               "target_number": inspection.serial_number, "quantity": Decimal(1)})
     names = "; ".join(f"{c.number} {c.name}" for c in failed)
-    data = {"source": "inspection", "severity": severity, "supplier": inspection.supplier,
-            "title": f"Inspection {inspection.number} failed: {names}"[:200],
-            "description": f"{inspection.kind.replace('_', ' ')} inspection {inspection.number} of "
-                           f"{target['target_type']} {target['target_number']} to plan {plan.plan_number} "
-                           f"revision {plan.revision} failed characteristic(s) {names}.",
-            "work_order_id": inspection.work_order_id, "work_order_number": inspection.work_order_number,
-            "operation_id": inspection.operation_id, "operation_sequence": inspection.operation_sequence,
+    data = {"source": "inspection", "severity": "critical" if any(c.criticality == "critical" for c in failed)
+            else "major", "title": f"Inspection {inspection.number} failed: {names}"[:200],
             "defect_codes": [f"CHAR-{c.number}" for c in failed]}
-    part = {"id": inspection.part_id, "part_number": inspection.part_number}
-    return raise_(tx, caller, data, part, [target], inspection=inspection, characteristics=characteristics,
-                  trigger_key=f"inspection:{inspection.id}")
+    return for_inspection(
+        tx, caller, inspection, failed, data, lambda target: (
+            f"{inspection.kind.replace('_', ' ')} inspection {inspection.number} of {target} to plan "
+            f"{plan.plan_number} revision {plan.revision} failed characteristic(s) {names}."),
+        trigger_key=f"inspection:{inspection.id}")
 
 
 # ------------------------------------------------------------------ changes before the disposition

@@ -51,16 +51,6 @@ class Series:
     def __len__(self):
         return len(self.keys)
 
-    def tail(self, count):
-        """The last `count` points (and their measurements)."""
-        if count >= len(self):
-            return self
-        per_point = None if self.values is None else len(self.values) // max(len(self), 1)
-        return Series(self.chart, self.keys[-count:], self.location[-count:],
-                      None if self.dispersion is None else self.dispersion[-count:],
-                      None if self.sizes is None else self.sizes[-count:],
-                      None if self.values is None else self.values[-count * per_point:])
-
 
 def subgroup_series(chart, keys, subgroups):
     """X-bar/R or X-bar/S points of a k x n array of measurements."""

@@ -145,21 +145,25 @@ def read(session, plan_number, characteristic, chart, limit, since=None, before=
     return charts.individual_series(keys, data[:, 0]), meta
 
 
-def frozen(session, plan_number, characteristic, chart):
-    """The chart's frozen limits in force (the latest, for the current subgroup size), or None."""
-    return session.execute(
+def frozen_by_chart(session, plan_number, characteristic):
+    """{chart: its frozen limits in force} of a characteristic: the latest of
+    each chart, for the current subgroup size (one query for all its charts)."""
+    rows = session.execute(
         select(ControlLimits).where(ControlLimits.plan_number == plan_number,
                                     ControlLimits.characteristic_number == characteristic.number,
-                                    ControlLimits.chart == chart,
                                     ControlLimits.subgroup_size == characteristic.subgroup_size)
-        .order_by(ControlLimits.computed_at.desc(), ControlLimits.id.desc()).limit(1)).scalar()
+        .distinct(ControlLimits.chart)
+        .order_by(ControlLimits.chart, ControlLimits.computed_at.desc(), ControlLimits.id.desc())).scalars()
+    return {row.chart: row for row in rows}
 
 
-def _limits_view(row=None, chart=None, size=None, limits=None, series=None):
-    if row is not None:
-        return {"id": row.id, "frozen": True, "chart": row.chart, "subgroup_size": row.subgroup_size,
-                **row.limits, "baseline": row.baseline, "computed_by": row.computed_by,
-                "computed_at": row.computed_at, "reason": row.reason}
+def _frozen_view(row):
+    return {"id": row.id, "frozen": True, "chart": row.chart, "subgroup_size": row.subgroup_size, **row.limits,
+            "baseline": row.baseline, "computed_by": row.computed_by, "computed_at": row.computed_at,
+            "reason": row.reason}
+
+
+def _trial_view(chart, size, limits, series):
     return {"id": None, "frozen": False, "chart": chart, "subgroup_size": size, **limits,
             "baseline": _baseline(series), "computed_by": None, "computed_at": None, "reason": None}
 
@@ -192,15 +196,16 @@ def chart(session, query):
 
 def _chart_view(session, plan, characteristic, name, series, meta):
     size, rules = characteristic.subgroup_size, rule_set(characteristic)
-    row = frozen(session, plan.plan_number, characteristic, name)
-    limits = row.limits if row is not None else charts.compute_limits(series, size) if len(series) else None
+    row = frozen_by_chart(session, plan.plan_number, characteristic).get(name)
+    trial = charts.compute_limits(series, size) if len(series) else None   # also the capability's sigma within
+    limits = row.limits if row is not None else trial
     out = {"plan_number": plan.plan_number, "plan_revision": plan.revision, "characteristic": characteristic.number,
            "name": characteristic.name, "unit": characteristic.unit, "chart": name, "subgroup_size": size,
            "rule_set": rules, "series": [s for s in charts.SERIES[name] if s], "points": [], "findings": [],
            "limits": None, "capability": None}
     if limits is None:
         return out
-    out["limits"] = _limits_view(row) if row is not None else _limits_view(None, name, size, limits, series)
+    out["limits"] = _frozen_view(row) if row is not None else _trial_view(name, size, trial, series)
     found = charts.violations(series, limits, rules)
     by_point = {}
     for index, series_name, rule in found:
@@ -218,8 +223,8 @@ def _chart_view(session, plan, characteristic, name, series, meta):
                        for i, s, rule in found]
     if name in charts.VARIABLE and len(series):
         lower, upper = _spec_limits(characteristic)
-        within = charts.compute_limits(series, size)["sigma_within"]
-        out["capability"] = {**capability.capability(series.values, lower, upper, within), "lsl": lower,
+        out["capability"] = {**capability.capability(series.values, lower, upper, trial["sigma_within"]),
+                             "lsl": lower,
                              "usl": upper}
     return out
 
@@ -281,7 +286,7 @@ def freeze(tx, caller, data):
     session.add(row)
     tx.flush()
     session.refresh(row, ["computed_at"])
-    out = frozen_out.dump({**_limits_view(row), "plan_number": plan.plan_number,
+    out = frozen_out.dump({**_frozen_view(row), "plan_number": plan.plan_number,
                            "characteristic": characteristic.number})
     tx.emit(events.SPC_LIMITS_FROZEN, row.id, out)
     tx.audit("freeze_limits", RECORD, row.id, new=out, reason=data["reason"])
@@ -300,10 +305,8 @@ def watch(tx, caller, inspection, plan, rows):
     for characteristic in plan.characteristics:
         if characteristic.spc is None or characteristic.number not in by_number:
             continue
-        for name in charts.charts_for(characteristic.kind, characteristic.subgroup_size):
-            limits = frozen(tx.session, plan.plan_number, characteristic, name)
-            if limits is not None:
-                _judge(tx, caller, inspection, plan, characteristic, limits, by_number[characteristic.number])
+        for limits in frozen_by_chart(tx.session, plan.plan_number, characteristic).values():
+            _judge(tx, caller, inspection, plan, characteristic, limits, by_number[characteristic.number])
 
 
 def _judge(tx, caller, inspection, plan, characteristic, limits, samples):
@@ -349,27 +352,16 @@ def _raise_ncr(tx, caller, inspection, plan, characteristic, violations):
     """The NCR of an inspection's out-of-control points of a characteristic
     (once), holding what it inspected; an operation's inspection names no lot
     or serial: its violations are announced without one."""
-    if inspection.lot_id is None and inspection.serial_id is None:
-        return None
-    target = ({"target_type": "lot", "target_id": inspection.lot_id, "target_number": inspection.lot_number,
-               "quantity": Decimal(inspection.quantity)} if inspection.lot_id is not None else
-              {"target_type": "serial", "target_id": inspection.serial_id,
-               "target_number": inspection.serial_number, "quantity": Decimal(1)})
     broken = "; ".join(f"{rule} ({_describe(rule)})" for rule in sorted({v.rule for v in violations}))
+    points = ", ".join(sorted({v.point_key for v in violations}))
     data = {"source": "spc", "severity": "critical" if characteristic.criticality == "critical" else "major",
             "title": f"SPC: {characteristic.number} {characteristic.name} out of control in {inspection.number}"[:200],
-            "description": f"The {violations[0].chart} chart of plan {plan.plan_number} characteristic "
-                           f"{characteristic.number} ({characteristic.name}) broke {broken} at "
-                           f"{', '.join(sorted({v.point_key for v in violations}))} of inspection {inspection.number} "
-                           f"of {target['target_type']} {target['target_number']}.",
-            "supplier": inspection.supplier, "work_order_id": inspection.work_order_id,
-            "work_order_number": inspection.work_order_number, "operation_id": inspection.operation_id,
-            "operation_sequence": inspection.operation_sequence, "defect_codes": [f"SPC-{characteristic.number}"]}
-    part = {"id": inspection.part_id, "part_number": inspection.part_number}
-    characteristics = [{"number": characteristic.number, "name": characteristic.name,
-                        "criticality": characteristic.criticality}]
-    return ncrs.raise_(tx, caller, data, part, [target], inspection=inspection, characteristics=characteristics,
-                       trigger_key=f"spc:{inspection.id}:{characteristic.number}")
+            "defect_codes": [f"SPC-{characteristic.number}"]}
+    return ncrs.for_inspection(
+        tx, caller, inspection, [characteristic], data, lambda target: (
+            f"The {violations[0].chart} chart of plan {plan.plan_number} characteristic {characteristic.number} "
+            f"({characteristic.name}) broke {broken} at {points} of inspection {inspection.number} of {target}."),
+        trigger_key=f"spc:{inspection.id}:{characteristic.number}")
 
 
 # ------------------------------------------------------------------ violations found
