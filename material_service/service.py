@@ -240,17 +240,20 @@ class MaterialService(ServiceBase):
 
     @event_handler("quality_service", "mes.quality.ncr.raised")
     def on_ncr_raised(self, event):
-        """An NCR's lots and serials are held, with its number as the reference."""
+        """An NCR's lots and serials are held, with its number as the reference
+        (its other items, an operation's work in process, are not material yet)."""
         ncr = event.data
         dispositions.hold(self.uow, ncr["number"], f"{ncr['number']}: {ncr['title']}"[:500],
-                          [{"target_type": i["target_type"], "target_id": i["target_id"]} for i in ncr["items"]])
+                          [{"target_type": i["target_type"], "target_id": i["target_id"]} for i in ncr["items"]
+                           if i["target_type"] in dispositions.MODELS])
 
     @event_handler("quality_service", "mes.quality.ncr.dispositioned")
     def on_ncr_dispositioned(self, event):
         """The MRB's signed disposition: scrap, return, release, per lot or serial."""
         ncr = event.data
         items = [{"target_type": i["target_type"], "target_id": i["target_id"],
-                  "lines": [d for d in ncr["dispositions"] if d["target_id"] == i["target_id"]]} for i in ncr["items"]]
+                  "lines": [d for d in ncr["dispositions"] if d["target_id"] == i["target_id"]]} for i in ncr["items"]
+                 if i["target_type"] in dispositions.MODELS]
         dispositions.dispose(self.uow, ncr["number"], f"{ncr['number']} disposition", items)
 
     @event_handler("quality_service", "mes.quality.ncr.cancelled")

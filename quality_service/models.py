@@ -309,7 +309,9 @@ class Ncr(Base):
 
 
 class NcrItem(Base):
-    """A lot or serial of an NCR, its nonconforming quantity and its hold in material."""
+    """A lot or serial of an NCR, its nonconforming quantity and its hold in
+    material; or the work in process of a work-order operation (target_type
+    operation), held by the inspection gate of that operation (no material yet)."""
     __tablename__ = "ncr_item"
     __table_args__ = (UniqueConstraint("ncr_id", "target_type", "target_id", name="uq_ncr_item"),
                       Index("ix_ncr_item_target", "target_type", "target_id"))
@@ -340,6 +342,10 @@ class Disposition(Base):
     customer_approval: Mapped[str | None] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
     effect_status: Mapped[str] = mapped_column(String(20), nullable=False)   # proposed, pending, applied
+    # rework and repair lines: the work order service's rework operation (pending until it says it made one)
+    rework_status: Mapped[str | None] = mapped_column(String(20))   # pending, open, running, completed
+    rework_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    rework_number: Mapped[str | None] = mapped_column(String(32))
 
 
 # ------------------------------------------------------------------ CAPA

@@ -271,6 +271,72 @@ def test_a_qualification_override_needs_the_permission_and_a_reason_and_is_audit
     assert refused["details"] == {"operator": ["not qualified in TORQUE (level 2 needed)"]}
 
 
+def test_a_failed_in_process_inspection_holds_the_work_until_its_rework_passes_inspection(plant):
+    """Issue 12: an NCR of work in process, its MRB rework, the re-inspection, the gate."""
+    p, system = plant.people, plant.system
+    planner, engineer, operator = p.planner, p.quality, p.operator
+    inspector, mrb = hire(system, p.admin, "inspector", "Ines Inspector"), hire(system, p.admin, "mrb_member",
+                                                                                  "Maria Review")
+    flange = planner.post(f"{MATERIAL}/parts", 201, json={"part_number": "FLG-300", "name": "Flange",
+                                                          "type": "manufactured", "lot_controlled": True})
+    planner.put(f"{MATERIAL}/parts/{flange['id']}/bom", json={"components": [
+        {"part_id": plant.bolt["id"], "quantity": 1, "uom": "ea"}]})
+    routing = planner.post(ROUTINGS, 201, json={"part_id": flange["id"], "part_revision": "A", "operations": [
+        {"sequence": 10, "name": "Bore", "work_center_id": plant.mill["id"], "setup_time": 5, "run_time": 2},
+        {"sequence": 20, "name": "Deburr", "work_center_id": plant.bench["id"], "setup_time": 1, "run_time": 1}]})
+    planner.post(f"{ROUTINGS}/{routing['id']}/release", json={"version": 1, "signature": planner.signature})
+    plan = engineer.post(f"{API}/quality/plans", 201, json={
+        "plan_number": "IP-FLG-300-10", "title": "Bore check", "part_id": flange["id"], "part_revision": "A",
+        "operation_sequence": 10, "characteristics": [{"number": 1, "name": "Bore free of chatter",
+                                                        "kind": "visual", "criticality": "major",
+                                                        "sampling": {"method": "first_piece"}}]})
+    engineer.post(f"{API}/quality/plans/{plan['id']}/release", json={"version": plan["version"],
+                                                                      "signature": engineer.signature})
+    engineer.post(f"{API}/quality/control-points", 201, json={
+        "part_id": flange["id"], "part_revision": "A", "kind": "in_process", "operation_sequence": 10,
+        "plan_number": plan["plan_number"]})
+    order = planner.post(f"{WORK_ORDERS}/{new_order(plant, 2, part=flange)['id']}/release", json={})
+    bore = order["operations"][0]["id"]
+    complete = f"{WORK_ORDERS}/{order['id']}/operations/{bore}/complete"
+    operator.post(f"{WORK_ORDERS}/{order['id']}/operations/{bore}/start", json={})
+    inspections = lambda: inspector.get(f"{API}/quality/inspections", params={"operation_id": bore})["items"]  # noqa
+    inspection = wait_until(inspections, timeout=15, message="the in-process inspection opened")[0]
+    failed = inspector.post(f"{API}/quality/inspections/{inspection['id']}/results", json={"results": [
+        {"characteristic": 1, "sample": 1, "passed": False, "note": "chatter marks on the bore"}]})
+    ncr = engineer.get(f"{API}/quality/ncrs/{failed['ncr_id']}")
+    assert (ncr["status"], ncr["hold_status"], [i["target_number"] for i in ncr["items"]]) == (
+        "contained", "held", [f"{order['number']}/10"])
+    refused = operator.post(complete, 422, json={"good": 2})
+    assert ncr["number"] in refused["message"]
+
+    lines = [{"target_id": bore, "decision": "rework", "quantity": 2, "instructions": "re-bore, finish pass"}]
+    proposed = mrb.put(f"{API}/quality/ncrs/{ncr['id']}/disposition", json={"lines": lines})
+    signed = mrb.post(f"{API}/quality/ncrs/{ncr['id']}/disposition/approvals",
+                      json={"signature": mrb.signature, "version": proposed["version"]})
+    assert (signed["status"], signed["hold_status"], signed["dispositions"][0]["rework_status"]) == (
+        "dispositioned", "released", "pending")
+    rework, = wait_until(lambda: operator.get(f"{API}/rework-operations", params={"ncr_number": ncr["number"]})[
+        "items"], timeout=15, message="the rework operation made")
+    assert (rework["work_center_name"], rework["quantity"], rework["status"]) == ("5-axis mill", 2, "open")
+    refused = operator.post(complete, 422, json={"good": 2})       # the MRB sent it to rework: not good yet
+    assert rework["number"] in refused["message"]
+    refused = engineer.post(f"{API}/quality/ncrs/{ncr['id']}/close", 422, json={"reason": "done"})
+    assert refused["details"]["dispositions"] == [f"{order['number']}/10: rework {rework['number']} open"]
+    inspector.post(f"{API}/rework-operations/{rework['id']}/start", 403, json={})
+    operator.post(f"{API}/rework-operations/{rework['id']}/start", json={})
+    operator.post(f"{API}/rework-operations/{rework['id']}/complete", json={"note": "re-bored, 0.05 mm pass"})
+
+    again = wait_until(lambda: [i for i in inspections() if i["status"] == "open"], timeout=15,
+                       message="the re-inspection opened")[0]
+    operator.post(complete, 422, json={"good": 2})                 # until it passes
+    inspector.post(f"{API}/quality/inspections/{again['id']}/results", json={"results": [
+        {"characteristic": 1, "sample": 1, "passed": True}]})
+    done = operator.post(complete, json={"good": 2})
+    assert (done["operations"][0]["status"], done["operations"][0]["quantity_good"]) == ("completed", 2)
+    closed = engineer.post(f"{API}/quality/ncrs/{ncr['id']}/close", json={"reason": "reworked, re-inspected"})
+    assert (closed["status"], closed["dispositions"][0]["rework_status"]) == ("closed", "completed")
+
+
 def test_a_signed_record_changed_afterwards_shows_its_signature_invalid_and_cannot_be_deleted(plant):
     """Attack: editing a bought-off step in the database after the operator signed it."""
     planner, operator = plant.people.planner, plant.people.operator

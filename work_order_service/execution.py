@@ -94,13 +94,13 @@ def check_operator(refs, caller, requirements, override_reason):
     return answer["shortfalls"]
 
 
-def _overridden(tx, op, caller, shortfalls, reason):
-    """Record that the operation runs although its operator lacks a qualification."""
+def overridden(tx, entity, record_id, caller, shortfalls, reason):
+    """Record that an operation (or a rework) runs although its operator lacks a qualification."""
     if shortfalls is None:
         return None
     override = {"operator_id": str(caller.user_id), "operator": caller.name, "reason": reason, "by": caller.actor,
                 "shortfalls": shortfalls}
-    tx.audit("override_qualification", ENTITY, op.id, new=override, reason=reason)
+    tx.audit("override_qualification", entity, record_id, new=override, reason=reason)
     return override
 
 
@@ -108,7 +108,7 @@ def start(uow, refs, caller, wo_id, op_id, data):
     """Operator = the calling user, qualified for it (or overridden); the order
     goes in progress with its first start."""
     if data["equipment_id"] is not None:
-        _check_equipment(refs, data["equipment_id"])
+        check_equipment(refs, data["equipment_id"])
     number, sequence, requirements = _prepare(uow, wo_id, op_id)
     shortfalls = check_operator(refs, caller, requirements, data["override_reason"])
     operator_name = caller.name
@@ -118,7 +118,7 @@ def start(uow, refs, caller, wo_id, op_id, data):
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_executable(wo.number, wo.status)
         domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
-        override = _overridden(tx, op, caller, shortfalls, data["override_reason"])
+        override = overridden(tx, ENTITY, op.id, caller, shortfalls, data["override_reason"])
         now = utcnow()
         op.status = domain.RUNNING
         op.actual_start = op.actual_start or now
@@ -160,7 +160,7 @@ def _use_tools(refs, caller, wo_id, op_id, number, sequence, tools):
     return [str(t) for t in tools]
 
 
-def _check_equipment(refs, equipment_id):
+def check_equipment(refs, equipment_id):
     node = refs.node(equipment_id)
     if node is None:
         raise errors.RuleViolated(f"equipment_id: no equipment node {equipment_id}",
@@ -190,7 +190,7 @@ def resume(uow, refs, caller, wo_id, op_id, data):
         wo, op = _locked(tx, wo_id, op_id)
         domain.check_executable(wo.number, wo.status)
         domain.check_op_transition(op.sequence, op.status, domain.RUNNING)
-        override = _overridden(tx, op, caller, shortfalls, data["override_reason"])
+        override = overridden(tx, ENTITY, op.id, caller, shortfalls, data["override_reason"])
         op.status = domain.RUNNING
         op.operator_id, op.operator_name = caller.user_id, operator_name
         _open_interval(tx.session, op, utcnow())

@@ -278,3 +278,60 @@ class WorkInstruction(Base):
     released_by: Mapped[str | None] = mapped_column(String(200))
     released_by_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     obsoleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# ------------------------------------------------------------ rework operations (rework/)
+
+REWORK_SEQUENCE = Sequence("rework_operation_number_seq", metadata=Base.metadata)
+
+
+class ReworkOperation(Base):
+    """A rework or repair the Material Review Board decided (one line of an
+    NCR's signed disposition): the units to rework (a lot, a serial, or the
+    work in process of an operation of ours), the MRB's instructions, where
+    (the work center of the operation it came from, or one chosen at start)
+    and what the shop floor did. One per disposition line."""
+    __tablename__ = "rework_operation"
+    __table_args__ = (
+        Index("ix_rework_operation_created", "created_at", "id"),
+        Index("ix_rework_operation_dispatch", "work_center_id", "status"),
+        Index("ix_rework_operation_work_order", "work_order_id"),
+        Index("ix_rework_operation_ncr", "ncr_number"),
+        CheckConstraint("quantity > 0", name="ck_rework_operation_quantity"),
+        CheckConstraint("status IN ('open','running','completed')", name="ck_rework_operation_status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    disposition_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    decision: Mapped[str] = mapped_column(String(20), nullable=False)   # rework or repair
+    ncr_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    ncr_number: Mapped[str] = mapped_column(String(32), nullable=False)
+    ncr_title: Mapped[str] = mapped_column(String(200), nullable=False)
+    part_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    part_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    target_type: Mapped[str] = mapped_column(String(10), nullable=False)   # lot, serial, operation
+    target_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    target_number: Mapped[str] = mapped_column(String(100), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False)
+    instructions: Mapped[str | None] = mapped_column(Text)
+    work_order_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("work_order.id"))
+    work_order_number: Mapped[str | None] = mapped_column(String(64))
+    operation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("work_order_operation.id"))
+    operation_sequence: Mapped[int | None] = mapped_column(Integer)
+    work_center_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    work_center_name: Mapped[str | None] = mapped_column(String(200))
+    # the skills of the operation it came from: reworking it takes what doing it takes
+    required_skills: Mapped[list] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    operator_name: Mapped[str | None] = mapped_column(String(200))
+    equipment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    server_default=func.now())
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -14,7 +14,7 @@ from material_service import contract as material_contract
 from mes_common import errors
 from mes_common.references import event_key, set_copies, synced
 from resource_service import contract as resource_contract
-from work_order_service.models import Downtime, Operation, WorkOrder
+from work_order_service.models import Downtime, Operation, ReworkOperation, WorkOrder
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,15 @@ def sync_site(tx, cache, data):
 
 
 def sync_work_center(tx, cache, data):
-    """`mes.resource.work_center.updated` (data = NodeOut): orders, operations, downtime."""
+    """`mes.resource.work_center.updated` (data = NodeOut): orders, operations, downtime, rework."""
     key = event_key(data)
     counts = {
         "work_order": set_copies(tx, WorkOrder, WorkOrder.work_center_id, key, {"work_center_name": data["name"]}),
         "operation": set_copies(tx, Operation, Operation.work_center_id, key,
                           {"work_center_code": data["code"], "work_center_name": data["name"]}),
         "downtime": set_copies(tx, Downtime, Downtime.work_center_id, key, {"work_center_name": data["name"]}),
+        "rework": set_copies(tx, ReworkOperation, ReworkOperation.work_center_id, key,
+                             {"work_center_name": data["name"]}),
     }
     return synced(tx, cache, EQUIPMENT, key, {"code": data["code"], "name": data["name"]}, counts, ENTITY)
 
@@ -101,5 +103,6 @@ def sync_user(tx, cache, data):
     counts = {
         "work_order": set_copies(tx, WorkOrder, WorkOrder.created_by_id, key, {"created_by_name": name}),
         "operation": set_copies(tx, Operation, Operation.operator_id, key, {"operator_name": name}),
+        "rework": set_copies(tx, ReworkOperation, ReworkOperation.operator_id, key, {"operator_name": name}),
     }
     return synced(tx, cache, USER, key, {"display_name": name}, counts, ENTITY)

@@ -1,5 +1,6 @@
 """Work order service: work orders, their release saga, shop-floor execution,
-dispatch, schedule, variance, downtime (and work instructions, mixed in).
+dispatch, schedule, variance, downtime (and work instructions and rework
+operations, mixed in).
 
 Entrypoints only: validate with the schemas, run a use case, dump the answer.
 Use cases calling other services open their own units of work around the
@@ -21,9 +22,10 @@ from work_order_service.contract import schemas
 from work_order_service.instructions.entrypoints import WorkInstructionEntrypoints
 from work_order_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 from work_order_service.references import References
+from work_order_service.rework.entrypoints import ReworkEntrypoints
 
 
-class WorkOrderService(WorkInstructionEntrypoints, ServiceBase):
+class WorkOrderService(WorkInstructionEntrypoints, ReworkEntrypoints, ServiceBase):
     name = "work_order_service"
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

@@ -7,6 +7,8 @@ import secrets
 import uuid
 from types import SimpleNamespace
 
+from kombu import Connection, Exchange
+
 from mes_common.testing.records import records
 
 DUE = "2026-12-31"
@@ -65,6 +67,20 @@ def new_order(rpc, world, quantity=5, **extra):
                                      "site_id": world.site["id"], "work_center_id": world.wcs[0]["id"], **extra})
 
 
+def inspect_first_operation(rpc, world, plan_number, name, criticality="minor"):
+    """A released plan of one visual characteristic (`name`, first piece) for
+    the world's part at operation 10, and a gating in-process control point there."""
+    plan = rpc.quality.create_plan({
+        "plan_number": plan_number, "title": f"{name} at op 10", "part_id": world.part["id"], "part_revision": "A",
+        "operation_sequence": 10, "characteristics": [
+            {"number": 1, "name": name, "kind": "visual", "criticality": criticality,
+             "sampling": {"method": "first_piece"}}]})
+    rpc.quality.release_plan(plan["id"], {})
+    rpc.quality.create_control_point({"part_id": world.part["id"], "part_revision": "A", "kind": "in_process",
+                                      "operation_sequence": 10, "plan_number": plan_number})
+    return plan
+
+
 def active_reservations(rpc, wo_id):
     return rpc.material.list_reservations({"work_order_id": wo_id, "status": "active", "limit": 500})["items"]
 
@@ -72,3 +88,11 @@ def active_reservations(rpc, wo_id):
 def sagas(engine, wo_id):
     return records(engine, "SELECT id, state, data, error, version FROM saga WHERE work_order_id = :id "
                 "ORDER BY created_at", id=wo_id)
+
+
+def publish(config, source, envelope):
+    """An event as `source` publishes it (a redelivery, or one whose publisher is not in the stack)."""
+    exchange = Exchange(f"{source}.events", type="topic", durable=True)
+    with Connection(config["AMQP_URI"]) as conn:
+        conn.Producer().publish(envelope, exchange=exchange, routing_key=envelope["type"], serializer="json",
+                                declare=[exchange])

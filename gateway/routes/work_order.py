@@ -1,8 +1,8 @@
 """/api/v1 routes of the work order service: work orders, execution, dispatch
-lists, downtime, work instructions."""
+lists, downtime, rework operations, work instructions."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from work_order_service import contract
-from work_order_service.contract import instructions as wi, schemas as s
+from work_order_service.contract import instructions as wi, rework as rw, schemas as s
 
 routes = Routes(contract.SERVICE, tags=["work orders"], prefix="/api/v1")
 READ, WRITE, RELEASE, EXECUTE = "work_order:read", "work_order:write", "work_order:release", "work_order:execute"
@@ -70,6 +70,24 @@ routes.get(DOWNTIME, "list_downtime", query=s.DowntimeListQuery, response=s.Down
            summary="List downtime")
 routes.post(DOWNTIME + "/<downtime_id>/end", "end_downtime", body=s.DowntimeEnd, response=s.DowntimeOut,
             permission=EXECUTE, summary="End an open downtime")
+
+# ------------------------------------------------------------ rework operations
+
+REWORK = "/rework-operations"
+routes.get(REWORK, "list_rework_operations", query=rw.ReworkListQuery, response=rw.ReworkPage, permission=READ,
+           error_codes=(400, 503), summary="List rework operations",
+           doc="Newest first. One is made for each rework or repair line of an NCR's signed MRB disposition.")
+routes.get(REWORK + "/<rework_id>", "get_rework_operation", response=rw.ReworkOut, permission=READ,
+           summary="Get a rework operation")
+routes.post(REWORK + "/<rework_id>/start", "start_rework_operation", body=rw.ReworkStart, response=rw.ReworkOut,
+            permission=EXECUTE, summary="Start a rework (you are its operator)",
+            doc="Refused (422 naming each skill) when you lack a qualification the operation the units came from "
+                "requires, unless overridden; a rework of material from outside names its work center here.")
+routes.post(REWORK + "/<rework_id>/complete", "complete_rework_operation", body=rw.ReworkComplete,
+            response=rw.ReworkOut, permission=EXECUTE, summary="Complete a rework",
+            doc="The NCR's line shows it; when the NCR's last rework is done, the units are inspected again "
+                "(the inspection that failed, reopened under its plan), and the operation's gate opens when that "
+                "passes.")
 
 # ------------------------------------------------------------ work instructions
 

@@ -20,6 +20,7 @@ SEVERITIES = ("critical", "major", "minor")
 DECISIONS = ("use_as_is", "rework", "repair", "scrap", "return_to_vendor", "regrade")
 HOLD_STATUSES = ("pending", "held", "released")
 EFFECT_STATUSES = ("proposed", "pending", "applied")
+REWORK_STATUSES = ("pending", "open", "running", "completed")
 CAPA_STATUSES = ("open", "effectiveness_check", "closed", "cancelled")
 CAPA_ACTION_KINDS = ("containment", "corrective", "preventive")
 CAPA_ACTION_STATUSES = ("open", "done", "cancelled")
@@ -30,4 +31,5 @@ FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "e
 # tests/test_architecture.py keeps this in step with the handlers
 CONSUMES = frozenset({"mes.material.lot.received", "mes.material.lot.held", "mes.material.serial.held",
                       "mes.material.lot.released", "mes.material.serial.released",
-                      "mes.work_order.operation.started"})
+                      "mes.work_order.operation.started", "mes.work_order.rework.created",
+                      "mes.work_order.rework.started", "mes.work_order.rework.completed"})

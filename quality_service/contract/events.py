@@ -7,8 +7,9 @@ reporting build their views from events alone), plus what a verb adds:
 - inspection.opened | results_recorded | passed | failed | cancelled: InspectionOut
   without results; results_recorded adds `results` (ResultOut, this request's);
 - ncr.raised | updated | contained | dispositioned | closed | cancelled | hold_changed:
-  NcrOut (dispositioned: the signed lines; hold_changed: an item's hold landed
-  or was released in material);
+  NcrOut (dispositioned: the signed lines, each with its id, which the work order
+  service's rework operations name; hold_changed: an item's hold landed or was
+  released in material; updated with changed [dispositions]: a line's rework moved);
 - capa.opened | updated | action_added | action_done | effectiveness_signed | closed | cancelled: CapaOut;
 - signature.recorded: {record_type, record_id, record_number, signature: SignatureOut};
 - spc.limits_frozen: LimitsOut with plan_number and characteristic;

@@ -5,10 +5,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mes_common.schemas import (Boolean, NO_NUL, PageQuery, Quantity, Relation, SignatureCredentials, SignatureOut,
                                 UtcDateTime, page_schema)
 from quality_service.contract import (CRITICALITIES, DECISIONS, EFFECT_STATUSES, HOLD_STATUSES, NCR_SOURCES,
-                                      NCR_STATUSES, SEVERITIES)
+                                      NCR_STATUSES, REWORK_STATUSES, SEVERITIES)
 from quality_service.contract.common import RecordLifeOut, REASON, TITLE, optional_text, version
 
-TARGET_TYPES = ("lot", "serial")
+TARGET_TYPES = ("lot", "serial")          # what people name in a new NCR: material
+ITEM_TYPES = TARGET_TYPES + ("operation",)  # and what an in-process inspection's NCR holds
 DEFECT_CODE = fields.String(validate=[validate.Length(min=1, max=40), NO_NUL], metadata={"example": "DIM-OOT"})
 
 
@@ -90,16 +91,20 @@ class DispositionSign(Schema):
 
 
 class NcrItemOut(Schema):
-    target_type = fields.String(required=True)
+    target_type = fields.String(required=True, validate=validate.OneOf(ITEM_TYPES), metadata={
+        "description": "lot or serial (held in material), or operation: the work in process of a work-order "
+                       "operation (an in-process inspection's NCR), held by the operation's inspection gate"})
     target_id = fields.UUID(required=True)
     target_number = fields.String(required=True)
     quantity = fields.Float(required=True)
     hold_id = fields.UUID(required=True, allow_none=True)
     hold_status = fields.String(required=True, validate=validate.OneOf(HOLD_STATUSES), metadata={
-        "description": "pending until material confirms the hold; released when the disposition was applied"})
+        "description": "pending until material confirms the hold (an operation's is held at once by its gate); "
+                       "released when the disposition was applied"})
 
 
 class DispositionOut(Schema):
+    id = fields.UUID(required=True, metadata={"description": "the line (a rework operation names it)"})
     target_id = fields.UUID(required=True)
     target_number = fields.String(required=True)
     decision = fields.String(required=True)
@@ -109,6 +114,11 @@ class DispositionOut(Schema):
     instructions = fields.String(required=True, allow_none=True)
     effect_status = fields.String(required=True, validate=validate.OneOf(EFFECT_STATUSES), metadata={
         "description": "proposed; pending (signed, material not yet done); applied"})
+    rework_status = fields.String(required=True, allow_none=True, validate=validate.OneOf(REWORK_STATUSES),
+                                  metadata={"description": "rework and repair lines once signed: pending until the "
+                                                           "work order service made the rework operation, then its "
+                                                           "status; the NCR closes when every one is completed"})
+    rework_number = fields.String(required=True, allow_none=True, metadata={"example": "RW-000001"})
 
 
 class CharacteristicRef(Schema):

@@ -5,9 +5,9 @@ item per characteristic: sample size, accept and reject numbers, Z1.4
 severity of the stream of lots); results are appended, never changed; each
 result's conformity and each characteristic's verdict are computed; the
 inspection passes or fails by itself when every characteristic is decided;
-a failed inspection of a lot or serial raises its NCR in the same
-transaction; a decided AQL characteristic moves its stream's switching state;
-the points the results complete are judged against frozen SPC limits.
+a failed inspection raises its NCR (of the lot, the serial or the
+operation's work in process) in the same transaction; a decided AQL
+characteristic moves its stream's switching state; the points the results complete are judged against frozen SPC limits.
 """
 import uuid
 from decimal import Decimal
@@ -107,6 +107,18 @@ def open_(tx, caller, plan, subject, control_point_id=None, trigger_key=None):
     history.record(tx, RECORD, inspection.id, None, rules.OPEN)
     tx.audit("open", RECORD, inspection.id, new=out)
     return inspection
+
+
+def reinspect(tx, caller, inspection_id, quantity, trigger_key):
+    """The inspection, again, of what a failed inspection inspected (its
+    reworked `quantity`), under the plan's released revision; None when the
+    plan has none any more (then the gate says so)."""
+    failed = get(tx.session, inspection_id)
+    plan = plans.released_or_none(tx.session, failed.plan_number)
+    if plan is None:
+        return None
+    subject = {**{k: getattr(failed, k) for k in SUBJECT_FIELDS}, "quantity": whole_quantity(quantity)}
+    return open_(tx, caller, plan, subject, control_point_id=failed.control_point_id, trigger_key=trigger_key)
 
 
 def cancel(tx, inspection_id, reason):
@@ -246,8 +258,7 @@ def _conclude(tx, caller, inspection, plan, status):
     if status == rules.FAILED:
         ncr = ncrs.from_inspection(tx, caller, inspection, plan, [i for i in inspection.items
                                                                    if i.verdict == rules.FAIL])
-        if ncr is not None:
-            inspection.ncr_id, inspection.ncr_number = ncr.id, ncr.number
+        inspection.ncr_id, inspection.ncr_number = ncr.id, ncr.number
     tx.flush()
     tx.session.refresh(inspection, ["completed_at"])
     _decided(tx, inspection, status)
@@ -289,8 +300,16 @@ def list_page(session, query):
 
 
 def gate(session, query):
-    """Whether an operation may complete: every gating control point at it has
-    its latest inspection of this operation passed."""
+    """Whether an operation may report good units: no NCR holds its work in
+    process, and every gating control point at it has its latest inspection of
+    this operation passed, or failed with an NCR whose signed disposition lets
+    the units go on (use as is, regrade, scrap; after rework or repair the
+    re-inspection opened at its end is the latest)."""
+    holding = ncrs.holding_operation(session, query["operation_id"])
+    if holding:
+        return {"open": False, "plan_number": None, "inspections": [],
+                "reason": f"{', '.join(holding)} holds the work in process of operation "
+                          f"{query['operation_sequence']} until the MRB's disposition"}
     points = [p for p in plans.control_points_at(session, query["part_id"], query["part_revision"],
                                                  operation_sequence=query["operation_sequence"])
               if p.kind != "receiving" and p.gates]
@@ -305,10 +324,28 @@ def gate(session, query):
                     "reason": f"the {point.kind.replace('_', '-')} inspection of plan {point.plan_number} at "
                               f"operation {query['operation_sequence']} is required and not opened yet"}
         seen.append({"id": latest.id, "number": latest.number, "status": latest.status})
-        if latest.status != rules.PASSED:
+        refusal = None if latest.status == rules.PASSED else _still_shut(session, latest)
+        if refusal is not None:
             return {"open": False, "plan_number": point.plan_number, "inspections": seen,
-                    "reason": f"inspection {latest.number} (plan {point.plan_number}) is {latest.status}"}
+                    "reason": f"inspection {latest.number} (plan {point.plan_number}) is {latest.status}{refusal}"}
     return {"open": True, "plan_number": None, "inspections": seen, "reason": None}
+
+
+def _still_shut(session, inspection):
+    """Why a gate stays shut on an inspection that did not pass (None: the
+    MRB's disposition of its NCR lets the units go on)."""
+    if inspection.status != rules.FAILED or inspection.ncr_id is None:
+        return ""
+    ncr = ncrs.get(session, inspection.ncr_id)
+    if ncr.status == "cancelled":
+        return f" and its NCR {ncr.number} was cancelled: inspect again"
+    if ncr.status not in ("dispositioned", "closed"):
+        return f": NCR {ncr.number} awaits the MRB's disposition"
+    rework = [d.rework_number or d.decision for d in ncr.dispositions if d.decision in ncrs.rules.REWORKED]
+    if rework:
+        return (f": NCR {ncr.number} sent the units to {', '.join(rework)}; they are inspected again when "
+                "it is done")
+    return None
 
 
 def whole_quantity(quantity):

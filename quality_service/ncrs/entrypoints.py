@@ -8,6 +8,7 @@ from mes_common.events.handlers import event_handler
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
 from quality_service.contract import ncrs as schemas
+from quality_service.inspections import use_cases as inspections
 from quality_service.ncrs import use_cases as ncrs
 
 MRB = "mrb:disposition"
@@ -142,3 +143,23 @@ class NcrEntrypoints:
     @event_handler("material_service", "mes.material.serial.released")
     def on_serial_hold_released(self, event):
         ncrs.hold_changed(self.uow, event.data, released=True)
+
+    # ------------------------------------------------------------ the work order service's word on the rework
+
+    @event_handler("work_order_service", "mes.work_order.rework.created")
+    def on_rework_created(self, event):
+        ncrs.rework_changed(self.uow(), event.data)
+
+    @event_handler("work_order_service", "mes.work_order.rework.started")
+    def on_rework_started(self, event):
+        ncrs.rework_changed(self.uow(), event.data)
+
+    @event_handler("work_order_service", "mes.work_order.rework.completed")
+    def on_rework_completed(self, event):
+        """When the last rework of an NCR raised by an inspection is done, what was
+        reworked is inspected again (its gate stays shut until that passes)."""
+        tx = self.uow()
+        ncr = ncrs.rework_changed(tx, event.data)
+        if ncr is not None and ncr.inspection_id is not None and ncrs.rework_done(ncr):
+            reworked = sum((d.quantity for d in ncr.dispositions if d.rework_status is not None), Decimal(0))
+            inspections.reinspect(tx, self._caller(), ncr.inspection_id, reworked, f"rework:{ncr.id}")

@@ -6,11 +6,17 @@ disposition says what becomes of every nonconforming unit: for each item the
 lines' quantities sum to the item's quantity; use-as-is and repair need an
 engineering justification and, on a critical NCR, the customer's approval;
 a critical NCR needs two approvals by different MRB members.
+
+Rework and repair lines become rework operations of the work order service;
+the NCR closes once they are completed. The work in process of an operation
+(item target_type `operation`) is no material yet: the operation's inspection
+gate holds it, from the moment the NCR is raised until its disposition.
 """
 from decimal import Decimal
 
 from mes_common import errors
 from mes_common.rules import StateMachine
+from quality_service.contract import REWORK_STATUSES
 
 DRAFT, OPEN, CONTAINED, DISPOSITIONED, CLOSED, CANCELLED = (
     "draft", "open", "contained", "dispositioned", "closed", "cancelled")
@@ -24,6 +30,8 @@ NCR = StateMachine("NCR", {
 })
 JUSTIFIED = ("use_as_is", "repair")          # need an engineering justification (and customer approval if critical)
 RELEASING = ("use_as_is", "rework", "repair", "regrade")   # the units stay: the hold is released for them
+REWORKED = ("rework", "repair")   # each line becomes a rework operation (work order service)
+OPERATION = "operation"           # an item that is an operation's work in process, held by its gate
 
 
 def critical(severity, characteristics):
@@ -43,6 +51,28 @@ def hold_status(item_statuses):
         if status in statuses:
             return status
     return "released"
+
+
+REWORK_PROGRESS = REWORK_STATUSES   # a line's rework, in order
+
+
+def rework_moves(was, now):
+    """Whether a line's rework goes from `was` to `now` (events can come late: never back)."""
+    return was is None or REWORK_PROGRESS.index(now) > REWORK_PROGRESS.index(was)
+
+
+def initial_hold(target_type):
+    """An item's hold when the NCR is raised: material confirms a lot's or a
+    serial's; an operation's gate holds its work in process at once."""
+    return "held" if target_type == OPERATION else "pending"
+
+
+def unfinished_rework(lines):
+    """The rework and repair lines ({target_number, decision, rework_status,
+    rework_number}) whose rework operation is not completed yet, as people read them."""
+    return [f"{line['target_number']}: {line['decision']} "
+            f"{line['rework_number'] or ''} {line['rework_status']}".replace("  ", " ")
+            for line in lines if line["rework_status"] not in (None, "completed")]
 
 
 def check_lines(items, lines, is_critical):

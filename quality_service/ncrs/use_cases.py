@@ -6,8 +6,12 @@ each lot and serial, with the NCR number as the hold's reference, and its
 material service that is down loses nothing and the NCR says where it stands.
 The MRB's signed disposition is announced the same way (`ncr.dispositioned`):
 material scraps, returns and releases in one transaction per item and its
-hold's `released` event marks the item's lines applied. Cancelling releases
-the holds. Every change is audited with its status history.
+hold's `released` event marks the item's lines applied; the work order service
+makes a rework operation of each rework and repair line and says how it goes
+(`rework.*` events). Work in process of an operation is held by the
+operation's inspection gate (inspections.use_cases.gate) from the raise to the
+disposition. Cancelling releases the holds. Every change is audited with its
+status history.
 """
 import uuid
 from decimal import Decimal
@@ -28,12 +32,13 @@ APPROVAL = signatures.APPROVAL
 ncr_out, summary_out = NcrOut(), NcrSummary()
 ITEM_FIELDS = ("target_type", "target_id", "target_number", "quantity")
 LINE_FIELDS = ("decision", "quantity", "justification", "customer_approval", "instructions")
+LINE_PROGRESS = ("id", "effect_status", "rework_status", "rework_id", "rework_number")   # not what the MRB signs
 
 
 def _lines(ncr):
     numbers = {i.id: (i.target_id, i.target_number) for i in ncr.items}
     return [{"target_id": numbers[d.item_id][0], "target_number": numbers[d.item_id][1],
-             **{k: getattr(d, k) for k in (*LINE_FIELDS, "effect_status")}} for d in ncr.dispositions]
+             **{k: getattr(d, k) for k in (*LINE_FIELDS, *LINE_PROGRESS)}} for d in ncr.dispositions]
 
 
 def is_critical(ncr):
@@ -45,8 +50,8 @@ def signed_content(ncr):
     return {"number": ncr.number, "part_id": str(ncr.part_id), "severity": ncr.severity, "title": ncr.title,
             "description": ncr.description, "quantity": str(ncr.quantity), "characteristics": ncr.characteristics,
             "items": [{k: str(getattr(i, k)) for k in ITEM_FIELDS} for i in ncr.items],
-            "dispositions": [{k: str(v) if v is not None else None for k, v in line.items() if k != "effect_status"}
-                             for line in _lines(ncr)]}
+            "dispositions": [{k: str(v) if v is not None else None for k, v in line.items()
+                              if k not in LINE_PROGRESS} for line in _lines(ncr)]}
 
 
 def approvals(session, ncr):
@@ -99,8 +104,8 @@ def raise_(tx, caller, data, part, targets, inspection=None, characteristics=(),
             return found
     number = f"NCR-{session.execute(NCR_SEQUENCE.next_value()).scalar_one():06d}"
     status = rules.DRAFT if data.get("draft") else rules.OPEN
-    items = [NcrItem(id=uuid.uuid4(), position=i, hold_status="pending", **{k: t[k] for k in ITEM_FIELDS})
-             for i, t in enumerate(targets)]
+    items = [NcrItem(id=uuid.uuid4(), position=i, hold_status=rules.initial_hold(t["target_type"]),
+                     **{k: t[k] for k in ITEM_FIELDS}) for i, t in enumerate(targets)]
     ncr = Ncr(id=uuid.uuid4(), number=number, source=data["source"], status=status, severity=data["severity"],
               title=data["title"], description=data["description"], part_id=part["id"],
               part_number=part["part_number"], quantity=sum((t["quantity"] for t in targets), Decimal(0)),
@@ -113,6 +118,10 @@ def raise_(tx, caller, data, part, targets, inspection=None, characteristics=(),
               trigger_key=trigger_key, created_by=caller.actor, items=items)
     session.add(ncr)
     history.record(tx, RECORD, ncr.id, None, status)
+    if status == rules.OPEN and all(i.hold_status == "held" for i in items):   # held by its operation's gate
+        ncr.containment = [*ncr.containment, _containment(tx, "held at the inspection gate: " + ", ".join(
+            f"operation {i.target_number}" for i in items))]
+        _move(tx, ncr, rules.CONTAINED, "work in process held by the operation's inspection gate")
     out = _announce(tx, ncr, "raised" if status == rules.OPEN else "updated")
     tx.audit("raise" if status == rules.OPEN else "create", RECORD, ncr.id, new=out)
     return ncr
@@ -131,12 +140,9 @@ def submit(tx, ncr_id, version):
     return ncr
 
 
-def for_inspection(tx, caller, inspection, characteristics, data, describe, trigger_key):
-    """The NCR (once per `trigger_key`) of what an inspection inspected, its
-    lot or serial held; None for an operation's inspection, which names
-    neither (the shop floor raises the NCR of what it holds). `data`: source,
-    severity, title, defect codes; `describe(target)`: the description, given
-    "lot L-1" or "serial S-1"."""
+def inspected(inspection):
+    """What an inspection inspected, as an NCR item: its lot, its serial, or
+    the work in process of its work-order operation."""
     if inspection.lot_id is not None:
         target = {"target_type": "lot", "target_id": inspection.lot_id, "target_number": inspection.lot_number,
                   "quantity": Decimal(inspection.quantity)}
@@ -144,7 +150,17 @@ def for_inspection(tx, caller, inspection, characteristics, data, describe, trig
         target = {"target_type": "serial", "target_id": inspection.serial_id,
                   "target_number": inspection.serial_number, "quantity": Decimal(1)}
     else:
-        return None
+        target = {"target_type": rules.OPERATION, "target_id": inspection.operation_id,
+                  "target_number": f"{inspection.work_order_number}/{inspection.operation_sequence}",
+                  "quantity": Decimal(inspection.quantity)}
+    return target
+
+
+def for_inspection(tx, caller, inspection, characteristics, data, describe, trigger_key):
+    """The NCR (once per `trigger_key`) of what an inspection inspected, held.
+    `data`: source, severity, title, defect codes; `describe(target)`: the
+    description, given "lot L-1", "serial S-1" or "operation WO-000001/20"."""
+    target = inspected(inspection)
     data = {**data, "description": describe(f"{target['target_type']} {target['target_number']}"),
             "supplier": inspection.supplier, "work_order_id": inspection.work_order_id,
             "work_order_number": inspection.work_order_number, "operation_id": inspection.operation_id,
@@ -156,7 +172,7 @@ def for_inspection(tx, caller, inspection, characteristics, data, describe, trig
 
 
 def from_inspection(tx, caller, inspection, plan, failed_items):
-    """The NCR of a failed inspection of a lot or serial (once per inspection)."""
+    """The NCR of a failed inspection (once per inspection)."""
     by_id = {c.id: c for c in plan.characteristics}
     failed = [by_id[i.characteristic_id] for i in failed_items]
     names = "; ".join(f"{c.number} {c.name}" for c in failed)
@@ -256,8 +272,7 @@ def sign_disposition(tx, caller, ncr_id, version, manifest):
     needed = rules.signatures_required(is_critical(ncr))
     if len(signed) >= needed:
         _move(tx, ncr, rules.DISPOSITIONED)
-        for line in ncr.dispositions:
-            line.effect_status = "pending"
+        _set_effects(ncr)
         out = _announce(tx, ncr, "dispositioned")
     else:
         ncr.updated_at = func.now()
@@ -267,13 +282,38 @@ def sign_disposition(tx, caller, ncr_id, version, manifest):
     return ncr
 
 
+def _set_effects(ncr):
+    """The disposition signed: material's lines wait for it (pending); an
+    operation's work in process goes as decided at once (its gate opens to the
+    disposition: inspections.use_cases.gate); rework and repair wait for their
+    rework operation."""
+    at_gate = {i.id for i in ncr.items if i.target_type == rules.OPERATION}
+    for item in ncr.items:
+        if item.id in at_gate:
+            item.hold_status, item.hold_changed_at = "released", func.now()
+    for line in ncr.dispositions:
+        line.effect_status = "applied" if line.item_id in at_gate else "pending"
+        if line.decision in rules.REWORKED:
+            line.rework_status = "pending"
+
+
+def _release_gates(ncr):
+    for item in ncr.items:
+        if item.target_type == rules.OPERATION and item.hold_status == "held":
+            item.hold_status, item.hold_changed_at = "released", func.now()
+
+
 def close(tx, ncr_id, reason, version):
     ncr = _locked(tx.session, ncr_id, version)
-    pending = [f"{line['target_number']}: {line['decision']}" for line in _lines(ncr)
-               if line["effect_status"] != "applied"]
+    lines = _lines(ncr)
+    pending = [f"{line['target_number']}: {line['decision']}" for line in lines if line["effect_status"] != "applied"]
     if ncr.status == rules.DISPOSITIONED and pending:
         raise errors.RuleViolated(f"NCR {ncr.number}: material has not applied {', '.join(pending)} yet",
                                   {"dispositions": pending})
+    rework = rules.unfinished_rework(lines)
+    if rework:
+        raise errors.RuleViolated(f"NCR {ncr.number}: the rework is not completed ({'; '.join(rework)})",
+                                  {"dispositions": rework})
     _move(tx, ncr, rules.CLOSED, reason)
     ncr.closed_at, ncr.status_reason = func.now(), reason
     out = _announce(tx, ncr, "closed")
@@ -288,6 +328,7 @@ def cancel(tx, ncr_id, reason, version):
     was = ncr.status
     _move(tx, ncr, rules.CANCELLED, reason)
     ncr.status_reason = reason
+    _release_gates(ncr)
     out = _announce(tx, ncr, "cancelled", held=was != rules.DRAFT)
     tx.audit("cancel", RECORD, ncr.id, old={"status": was}, new={"status": out["status"]}, reason=reason)
     return ncr
@@ -326,7 +367,44 @@ def hold_changed(tx, hold, released):
     return ncr
 
 
+# ------------------------------------------------------------------ the work order service's word on the rework
+
+def rework_changed(tx, rework):
+    """A rework operation (ReworkOut of a `rework.*` event) of a disposition
+    line: the line follows it. Returns the NCR, or None when the line is none
+    of ours."""
+    session = tx.session
+    line = session.execute(select(Disposition).where(Disposition.id == rework["disposition_id"])
+                           .with_for_update()).scalar_one_or_none()
+    if line is None:
+        return None
+    ncr = get(session, line.ncr_id, lock=True)
+    was = line.rework_status
+    if not rules.rework_moves(was, rework["status"]):   # a late event of an earlier state
+        return ncr
+    line.rework_id, line.rework_number, line.rework_status = rework["id"], rework["number"], rework["status"]
+    ncr.updated_at = func.now()
+    _announce(tx, ncr, "updated", changed=["dispositions"])
+    tx.audit("rework_" + rework["status"], RECORD, ncr.id,
+             old={"rework_status": was}, new={"rework": rework["number"], "rework_status": rework["status"],
+                                               "target": rework["target_number"]})
+    return ncr
+
+
+def rework_done(ncr):
+    """Every rework and repair line of a dispositioned NCR has its rework completed."""
+    lines = [d for d in ncr.dispositions if d.rework_status is not None]
+    return bool(lines) and all(d.rework_status == "completed" for d in lines)
+
+
 # ------------------------------------------------------------------ queries
+
+def holding_operation(session, operation_id):
+    """The numbers of the NCRs that hold an operation's work in process."""
+    return session.execute(select(Ncr.number).join(NcrItem, NcrItem.ncr_id == Ncr.id).where(
+        NcrItem.target_type == rules.OPERATION, NcrItem.target_id == operation_id,
+        NcrItem.hold_status == "held").order_by(Ncr.number)).scalars().all()
+
 
 def list_page(session, query):
     stmt = paging.where_equal(select(Ncr), Ncr, query, ("status", "source", "part_id"))

@@ -350,8 +350,8 @@ def _judge(tx, caller, inspection, plan, characteristic, limits, samples):
 
 def _raise_ncr(tx, caller, inspection, plan, characteristic, violations):
     """The NCR of an inspection's out-of-control points of a characteristic
-    (once), holding what it inspected; an operation's inspection names no lot
-    or serial: its violations are announced without one."""
+    (once), holding what it inspected (an operation's inspection: the
+    operation's work in process, held at its gate)."""
     broken = "; ".join(f"{rule} ({_describe(rule)})" for rule in sorted({v.rule for v in violations}))
     points = ", ".join(sorted({v.point_key for v in violations}))
     data = {"source": "spc", "severity": "critical" if characteristic.criticality == "critical" else "major",

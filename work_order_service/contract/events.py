@@ -17,6 +17,9 @@ Type `mes.work_order.<entity>.<verb>`, subject the entity id:
 - `downtime.recorded|ended`: data = DowntimeOut;
 - `step.bought_off`: `{work_order_id, work_order_number, operation_id, step,
   values, note, by_id, by_name, at}`.
+- `rework.created|started|completed`: data = ReworkOut (contract.rework): a
+  rework operation made from a rework or repair line of an NCR's signed
+  disposition (`disposition_id`), started and completed on the shop floor.
 Work-instruction events are listed by their own module.
 """
 SOURCE = "work_order_service"
@@ -29,10 +32,12 @@ OUTPUT_REPORTED = "mes.work_order.output.reported"
 DOWNTIME_RECORDED = "mes.work_order.downtime.recorded"
 DOWNTIME_ENDED = "mes.work_order.downtime.ended"
 STEP_BOUGHT_OFF = "mes.work_order.step.bought_off"
+REWORK_VERBS = ("created", "started", "completed")
 
 EVENT_TYPES = (tuple(f"mes.work_order.work_order.{v}" for v in WORK_ORDER_VERBS)
                + tuple(f"mes.work_order.operation.{v}" for v in OPERATION_VERBS)
-               + (OUTPUT_REPORTED, DOWNTIME_RECORDED, DOWNTIME_ENDED, STEP_BOUGHT_OFF))
+               + (OUTPUT_REPORTED, DOWNTIME_RECORDED, DOWNTIME_ENDED, STEP_BOUGHT_OFF)
+               + tuple(f"mes.work_order.rework.{v}" for v in REWORK_VERBS))
 
 
 def work_order(verb):
@@ -43,3 +48,8 @@ def work_order(verb):
 def operation(verb):
     assert verb in OPERATION_VERBS, verb
     return f"mes.work_order.operation.{verb}"
+
+
+def rework(verb):
+    assert verb in REWORK_VERBS, verb
+    return f"mes.work_order.rework.{verb}"

@@ -186,14 +186,14 @@ class CancelRequest(_Reason):
 
 # ------------------------------------------------------------------ execution
 
-class _Qualified(Schema):
+class Qualified(Schema):
     override_reason = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=500),
                                                                                    NO_NUL], metadata={
         "description": "go ahead although the operator lacks a required qualification (needs the permission "
                        "`qualification:override`; audited with the shortfalls)"})
 
 
-class StartOperation(_Qualified):
+class StartOperation(Qualified):
     equipment_id = fields.UUID(load_default=None, allow_none=True)
     tools = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20), metadata={
         "description": "gauges and tools (assets of the resource service) the operation starts with: each must be "
@@ -210,7 +210,7 @@ class PauseOperation(_Reason):
     pass
 
 
-class ResumeOperation(_Qualified):
+class ResumeOperation(Qualified):
     pass
 
 

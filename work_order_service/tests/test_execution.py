@@ -3,7 +3,8 @@ import pytest
 
 from mes_common import errors
 from mes_common.testing.fixtures import wait_until
-from work_order_service.testing import USER_ID, active_reservations, build, new_tag, new_order
+from work_order_service.testing import (USER_ID, active_reservations, build, inspect_first_operation, new_order,
+                                        new_tag)
 from mes_common.testing.records import records
 
 
@@ -182,14 +183,7 @@ def test_work_instruction_frozen_at_release_and_steps_bought_off_once(rpc):
 
 def test_an_operation_with_an_open_in_process_inspection_cannot_report_good_units(rpc):
     world = build(rpc, components=1, operations=2)
-    plan = rpc.quality.create_plan({
-        "plan_number": f"IP-OP10-{world.tag}", "title": "First-off check at op 10", "part_id": world.part["id"],
-        "part_revision": "A", "operation_sequence": 10, "characteristics": [
-            {"number": 1, "name": "Deburred", "kind": "visual", "criticality": "minor",
-             "sampling": {"method": "first_piece"}}]})
-    rpc.quality.release_plan(plan["id"], {})
-    rpc.quality.create_control_point({"part_id": world.part["id"], "part_revision": "A", "kind": "in_process",
-                                      "operation_sequence": 10, "plan_number": plan["plan_number"]})
+    inspect_first_operation(rpc, world, f"IP-OP10-{world.tag}", "Deburred")
     wo = rpc.wo.release_work_order(new_order(rpc, world, quantity=2)["id"])
     first = wo["operations"][0]["id"]
     rpc.wo.start_operation(wo["id"], first)

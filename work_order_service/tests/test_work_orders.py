@@ -4,13 +4,12 @@ import uuid
 
 import eventlet
 import pytest
-from kombu import Connection, Exchange
 
 from mes_common import errors
 from mes_common.events.envelope import CloudEvent
 from mes_common.testing.fixtures import wait_until
 from work_order_service import domain
-from work_order_service.testing import DUE, USER_ID, build, new_order
+from work_order_service.testing import DUE, USER_ID, build, new_order, publish
 from mes_common.testing.records import records
 
 
@@ -64,13 +63,6 @@ def test_create_checks_references_caches_names_and_lists(rpc):
     assert "obsolete" in exc.value.message
 
 
-def _publish(config, source, envelope):
-    exchange = Exchange(f"{source}.events", type="topic", durable=True)
-    with Connection(config["AMQP_URI"]) as conn:
-        conn.Producer().publish(envelope, exchange=exchange, routing_key=envelope["type"], serializer="json",
-                                declare=[exchange])
-
-
 def _names(rpc, part_id, field="part_name"):
     """The `field` values of the work orders of one part."""
     return {w[field] for w in rpc.wo.list_work_orders({"part_id": part_id, "limit": 500})["items"]}
@@ -96,7 +88,7 @@ def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, s
     wait_until(lambda: _names(rpc, world.part["id"]) == {"Bracket assy, RH"}, timeout=5, message="rename 2")
 
     # the first event again (a redelivery): applied once already, so nothing changes
-    _publish(stack.config, "material_service", first)
+    publish(stack.config, "material_service", first)
     rpc.material.update_part(other["id"], {"name": "Marker"})  # handled after the duplicate
     marker, = part_updated(engines["material_service"], other["id"])
     handled = lambda: records(db,  # noqa: E731
@@ -114,7 +106,7 @@ def test_renames_update_every_copy_and_a_duplicated_event_changes_nothing(rpc, s
     rpc.wo.start_operation(wo["id"], wo["operations"][0]["id"])
     rpc.resource.update_node(world.wcs[0]["id"], {"name": "5-axis cell"})
     rpc.resource.update_node(world.site["id"], {"name": "Toulouse-Blagnac"})
-    _publish(stack.config, "auth_service", CloudEvent.new(
+    publish(stack.config, "auth_service", CloudEvent.new(
         "mes.auth.user.updated", "auth_service", USER_ID,
         {"id": USER_ID, "username": "alice", "display_name": "Alice Martin", "active": True}).to_dict())
 
