@@ -22,7 +22,7 @@ from quality_service.contract.inspections import InspectionOut, ResultOut
 from quality_service.inspections import rules, sampling
 from quality_service.models import (INSPECTION_SEQUENCE, Inspection, InspectionItem, InspectionPlan, InspectionResult,
                                     SamplingState)
-from quality_service.ncrs import use_cases as ncrs
+from quality_service.ncrs import rules as ncr_rules, use_cases as ncrs
 from quality_service.plans import use_cases as plans
 from quality_service.spc import use_cases as spc
 
@@ -337,11 +337,11 @@ def _still_shut(session, inspection):
     if inspection.status != rules.FAILED or inspection.ncr_id is None:
         return ""
     ncr = ncrs.get(session, inspection.ncr_id)
-    if ncr.status == "cancelled":
+    if ncr.status == ncr_rules.CANCELLED:
         return f" and its NCR {ncr.number} was cancelled: inspect again"
-    if ncr.status not in ("dispositioned", "closed"):
+    if ncr.status not in (ncr_rules.DISPOSITIONED, ncr_rules.CLOSED):
         return f": NCR {ncr.number} awaits the MRB's disposition"
-    rework = [d.rework_number or d.decision for d in ncr.dispositions if d.decision in ncrs.rules.REWORKED]
+    rework = [d.rework_number or d.decision for d in ncr.dispositions if d.decision in ncr_rules.REWORKED]
     if rework:
         return (f": NCR {ncr.number} sent the units to {', '.join(rework)}; they are inspected again when "
                 "it is done")

@@ -374,11 +374,11 @@ def rework_changed(tx, rework):
     line: the line follows it. Returns the NCR, or None when the line is none
     of ours."""
     session = tx.session
-    line = session.execute(select(Disposition).where(Disposition.id == rework["disposition_id"])
-                           .with_for_update()).scalar_one_or_none()
-    if line is None:
+    ncr_id = session.execute(select(Disposition.ncr_id).where(Disposition.id == rework["disposition_id"])).scalar()
+    if ncr_id is None:
         return None
-    ncr = get(session, line.ncr_id, lock=True)
+    ncr = get(session, ncr_id, lock=True)   # the NCR first, as every change of its lines locks it
+    line = next(d for d in ncr.dispositions if str(d.id) == str(rework["disposition_id"]))
     was = line.rework_status
     if not rules.rework_moves(was, rework["status"]):   # a late event of an earlier state
         return ncr
