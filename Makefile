@@ -17,6 +17,10 @@ STAMP       := $(VENV)/.installed
 MES         := $(BIN)/mes
 PYTEST_ARGS ?=
 APT_ENV     := DEBIAN_FRONTEND=noninteractive
+# The official QIF and B2MML schemas (never copied into the checkout): beside it, or where this
+# kind of machine keeps them; the services and tests read STANDARDS_DIR.
+STANDARDS_DIR ?= $(firstword $(wildcard $(abspath ../shared/standards) /work/shared/standards))
+export STANDARDS_DIR
 
 .PHONY: help venv infra db run test test-fast demo reset compose-tool bench clean distclean
 

@@ -22,7 +22,7 @@ from eventlet.event import Event
 from nameko.exceptions import BadRequest
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -77,8 +77,12 @@ class RouteSpec:
     operation_id: str | None = None
     # JSON schema of a path parameter that is not an id (`*_id`: a UUID) nor free text
     path_schemas: dict = field(default_factory=dict)
-    # what a success answers: JSON, or a document the RPC returns as text (image/svg+xml)
+    # what a success answers: JSON, or a document the RPC returns as text (image/svg+xml), or as
+    # {filename, content}: a file to save (application/xml)
     media_type: str = JSON
+    # what the request's body is: a JSON object, or a document (application/xml) passed on as text
+    body_media_type: str = JSON
+    max_body: int = MAX_BODY
 
 
 ROUTES = []
@@ -187,8 +191,9 @@ class ApiRoute(HttpRequestHandler):
         try:
             # first: who is not allowed learns nothing else, not even about the body
             request.principal = principal = self.auth.authenticate(request, self.spec, request_id)
-            if request.content_length and request.content_length > MAX_BODY:
-                raise errors.ValidationFailed("the body is too large", {"body": [f"at most {MAX_BODY} bytes"]})
+            if request.content_length and request.content_length > self.spec.max_body:
+                raise errors.TooLarge("the body is too large", {"body": [f"at most {self.spec.max_body} bytes"]})
+            request.max_content_length = self.spec.max_body   # a body sent without a length stops there too
             # travels to the services as message headers: who, never the credentials
             request.client = client_of(request, self.trusted_proxy_hops)
             context_data = principal.context(request_id, request.client["address"])
@@ -197,6 +202,9 @@ class ApiRoute(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
             response = self.response_from_result(event.wait())
+        except RequestEntityTooLarge:
+            response = error_response(errors.TooLarge("the body is too large",
+                                                      {"body": [f"at most {self.spec.max_body} bytes"]}))
         except Exception as exc:
             response = self.response_from_exception(exc)
         response.headers[REQUEST_ID] = request_id
@@ -213,9 +221,12 @@ class ApiRoute(HttpRequestHandler):
             status, result = result
         if status == 204:
             return Response(status=204)
-        if self.spec.media_type != JSON:   # a picture or a page: nothing in it may run or load
-            return Response(result, status=status, mimetype=self.spec.media_type,
-                            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+        if self.spec.media_type != JSON:   # a picture, a page or a file: nothing in it may run or load
+            headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+            if isinstance(result, dict):   # a file: {filename, content}
+                headers["Content-Disposition"] = _attachment(result["filename"])
+                result = result["content"]
+            return Response(result, status=status, mimetype=self.spec.media_type, headers=headers)
         return json_response(result, status=status)
 
     def response_from_exception(self, exc):
@@ -235,17 +246,21 @@ _PERMISSION = re.compile(r"[a-z][a-z_]*:[a-z][a-z_]*")
 
 def route(method, path, *, summary, tags=(), body=None, query=None, response=None, status=200,
           permission=None, public=False, error_codes=(400, 404, 409, 422, 503), description=None,
-          include_in_schema=True, error_schemas=None, path_schemas=None, media_type=JSON):
+          include_in_schema=True, error_schemas=None, path_schemas=None, media_type=JSON, body_media_type=JSON,
+          max_body=MAX_BODY):
     """`permission` is a `resource:action` string or AUTHENTICATED; a route
     without one must say public=True (refused at import otherwise). A route
-    whose `media_type` is not JSON answers its handler's text as that type."""
+    whose `media_type` is not JSON answers its handler's text (or file) as
+    that type; one whose `body_media_type` is not JSON takes a document of
+    that type, up to `max_body` bytes (413 beyond)."""
     if public == bool(permission):
         raise ValueError(f"route {method} {path}: give either a permission or public=True")
     if permission and permission != AUTHENTICATED and not _PERMISSION.fullmatch(permission):
         raise ValueError(f"route {method} {path}: permission {permission!r} is not `resource:action`")
     spec = RouteSpec(method, path, summary, list(tags), body, query, response, status, permission,
                      public, error_codes, description, include_in_schema, dict(error_schemas or {}),
-                     path_schemas=dict(path_schemas or {}), media_type=media_type)
+                     path_schemas=dict(path_schemas or {}), media_type=media_type,
+                     body_media_type=body_media_type, max_body=max_body)
     ROUTES.append(spec)
 
     def decorator(fn):
@@ -272,6 +287,22 @@ def json_body(request):
     if not isinstance(data, dict):
         raise errors.ValidationFailed("the body must be a JSON object", {"body": ["expected an object"]})
     return data
+
+
+def document_body(request):
+    """The request's document as text: UTF-8, as the standards we take write it (400 otherwise)."""
+    raw = request.get_data(cache=True)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.ValidationFailed("the document is not UTF-8", {"body": [f"not UTF-8: {exc.reason} at byte "
+                                                                             f"{exc.start}"]}) from None
+
+
+def _attachment(filename):
+    """A Content-Disposition naming the file; the name reduced to what every client reads safely."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:150] or "download"
+    return f'attachment; filename="{safe}"'
 
 
 def path_id(name, value):

@@ -19,6 +19,7 @@ ERROR_TEXT = {
     403: "Signed in, but without the permission this operation needs (`x-permission`)",
     404: "No such resource",
     409: "Conflicts with the current state (duplicate, stale version, active children)",
+    413: "The body is larger than the operation takes (`details.body` says how large it may be)",
     422: "Well-formed but breaks a rule (e.g. level nesting)",
     429: "Too many attempts; retry after `Retry-After` seconds",
     503: "The backing service or the broker is unavailable",
@@ -157,6 +158,10 @@ def _operation(route, converter):
     if route.body is not None:
         required = any(f.required for f in route.body().fields.values())
         op["requestBody"] = {"required": required, "content": {"application/json": {"schema": route.body}}}
+    elif route.body_media_type != "application/json":
+        op["requestBody"] = {"required": True, "content": {route.body_media_type: {
+            "schema": {"type": "string", "maxLength": route.max_body}}}}
+        error_codes |= {413}
     ok = {"description": "OK"}
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": route.response}}

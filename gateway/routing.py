@@ -9,7 +9,9 @@
 A forwarding route calls one RPC of its service, by default as
 `rpc(*path values, payload)`: the path values in the order of the path
 (`*_id` segments checked to be UUIDs), then the JSON body when the route has
-a `body` schema, else the query when it has a `query` schema. `args=` shapes
+a `body` schema, else the query when it has a `query` schema; a route that
+takes a document (`body_media_type="application/xml"`) passes the query and
+the document's text. `args=` shapes
 the arguments otherwise (from a `Call`: path, payload, the caller).
 
 The route parses the request once: the body as a JSON object, the query as
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 from marshmallow import fields
 
-from gateway.http import json_body, path_id, route
+from gateway.http import JSON, document_body, json_body, path_id, route
 from mes_common import errors
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
@@ -175,12 +177,15 @@ def _forwarder(entry):
     names = _PARAM.findall(entry.path)
     body, query = entry.options.get("body"), entry.options.get("query")
     status = entry.options.get("status", 200)
+    takes_document = entry.options.get("body_media_type", JSON) != JSON
 
     def forward(gateway, request, **values):
         path = {name: path_id(name, values[name]) if name.endswith("_id") else values[name] for name in names}
         payload = json_body(request) if body is not None else query_args(request, query) if query is not None else None
         if entry.args is not None:
             args = entry.args(Call(request, path, payload))
+        elif takes_document:   # (path values, the query, the document's text)
+            args = (*path.values(), payload or {}, document_body(request))
         else:
             args = (*path.values(), payload) if payload is not None else tuple(path.values())
         result = getattr(gateway.services[entry.service], entry.rpc)(*args)

@@ -89,6 +89,13 @@ class Throttled(MesError):
 
 
 @_register
+class TooLarge(MesError):
+    """The request's body is larger than the route takes (``details["body"]`` says how large it may be)."""
+    code = "too_large"
+    http_status = 413
+
+
+@_register
 class Unavailable(MesError):
     """A dependency (service, broker, database) did not answer in time."""
     code = "unavailable"
@@ -101,4 +108,5 @@ class PermanentEventError(MesError):
     code = "permanent_event_error"
 
 
-ALL = (ValidationFailed, RuleViolated, NotFound, Conflict, Unauthenticated, Forbidden, Throttled, Unavailable)
+ALL = (ValidationFailed, RuleViolated, NotFound, Conflict, Unauthenticated, Forbidden, Throttled, TooLarge,
+       Unavailable)

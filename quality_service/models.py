@@ -118,6 +118,11 @@ class Characteristic(Base):
     subgroup_size: Mapped[int] = mapped_column(Integer, nullable=False)
     spc: Mapped[dict | None] = mapped_column(JSONB)   # {"rules": ..., "opens_ncr": bool} when charted
     description: Mapped[str | None] = mapped_column(Text)
+    # as the drawing and a CMM's plan name it (AS9102 form 3, QIF): the designator as written ("12a",
+    # "-NONE-"), the drawing zone, and the QIF characteristic item's id or UUID it was imported from
+    designator: Mapped[str | None] = mapped_column(String(40))
+    drawing_zone: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(64))
 
     plan: Mapped[InspectionPlan] = relationship(back_populates="characteristics")
 
@@ -453,3 +458,31 @@ class SpcViolation(Base):
     value: Mapped[float] = mapped_column(Numeric, nullable=False)
     detected_at: Mapped[dt.datetime] = _created()
     ncr_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+# ------------------------------------------------------------------ QIF documents (qif/)
+
+class QifDocument(Base):
+    """An imported QIF document, kept verbatim (for the record) with what it
+    produced: a plan revision or an inspection. A document (its QPId) is
+    applied once to a plan number."""
+    __tablename__ = "qif_document"
+    __table_args__ = (
+        UniqueConstraint("kind", "qpid", "plan_number", name="uq_qif_document_qpid"),
+        Index("ix_qif_document_created", "created_at", "id"),
+        CheckConstraint("kind IN ('plan', 'results')", name="ck_qif_document_kind"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    qpid: Mapped[str] = mapped_column(String(64), nullable=False)
+    plan_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    document: Mapped[str] = mapped_column(Text, nullable=False)
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection_plan.id"))
+    inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
+    summary: Mapped[dict] = mapped_column(JSONB, nullable=False)   # what the import did (the answer)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    server_default=func.now())

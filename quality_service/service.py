@@ -3,11 +3,14 @@
 verdicts (quality_service.inspections), nonconformance reports with the
 MRB's signed disposition (quality_service.ncrs), corrective and preventive
 actions with signed effectiveness and closure (quality_service.capas),
-control charts with frozen limits and run rules (quality_service.spc).
+control charts with frozen limits and run rules (quality_service.spc), QIF
+3.0 plans and results in and out (quality_service.qif).
 
 Entrypoints only: validate with the contract's schemas, run a use case in one
 unit of work, dump the answer.
 """
+from nameko.dependency_providers import Config
+
 from material_service import contract as material_contract
 from mes_common import errors
 from mes_common.cache import ReferenceDataCache
@@ -20,14 +23,16 @@ from quality_service.inspections.entrypoints import InspectionEntrypoints
 from quality_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 from quality_service.ncrs.entrypoints import NcrEntrypoints
 from quality_service.plans.entrypoints import PlanEntrypoints
+from quality_service.qif.entrypoints import QifEntrypoints
 from quality_service.spc.entrypoints import SpcEntrypoints
 
 
 class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, CapaEntrypoints, SpcEntrypoints,
-                     ServiceBase):
+                     QifEntrypoints, ServiceBase):
     name = contract.SERVICE
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)
+    config = Config()
     cache = ReferenceDataCache()
     auth = RpcClient("auth_service")
     material = RpcClient("material_service")

@@ -17,6 +17,7 @@ changed or deleted, a failed signing is audited.
 import datetime as dt
 import os
 import signal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from mes_common.testing.fixtures import wait_until
-from tests.harness import API, hire, running_system
+from tests.harness import API, Person, hire, running_system
 
 QUALITY, MATERIAL = f"{API}/quality", f"{API}/material"
 
@@ -257,3 +258,62 @@ def test_a_chart_frozen_from_a_baseline_flags_the_next_point_out_of_control(shop
     chart = p.engineer.get(f"{QUALITY}/spc/chart", params=key)
     assert chart["limits"]["id"] == frozen["id"]
     assert sorted(chart["points"][-1]["rules"]) == ["mr_beyond_limits", "nelson_1"]
+
+
+def test_qif_documents_go_in_and_out_over_http_and_what_is_unsafe_is_refused(shop):
+    """A CMM's QIF plan uploaded by the quality engineer, its results by the
+    integration account's API token; the plan and the inspection downloaded as
+    files. Attacks: a DOCTYPE with an external entity, a wrong namespace, a
+    50 MB upload, invalid XML: each 4xx, nothing stored."""
+    p, engine = shop.people, shop.engines["quality_service"]
+    samples = Path(os.environ.get("STANDARDS_DIR") or "../shared/standards") / "qif3" / "samples"
+    xml_body = {"headers": {"Content-Type": "application/xml"}}
+    part = p.admin.post(f"{MATERIAL}/parts", 201, json={"part_number": "QM_X_123456", "name": "Bracket, CMM sample",
+                                                         "type": "manufactured", "serial_controlled": True})
+    plan_doc = (samples / "QIF_Results_Sample.QIF").read_bytes()
+    query = {"plan_number": "IP-QM-X", "part_revision": "A"}      # the part: the document's model number
+    p.inspector.post(f"{QUALITY}/qif/plans", 403, params=query, data=plan_doc, **xml_body)
+    imported = p.engineer.post(f"{QUALITY}/qif/plans", 201, params=query, data=plan_doc, **xml_body)
+    assert (imported["characteristics"], [s["designator"] for s in imported["skipped"]]) == (9, ["1", "-NONE-"])
+    plan = p.engineer.get(f"{QUALITY}/plans/{imported['plan_id']}")
+    assert (plan["part_id"], plan["status"]) == (part["id"], "draft")
+    p.engineer.post(f"{QUALITY}/plans/{plan['id']}/release", json={"signature": p.engineer.signature})
+
+    refused_before = _documents(engine)
+    attacks = {
+        b'<?xml version="1.0"?><!DOCTYPE QIFDocument [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<QIFDocument xmlns="http://qifstandards.org/xsd/qif3" versionQIF="3.0.0"><QPId>&x;</QPId></QIFDocument>':
+            (400, "DOCTYPE"),
+        plan_doc.replace(b"http://qifstandards.org/xsd/qif3", b"http://example.com/not-qif"): (400, "not-qif"),
+        b"<QIFDocument><QPId>": (400, "line 1"),
+        b"<a>" + b"x" * (50 * 1024 * 1024) + b"</a>": (413, "at most"),
+    }
+    for document, (status, says) in attacks.items():
+        answer = p.engineer.post(f"{QUALITY}/qif/plans", status, params={**query, "plan_number": "IP-ATTACK"},
+                                 data=document, **xml_body)
+        assert says in answer["message"] + str(answer["details"])
+    assert _documents(engine) == refused_before
+
+    cmm = hire(shop.system, p.admin, "integration", "CMM cell 4")
+    token = cmm.post(f"{API}/auth/me/api-tokens", 201, json={"name": "Calypso", "permissions": ["inspection:record"]})
+    machine = Person(shop.system, token["token"], cmm.id, cmm.name)
+    serial = p.admin.post(f"{MATERIAL}/serials", 201, json={"part_id": part["id"],
+                                                             "serial_numbers": ["QM-0001"]})["serials"][0]
+    results = machine.post(f"{QUALITY}/qif/results", 201, params={"plan_number": "IP-QM-X",
+                                                                  "serial_id": serial["id"]},
+                           data=plan_doc, **xml_body)
+    assert (results["characteristics"], results["inspection_status"]) == (9, "failed")
+    inspection = p.engineer.get(f"{QUALITY}/inspections/{results['inspection_id']}")
+    assert {r["characteristic"]: r["value"] for r in inspection["results"]}[6] == 9.499476
+
+    download = p.engineer.request("GET", f"{QUALITY}/qif/inspections/{inspection['id']}")
+    assert download.status_code == 200 and download.headers["Content-Type"].startswith("application/xml")
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{inspection["number"]}.qif"'
+    assert b"<CharacteristicStatusEnum>FAIL</CharacteristicStatusEnum>" in download.content
+    original = p.engineer.request("GET", f"{QUALITY}/qif/documents/{imported['document_id']}")
+    assert original.content == plan_doc
+
+
+def _documents(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM qif_document")).scalar_one()

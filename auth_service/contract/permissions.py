@@ -80,5 +80,6 @@ BUILTIN_ROLES = {
                 _READ_SHOP | {"audit:read", "user:read", "role:read"}, True),
     "integration": ("Machine account of ERP/CMM integrations (API tokens)",
                     _READ_SHOP | {"integration:write", "material:write", "inventory:write", "work_order:write",
-                                  "api_token:write", "equipment_state:write"}, False),
+                                  "api_token:write", "equipment_state:write", "quality:write",
+                                  "inspection:record"}, False),
 }

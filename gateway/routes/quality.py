@@ -1,7 +1,7 @@
 """/api/v1/quality: the quality service's routes (a route table: see gateway.routing)."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from quality_service import contract
-from quality_service.contract import capas as c, inspections as i, ncrs as n, plans as p, spc as s
+from quality_service.contract import capas as c, inspections as i, ncrs as n, plans as p, qif as q, spc as s
 
 routes = Routes(contract.SERVICE, tags=["quality"], prefix="/api/v1/quality")
 READ, WRITE, RECORD = "quality:read", "quality:write", "inspection:record"
@@ -140,3 +140,32 @@ routes.post("/spc/limits", "freeze_spc_limits", body=s.LimitsFreeze, response=s.
                 "characteristic's `spc.opens_ncr` says so, raises an NCR on the inspected lot or serial.")
 routes.get("/spc/violations", "list_spc_violations", query=s.ViolationListQuery, response=s.ViolationPage,
            permission=READ, summary="Run rules broken against frozen limits", doc="Newest first.")
+
+# ------------------------------------------------------------ QIF 3.0
+
+XML, QIF_MAX = "application/xml", 20 * 1024 * 1024
+QIF_IMPORT_ERRORS = (400, 404, 409, 413, 422, 503)
+QIF_IMPORT = ("The body is the QIF document (UTF-8, at most 20 MB). It is checked against the official QIF 3.0 "
+              "schema first (400 with the line and message of the first error; a DOCTYPE or an entity is refused), "
+              "then fitted to the MES (422 naming what does not fit), and kept verbatim with what it made. A "
+              "document (its QPId) is applied once: importing it again answers what the first import did "
+              "(`replayed`).")
+
+routes.post("/qif/plans", "import_qif_plan", query=q.QifPlanImport, body_media_type=XML, max_body=QIF_MAX,
+            response=q.QifImportOut, status=201, permission=WRITE, error_codes=QIF_IMPORT_ERRORS,
+            summary="Import a QIF plan as an inspection plan (a draft)",
+            doc=QIF_IMPORT + " Balloons from `CharacteristicDesignator`, nominal and tolerances from the nominals "
+                             "and definitions, criticality, units; a characteristic with no tolerance is listed in "
+                             "`skipped`. A released plan gets a new draft revision; releasing it is a signature.")
+routes.post("/qif/results", "import_qif_results", query=q.QifResultsImport, body_media_type=XML, max_body=QIF_MAX,
+            response=q.QifImportOut, status=201, permission=RECORD, error_codes=QIF_IMPORT_ERRORS,
+            summary="Import QIF results as an inspection of a lot or serial",
+            doc=QIF_IMPORT + " Measurements are matched to the released plan's characteristics by balloon, then by "
+                             "QIF item id; the MES computes the verdicts, and `mismatches` lists where the file's "
+                             "own status says otherwise.")
+routes.get("/qif/plans/<plan_id>", "export_qif_plan", media_type=XML, permission=READ,
+           summary="A plan revision as a QIF 3.0 document (a file)")
+routes.get("/qif/inspections/<inspection_id>", "export_qif_results", media_type=XML, permission=READ,
+           summary="An inspection (its plan and results) as a QIF 3.0 document (a file)")
+routes.get("/qif/documents/<document_id>", "get_qif_document", media_type=XML, permission=READ,
+           summary="An imported QIF document as it came in")

@@ -79,6 +79,15 @@ class CharacteristicIn(Schema):
         "description": "SPC subgroup size (1: individuals and moving range)"})
     spc = fields.Nested(Spc, load_default=None, allow_none=True, metadata={"description": "chart it (null: no SPC)"})
     description = optional_text()
+    designator = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=40), NO_NUL],
+                               metadata={"description": "the designator as the drawing writes it, when it is not "
+                                                        "just the balloon number", "example": "12a"})
+    drawing_zone = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=40), NO_NUL],
+                                 metadata={"description": "where on the drawing (AS9102 form 3 reference location)",
+                                           "example": "C4"})
+    external_id = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=64), NO_NUL],
+                                metadata={"description": "the QIF characteristic item it came from (id or UUID): "
+                                                         "QIF results are matched by it when no balloon matches"})
 
     openapi_extra = {"oneOf": [
         {"properties": {"kind": {"enum": ["variable"]}}, "allOf": [

@@ -23,7 +23,10 @@ CONTROL_POINT = "control_point"
 DRAFT, RELEASED, SUPERSEDED = "draft", "released", "superseded"
 plan_out, summary_out, control_point_out = PlanOut(), PlanSummary(), ControlPointOut()
 CHARACTERISTIC_FIELDS = ("number", "name", "kind", "criticality", "nominal", "lower_tolerance", "upper_tolerance",
-                         "unit", "gauge_type", "sampling", "subgroup_size", "spc", "description")
+                         "unit", "gauge_type", "sampling", "subgroup_size", "spc", "description", "designator",
+                         "drawing_zone", "external_id")
+# added after plans were signed: part of what a release signs only when set, so older signatures stay valid
+SIGNED_WHEN_SET = ("designator", "drawing_zone", "external_id")
 
 
 def characteristic_view(c):
@@ -42,8 +45,11 @@ def dump(plan, signatures=()):
 def signed_content(plan):
     """What the release signs: the plan revision and every characteristic."""
     out = dump(plan)
-    return {key: out[key] for key in ("plan_number", "revision", "title", "part_id", "part_revision",
-                                      "operation_sequence", "inspector_skills", "characteristics")}
+    content = {key: out[key] for key in ("plan_number", "revision", "title", "part_id", "part_revision",
+                                         "operation_sequence", "inspector_skills")}
+    content["characteristics"] = [{k: v for k, v in c.items() if v is not None or k not in SIGNED_WHEN_SET}
+                                  for c in out["characteristics"]]
+    return content
 
 
 def get(session, plan_id, lock=False):
