@@ -159,7 +159,8 @@ def measurements(tree):
     components = {el.get("id"): el for el in results.iterfind(f"{Q}ActualComponentSets/{Q}ActualComponentSet/*")} \
         if results is not None else {}
     out = []
-    for instance in (results.iterfind(f"{Q}MeasurementResultsSet/{Q}MeasurementResults") if results is not None else ()):
+    instances = results.iterfind(f"{Q}MeasurementResultsSet/{Q}MeasurementResults") if results is not None else ()
+    for instance in instances:
         component = components.get(_text(instance, f"{Q}ActualComponentIds/{Q}Id"))
         measured = []
         for m in instance.iterfind(f"{Q}MeasuredCharacteristics/{Q}CharacteristicMeasurements/*"):
