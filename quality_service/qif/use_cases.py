@@ -51,8 +51,8 @@ def _stored(session, kind, qpid, plan_number):
 def _keep(tx, caller, kind, qpid, raw, summary, plan_id, inspection_id=None):
     text = raw if isinstance(raw, str) else raw.decode("utf-8")
     row = QifDocument(id=uuid.uuid4(), kind=kind, qpid=qpid, plan_number=summary["plan_number"],
-                      sha256=hashlib.sha256(text.encode()).hexdigest(), size=len(text.encode()), document=text, plan_id=plan_id, inspection_id=inspection_id,
-                      summary={}, created_by=caller.actor)
+                      sha256=hashlib.sha256(text.encode()).hexdigest(), size=len(text.encode()), document=text,
+                      plan_id=plan_id, inspection_id=inspection_id, summary={}, created_by=caller.actor)
     out = import_out.dump({**summary, "document_id": row.id, "kind": kind, "qpid": qpid, "replayed": False})
     row.summary = out
     tx.session.add(row)
