@@ -25,7 +25,7 @@ class QifPlanImport(Schema):
 class QifResultsImport(Schema):
     plan_number = fields.String(required=True, validate=CODE, metadata={
         "description": "the released plan the results are of: matched to its characteristics by balloon, then "
-                       "by the QIF item id they were imported from"})
+                       "by the QIF item id they were imported from; each MeasurementResults (a part) is a sample"})
     lot_id = fields.UUID(load_default=None, allow_none=True)
     serial_id = fields.UUID(load_default=None, allow_none=True, metadata={
         "description": "what was measured: a lot or a serial (default: the serial the document's ActualComponent "
@@ -47,6 +47,7 @@ class SkippedOut(Schema):
 
 class MismatchOut(Schema):
     characteristic = fields.Integer(required=True)
+    sample = fields.Integer(required=True, metadata={"description": "the results instance (part) it is of"})
     file_status = fields.String(required=True, metadata={"description": "what the document says (PASS, FAIL...)"})
     verdict = fields.String(required=True, metadata={"description": "what the MES computed from the values"})
 
@@ -65,6 +66,8 @@ class QifImportOut(Schema):
     inspection_status = fields.String(required=True, allow_none=True)
     characteristics = fields.Integer(required=True, metadata={"description": "characteristics imported, or "
                                                                              "measured"})
+    results = fields.Integer(metadata={"description": "results recorded: one per characteristic of each results "
+                                                     "instance (part), which is a sample"})
     skipped = fields.List(fields.Nested(SkippedOut), required=True, metadata={
         "description": "what the document holds and the MES did not take, and why"})
     mismatches = fields.List(fields.Nested(MismatchOut), required=True, metadata={

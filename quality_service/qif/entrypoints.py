@@ -55,21 +55,21 @@ class QifEntrypoints:
             again = qif.replayed(tx.session, "results", tree, query["plan_number"])
             if again is not None:
                 return again
-            plan, instance, _, _ = qif.results_of(tx.session, query, tree)
+            plan, instances, _, _ = qif.results_of(tx.session, query, tree)
             plan_part, plan_number = str(plan.part_id), plan.plan_number
         self._check_inspector(caller, plan)
-        subject = self._qif_subject(query, instance)
+        subject = self._qif_subject(query, instances)
         if str(subject["part_id"]) != plan_part:
             raise errors.RuleViolated(f"plan {plan_number} is for another part than {subject['part_number']}",
                                       {"plan_number": ["a plan of another part"]})
         with self.uow() as tx:
             return qif.import_results(tx, caller, query, tree, document, subject)
 
-    def _qif_subject(self, query, instance):
-        """The lot or serial measured: named, else the serial the document names (422 when none)."""
+    def _qif_subject(self, query, instances):
+        """The lot or serial measured: named, else the serial the document's one part names (422 when none)."""
         ids = {"lot_id": query["lot_id"], "serial_id": query["serial_id"], "quantity": None}
         if ids["lot_id"] is None and ids["serial_id"] is None:
-            number = instance["serial_number"]
+            number = instances[0]["serial_number"] if len(instances) == 1 else None
             found = [s for s in self.material.list_serials({"serial_number": number, "limit": 5})["items"]
                      if s["serial_number"] == number] if number else []
             if not found:

@@ -39,7 +39,7 @@ def parse(raw, standards_dir):
     return xml.validate(tree, xml.schema(Path(standards_dir) / SCHEMA), namespace=reader.NS)
 
 
-def _dimension(unit):
+def dimension(unit):
     return str(inspection_rules.check_unit(unit).dimensionality)
 
 
@@ -140,38 +140,42 @@ def import_plan(tx, caller, query, tree, raw, part):
 # ------------------------------------------------------------------ results
 
 def results_of(session, query, tree):
-    """(the released plan, the document's one results instance, matched
-    measurements {number: [measurement]}, skipped) or 422 naming what does
-    not fit: no results, several instances, a measurement of no characteristic."""
+    """(the released plan, the document's results instances, for each its
+    matched measurements {number: [measurement]}, skipped) or 422 naming what
+    does not fit: no results, a measurement of no characteristic. Each
+    instance (`MeasurementResults`: one part) is one sample."""
     plan = plans.released(session, query["plan_number"])
     instances = reader.measurements(tree)
-    if len(instances) != 1:
-        raise errors.RuleViolated(f"the document holds {len(instances)} results instances: import one at a time",
-                                  {"Results": ["exactly one MeasurementResults"]})
-    instance = instances[0]
+    if not instances:
+        raise errors.RuleViolated("the document holds no results", {"Results": ["no MeasurementResults"]})
     by_designator = {c.designator or str(c.number): c for c in plan.characteristics}
     by_external = {c.external_id: c for c in plan.characteristics if c.external_id}
     _, not_inspected = reader.characteristics(tree)
     reference = {s["designator"] for s in not_inspected} | {s["external_id"] for s in not_inspected}
-    matched, skipped, problems = {}, [], {}
-    for index, m in enumerate(instance["measured"]):
-        characteristic = by_designator.get(m["designator"]) or by_external.get(m["item_id"])
-        if characteristic is None and (m["designator"] in reference or m["item_id"] in reference):
-            skipped.append({"designator": m["designator"], "type": None, "external_id": m["item_id"],
-                            "reason": "a reference dimension: not a characteristic of the plan"})
-        elif characteristic is None:
-            problems[f"measurements.{index}"] = [f"designator {m['designator']} (item {m['item_id']}) is not a "
-                                                 f"characteristic of plan {plan.plan_number}"]
-        elif characteristic.kind == "variable" and m["value"] is None:
-            problems[f"measurements.{index}"] = [f"characteristic {characteristic.number} is measured: no value"]
-        else:
-            matched.setdefault(characteristic.number, []).append(m)
+    matched, skipped, problems = [], {}, {}
+    for sample, instance in enumerate(instances, start=1):
+        found = {}
+        for index, m in enumerate(instance["measured"]):
+            characteristic = by_designator.get(m["designator"]) or by_external.get(m["item_id"])
+            where = f"measurements.{index}" if len(instances) == 1 else f"results.{sample}.measurements.{index}"
+            if characteristic is None and (m["designator"] in reference or m["item_id"] in reference):
+                skipped[m["designator"]] = {"designator": m["designator"], "type": None, "external_id": m["item_id"],
+                                            "reason": "a reference dimension: not a characteristic of the plan"}
+            elif characteristic is None:
+                problems[where] = [f"designator {m['designator']} (item {m['item_id']}) is not a characteristic of "
+                                   f"plan {plan.plan_number}"]
+            elif characteristic.kind == "variable" and m["value"] is None:
+                problems[where] = [f"characteristic {characteristic.number} is measured: no value"]
+            else:
+                found.setdefault(characteristic.number, []).append(m)
+        matched.append(found)
     if problems:
-        raise errors.RuleViolated(f"the results do not fit plan {plan.plan_number}: {', '.join(sorted(problems))}",
-                                  problems)
-    if not matched:
+        shown = sorted(problems)[:20]
+        raise errors.RuleViolated(f"the results do not fit plan {plan.plan_number}: {', '.join(shown)}",
+                                  {k: problems[k] for k in shown})
+    if not any(matched):
         raise errors.RuleViolated("the document measures no characteristic of the plan", {"measurements": ["none"]})
-    return plan, instance, matched, skipped
+    return plan, instances, matched, list(skipped.values())
 
 
 def _worst(characteristic, measurements):
@@ -191,51 +195,57 @@ def _worst(characteristic, measurements):
     return min(measurements, key=margin)
 
 
-def _result(characteristic, measurements):
+def _result(characteristic, sample, measurements):
     worst = _worst(characteristic, measurements)
     devices = sorted({d for m in measurements for d in m["devices"]})
     note = f"QIF: {', '.join(devices) or 'device not named'}"
     if len(measurements) > 1:
         note += (f"; {len(measurements)} measurements (" + ", ".join(str(m["value"]) for m in measurements)
                  + "), the one nearest its limit recorded")
+    result = {"characteristic": characteristic.number, "sample": sample, "value": None, "unit": None,
+              "passed": None, "defects": None, "gauge_id": None, "note": note[:2000]}
     if characteristic.kind == "variable":
-        return {"characteristic": characteristic.number, "sample": 1, "value": worst["value"], "unit": worst["unit"],
-                "passed": None, "defects": None, "gauge_id": None, "note": note[:2000]}
-    return {"characteristic": characteristic.number, "sample": 1, "value": None, "unit": None,
-            "passed": all(m["passed"] != "FAIL" for m in measurements), "defects": None, "gauge_id": None,
-            "note": note[:2000]}
+        return {**result, "value": worst["value"], "unit": worst["unit"]}
+    return {**result, "passed": all(m["passed"] != "FAIL" for m in measurements)}
+
+
+def _file_status(measurements):
+    statuses = {m["passed"] for m in measurements}
+    return "FAIL" if "FAIL" in statuses else "PASS" if statuses == {"PASS"} else "/".join(sorted(statuses))
 
 
 def import_results(tx, caller, query, tree, raw, subject):
-    """An inspection of `subject` (inspections.SUBJECT_FIELDS) under the plan,
-    with one result per characteristic the document measures."""
+    """An inspection of `subject` (inspections.SUBJECT_FIELDS) under the plan:
+    each results instance of the document is a sample, with one result per
+    characteristic it measures."""
     session = tx.session
     qpid = _qpid(tree)
-    plan, instance, matched, skipped = results_of(session, query, tree)
+    plan, _, matched, skipped = results_of(session, query, tree)
     by_number = {c.number: c for c in plan.characteristics}
     inspection = inspections.open_(tx, caller, plan, {**subject, "kind": query["kind"]})
-    results = [_result(by_number[number], measured) for number, measured in sorted(matched.items())]
+    results = [_result(by_number[number], sample, measured)
+               for sample, found in enumerate(matched, start=1) for number, measured in sorted(found.items())]
     inspection, recorded = inspections.record(tx, caller, inspection.id, results, {})
-    conforming = {r["characteristic"]: r["conforming"] for r in recorded}
+    conforming = {(r["characteristic"], r["sample"]): r["conforming"] for r in recorded}
     mismatches = []
-    for number, measured in sorted(matched.items()):
-        statuses = {m["passed"] for m in measured}
-        file_status = "FAIL" if "FAIL" in statuses else "PASS" if statuses == {"PASS"} else "/".join(sorted(statuses))
-        verdict = "PASS" if conforming[number] else "FAIL"
-        if file_status in ("PASS", "FAIL") and file_status != verdict:
-            mismatches.append({"characteristic": number, "file_status": file_status, "verdict": verdict})
+    for sample, found in enumerate(matched, start=1):
+        for number, measured in sorted(found.items()):
+            file_status, verdict = _file_status(measured), "PASS" if conforming[number, sample] else "FAIL"
+            if file_status in ("PASS", "FAIL") and file_status != verdict:
+                mismatches.append({"characteristic": number, "sample": sample, "file_status": file_status,
+                                   "verdict": verdict})
     return _keep(tx, caller, "results", qpid, raw, {
         "plan_id": plan.id, "plan_number": plan.plan_number, "plan_revision": plan.revision,
         "inspection_id": inspection.id, "inspection_number": inspection.number,
-        "inspection_status": inspection.status, "characteristics": len(matched), "skipped": skipped,
-        "mismatches": mismatches}, plan.id, inspection.id)
+        "inspection_status": inspection.status, "characteristics": len(set().union(*matched)),
+        "results": len(results), "skipped": skipped, "mismatches": mismatches}, plan.id, inspection.id)
 
 
 # ------------------------------------------------------------------ exports and the record
 
 def _plan_document(plan, qpid=None):
     view = plans.dump(plan)
-    return writer.plan(qpid, view, view["characteristics"], inspection_rules.convert, _dimension)
+    return writer.plan(qpid, view, view["characteristics"], inspection_rules.convert, dimension)
 
 
 def export_plan(session, plan_id):
@@ -245,17 +255,19 @@ def export_plan(session, plan_id):
 
 
 def export_inspection(session, inspection_id):
+    """The inspection's plan and results: one results instance per sample."""
     inspection = inspections.get(session, inspection_id)
     plan = plans.get(session, inspection.plan_id)
     root, item_ids, ids = _plan_document(plan)
     units = {c.number: c.unit for c in plan.characteristics}
-    rows = {}
+    samples = {}
     for r in session.execute(select(InspectionResult).where(InspectionResult.inspection_id == inspection.id)
-                             .order_by(InspectionResult.characteristic_number, InspectionResult.sample)).scalars():
-        rows.setdefault(r.characteristic_number, []).append((r.value, units[r.characteristic_number], r.conforming))
+                             .order_by(InspectionResult.sample, InspectionResult.characteristic_number)).scalars():
+        samples.setdefault(r.sample, {}).setdefault(r.characteristic_number, []).append(
+            (r.value, units[r.characteristic_number], r.conforming))
     out = inspections.dump(session, inspection, plan=plan)
     root = writer.results(str(uuid.uuid5(uuid.NAMESPACE_URL, f"mes:inspection:{inspection.id}")), root, item_ids,
-                          ids, out, rows, inspection_rules.convert)
+                          ids, out, [samples[k] for k in sorted(samples)], inspection_rules.convert)
     return {"filename": f"{inspection.number}.qif", "content": writer.to_bytes(root).decode()}
 
 

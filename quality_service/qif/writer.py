@@ -161,28 +161,30 @@ def _as_written(c, linear, convert, dimension):
                          for k, v in values.items()}
 
 
-def results(qpid, root, item_ids, ids, inspection, results_by_characteristic, convert):
+def results(qpid, root, item_ids, ids, inspection, samples, convert):
     """Add the results of `inspection` (InspectionOut) to the QIF plan document
-    `root` (what plan() made): one measurement per result, its value in the unit
-    the plan wrote; `results_by_characteristic`: {number: [(value in the
-    characteristic's unit or None, unit, conforming)]}."""
+    `root` (what plan() made): one results instance per sample, one
+    measurement per result, its value in the unit the plan wrote; `samples`:
+    [{number: [(value in the characteristic's unit or None, unit, conforming)]}]."""
     block = _el(root, "Results")
-    instance = _el(_el(block, "MeasurementResultsSet", n=1), "MeasurementResults", id=ids.next())
-    _el(instance, "ThisResultsInstanceQPId", qpid)
-    measured = _el(_el(instance, "MeasuredCharacteristics"), "CharacteristicMeasurements",
-                   n=sum(len(v) for v in results_by_characteristic.values()))
+    instances = _el(block, "MeasurementResultsSet", n=len(samples))
     items = {el.get("id"): el for el in root.iterfind(f"{{{NS}}}Characteristics/{{{NS}}}CharacteristicItems/*")}
-    for number, rows in results_by_characteristic.items():
-        item_id, written = item_ids[number]
-        kind = etree.QName(items[item_id]).localname[len("UserDefined"):-len("CharacteristicItem")]
-        for value, unit, conforming in rows:
-            m = _el(measured, f"UserDefined{kind}CharacteristicMeasurement", id=ids.next())
-            _el(_el(m, "Status"), "CharacteristicStatusEnum", "PASS" if conforming else "FAIL")
-            _el(m, "CharacteristicItemId", item_id)
-            if value is not None:
-                _el(m, "Value", _number(convert(value, unit, written)))
-    status = {"passed": "PASS", "failed": "FAIL"}.get(inspection["status"], "UNKNOWN")
-    _el(_el(instance, "InspectionStatus"), "InspectionStatusEnum", status)
+    for index, by_characteristic in enumerate(samples):
+        instance = _el(instances, "MeasurementResults", id=ids.next())
+        _el(instance, "ThisResultsInstanceQPId", qpid if index == 0 else str(uuid.uuid5(uuid.UUID(qpid), str(index))))
+        measured = _el(_el(instance, "MeasuredCharacteristics"), "CharacteristicMeasurements",
+                       n=sum(len(v) for v in by_characteristic.values()))
+        for number, rows in by_characteristic.items():
+            item_id, written = item_ids[number]
+            kind = etree.QName(items[item_id]).localname[len("UserDefined"):-len("CharacteristicItem")]
+            for value, unit, conforming in rows:
+                m = _el(measured, f"UserDefined{kind}CharacteristicMeasurement", id=ids.next())
+                _el(_el(m, "Status"), "CharacteristicStatusEnum", "PASS" if conforming else "FAIL")
+                _el(m, "CharacteristicItemId", item_id)
+                if value is not None:
+                    _el(m, "Value", _number(convert(value, unit, written)))
+        conforming = all(row[2] for rows in by_characteristic.values() for row in rows)
+        _el(_el(instance, "InspectionStatus"), "InspectionStatusEnum", "PASS" if conforming else "FAIL")
     _el(_el(block, "InspectionTraceability"), "ReportNumber", inspection["number"])
     root.set("idMax", str(ids.last))
     return root

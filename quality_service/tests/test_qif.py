@@ -7,6 +7,7 @@ import pytest
 from mes_common import errors
 from mes_common.testing.records import rows
 from quality_service.qif import reader, use_cases
+from quality_service.testing import qif_results
 from quality_service.tests.test_qif_documents import SAMPLES, STANDARDS
 
 
@@ -112,3 +113,23 @@ def test_what_does_not_fit_is_refused_naming_it_and_nothing_is_kept(rpc, db, tag
         rpc.quality.import_qif_plan({"plan_number": f"IP-Z-{tag}", "part_id": part["id"], "part_revision": "A"},
                                     "<QIFDocument/>")
     assert rows(db, "SELECT count(*) FROM qif_document")[0][0] == before[0][0] + 1   # the one plan imported
+
+
+def test_each_part_of_a_lots_results_is_a_sample(rpc, tag):
+    """A CMM measures both parts of a lot of 2: two MeasurementResults, samples 1 and 2."""
+    part = rpc.material.create_part({"part_number": f"LOT-{tag}", "name": "Spacer", "type": "purchased",
+                                     "lot_controlled": True})
+    stores = rpc.material.create_location({"code": f"Q-{tag}", "name": "Stores"})
+    lot = rpc.material.receive_lot({"part_id": part["id"], "quantity": 2, "location_id": stores["id"]})
+    plan = rpc.quality.create_plan({"plan_number": f"IP-L-{tag}", "title": "Spacer", "part_id": part["id"],
+                                    "part_revision": "A", "characteristics": [
+                                        {"number": 1, "name": "Length", "kind": "variable", "criticality": "major",
+                                         "nominal": 20, "lower_tolerance": -0.1, "upper_tolerance": 0.1,
+                                         "unit": "mm"}]})
+    rpc.quality.release_plan(plan["id"], {})
+    document = qif_results(rpc.quality.get_plan(plan["id"]), [{1: [(20.02, "mm", True)]}, {1: [(20.3, "mm", False)]}])
+    done = rpc.quality.import_qif_results({"plan_number": f"IP-L-{tag}", "lot_id": lot["id"]}, document)
+    assert (done["results"], done["inspection_status"], done["mismatches"]) == (2, "failed", [])
+    inspection = rpc.quality.get_inspection(done["inspection_id"])
+    assert [(r["sample"], r["value"], r["conforming"]) for r in inspection["results"]] == [
+        (1, 20.02, True), (2, 20.3, False)]

@@ -105,11 +105,13 @@ def test_a_plan_written_validates_and_reads_back_the_same():
     assert [c["designator"] for c in read] == ["1", "2", "3a", "4"]
     root = writer.results("6a1f8c9e-0000-4000-8000-000000000001", root, item_ids, ids,
                           {"status": "failed", "number": "INS-000001"},
-                          {1: [(Decimal("12.03"), "mm", False)], 2: [(None, None, True)]}, rules.convert)
-    results, = reader.measurements(use_cases.parse(writer.to_bytes(root), STANDARDS))
-    assert [(m["designator"], m["value"], m["passed"]) for m in results["measured"]] == [
+                          [{1: [(Decimal("12.03"), "mm", False)], 2: [(None, None, True)]},
+                           {1: [(Decimal("0.4725"), "inch", True)]}], rules.convert)
+    first, second = reader.measurements(use_cases.parse(writer.to_bytes(root), STANDARDS))
+    assert [(m["designator"], m["value"], m["passed"]) for m in first["measured"]] == [
         ("1", Decimal("12.03"), "FAIL"), ("2", None, "PASS")]
-    assert results["status"] == "FAIL"
+    assert (first["status"], second["status"]) == ("FAIL", "PASS")
+    assert [(m["value"], m["unit"]) for m in second["measured"]] == [(Decimal("12.0015"), "mm")]
 
 
 QIF_NS = 'xmlns="http://qifstandards.org/xsd/qif3"'
