@@ -193,7 +193,11 @@ class ApiRoute(HttpRequestHandler):
             request.principal = principal = self.auth.authenticate(request, self.spec, request_id)
             if request.content_length and request.content_length > self.spec.max_body:
                 raise errors.TooLarge("the body is too large", {"body": [f"at most {self.spec.max_body} bytes"]})
-            request.max_content_length = self.spec.max_body   # a body sent without a length stops there too
+            if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+                # the WSGI server hands no chunked body on (it would look empty): say so rather than misread it
+                raise errors.ValidationFailed("send the body with a Content-Length",
+                                              {"body": ["chunked transfer encoding is not read: give Content-Length"]})
+            request.max_content_length = self.spec.max_body
             # travels to the services as message headers: who, never the credentials
             request.client = client_of(request, self.trusted_proxy_hops)
             context_data = principal.context(request_id, request.client["address"])
@@ -202,7 +206,7 @@ class ApiRoute(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
             response = self.response_from_result(event.wait())
-        except RequestEntityTooLarge:
+        except RequestEntityTooLarge:   # a body longer than its Content-Length said
             response = error_response(errors.TooLarge("the body is too large",
                                                       {"body": [f"at most {self.spec.max_body} bytes"]}))
         except Exception as exc:
