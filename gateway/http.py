@@ -9,6 +9,7 @@ Every route declares a permission (or AUTHENTICATED) or public=True; the
 caller is authenticated and authorized before the handler runs (gateway.auth),
 and the handler finds it as `request.principal`.
 """
+import base64
 import inspect
 import json
 import logging
@@ -78,7 +79,7 @@ class RouteSpec:
     # JSON schema of a path parameter that is not an id (`*_id`: a UUID) nor free text
     path_schemas: dict = field(default_factory=dict)
     # what a success answers: JSON, or a document the RPC returns as text (image/svg+xml), or as
-    # {filename, content}: a file to save (application/xml)
+    # {filename, content} (or content_base64 when binary): a file to save (application/xml, .xlsx)
     media_type: str = JSON
     # what the request's body is: a JSON object, or a document (application/xml) passed on as text
     body_media_type: str = JSON
@@ -227,9 +228,10 @@ class ApiRoute(HttpRequestHandler):
             return Response(status=204)
         if self.spec.media_type != JSON:   # a picture, a page or a file: nothing in it may run or load
             headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
-            if isinstance(result, dict):   # a file: {filename, content}
+            if isinstance(result, dict):   # a file: {filename, content}, or content_base64 when binary
                 headers["Content-Disposition"] = _attachment(result["filename"])
-                result = result["content"]
+                result = (base64.b64decode(result["content_base64"]) if "content_base64" in result
+                          else result["content"])
             return Response(result, status=status, mimetype=self.spec.media_type, headers=headers)
         return json_response(result, status=status)
 

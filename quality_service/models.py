@@ -486,3 +486,59 @@ class QifDocument(Base):
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                     server_default=func.now())
+
+
+# ------------------------------------------------------------------ First Article Inspection (fai/)
+
+FAI_SEQUENCE = Sequence("fai_report_number_seq", metadata=Base.metadata)
+
+
+class FaiReport(Base):
+    """An AS9102 Rev C First Article Inspection Report of a serial: form 1's
+    fields, and forms 1 (detail parts), 2 and 3 as gathered from the MES
+    (refreshed while a draft; frozen once in review). Signed by its preparer
+    (authorship) and its approver (approval); an approved one never changes."""
+    __tablename__ = "fai_report"
+    __table_args__ = (
+        Index("ix_fai_report_created", "created_at", "id"),
+        Index("ix_fai_report_part", "part_id", "part_revision"),
+        CheckConstraint("status IN ('draft', 'in_review', 'approved', 'rejected')", name="ck_fai_report_status"),
+        CheckConstraint("kind IN ('full', 'partial')", name="ck_fai_report_kind"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    reason: Mapped[str] = mapped_column(String(30), nullable=False)
+    previous_fair_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fai_report.id"))
+    previous_fair_number: Mapped[str | None] = mapped_column(String(32))
+    part_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    part_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    part_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    part_revision: Mapped[str] = mapped_column(String(16), nullable=False)
+    serial_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    serial_number: Mapped[str] = mapped_column(String(100), nullable=False)
+    work_order_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    work_order_number: Mapped[str | None] = mapped_column(String(64))
+    drawing_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    drawing_revision: Mapped[str] = mapped_column(String(16), nullable=False)
+    additional_changes: Mapped[str | None] = mapped_column(Text)
+    process_reference: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(200))
+    supplier_code: Mapped[str | None] = mapped_column(String(64))
+    po_number: Mapped[str | None] = mapped_column(String(64))
+    plan_numbers: Mapped[list] = mapped_column(JSONB, nullable=False)
+    detail_parts: Mapped[list] = mapped_column(JSONB, nullable=False)
+    form2: Mapped[list] = mapped_column(JSONB, nullable=False)
+    form3: Mapped[list] = mapped_column(JSONB, nullable=False)
+    comments: Mapped[str | None] = mapped_column(Text)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                    server_default=func.now(), onupdate=func.now())
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -4,7 +4,8 @@ verdicts (quality_service.inspections), nonconformance reports with the
 MRB's signed disposition (quality_service.ncrs), corrective and preventive
 actions with signed effectiveness and closure (quality_service.capas),
 control charts with frozen limits and run rules (quality_service.spc), QIF
-3.0 plans and results in and out (quality_service.qif).
+3.0 plans and results in and out (quality_service.qif), AS9102 First
+Article Inspection reports (quality_service.fai).
 
 Entrypoints only: validate with the contract's schemas, run a use case in one
 unit of work, dump the answer.
@@ -19,6 +20,7 @@ from mes_common.rpc import RpcClient
 from mes_common.service import ServiceBase
 from quality_service import contract
 from quality_service.capas.entrypoints import CapaEntrypoints
+from quality_service.fai.entrypoints import FaiEntrypoints
 from quality_service.inspections.entrypoints import InspectionEntrypoints
 from quality_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
 from quality_service.ncrs.entrypoints import NcrEntrypoints
@@ -28,7 +30,7 @@ from quality_service.spc.entrypoints import SpcEntrypoints
 
 
 class QualityService(PlanEntrypoints, InspectionEntrypoints, NcrEntrypoints, CapaEntrypoints, SpcEntrypoints,
-                     QifEntrypoints, ServiceBase):
+                     QifEntrypoints, FaiEntrypoints, ServiceBase):
     name = contract.SERVICE
 
     uow = UnitOfWork(Base, OutboxEvent, InboxEvent, AuditEntry, Signature)

@@ -10,6 +10,7 @@ renamed part shows on every work order, a duplicated event changes nothing and
 a work order service killed mid-saga ends consistent after its restart.
 """
 import datetime as dt
+import io
 import os
 import signal
 import threading
@@ -19,6 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 from kombu import Connection, Exchange
+from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -189,6 +191,7 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     up = keeper.get(f"{MATERIAL}/genealogy", params={"target_type": "serial", "target_id": serials[0]["id"],
                                                      "direction": "up"})
     assert {plant.bar_lot["id"], plant.bolt_lot["id"]} <= {n["id"] for n in up["nodes"]}
+    plant.first_article = serials[0]   # its FAIR: the next test
 
     variance = planner.get(f"{WORK_ORDERS}/{order['id']}/variance")
     assert [op["actual_good"] for op in variance["operations"]] == [5, 5]
@@ -204,6 +207,79 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     failed = plant.people.admin.get(f"{API}/audit/auth_service/entries",
                                     params={"action": "signature_failed", "entity_id": operator.id})["items"]
     assert [e["new_values"]["record"]["type"] for e in failed] == ["step_buy_off"]
+
+
+def test_the_first_articles_fair_has_its_three_forms_and_two_signatures(plant):
+    """AS9102: the first bracket made above is inspected to its final plan; its
+    FAIR shows the bar lot with its heat number and certificate (form 2), the
+    buy-off's torque (form 2), every characteristic with its measured value and
+    gauge (form 3); the preparer signs, another person approves; the printed
+    page and the workbook hold the same values."""
+    p, serial = plant.people, plant.first_article
+    engineer, inspector = p.quality, hire(plant.system, p.admin, "inspector", "Ines Inspector")
+    reviewer = hire(plant.system, p.admin, "quality_engineer", "Rita Reviewer")
+    caliper = engineer.post(ASSETS, 201, json={
+        "asset_number": f"CAL-{uuid.uuid4().hex[:5]}", "kind": "gauge", "type": "caliper 0-150 mm",
+        "calibration_interval_days": 365, "next_due_on": (dt.date.today() + dt.timedelta(days=200)).isoformat()})
+    plan = engineer.post(f"{API}/quality/plans", 201, json={
+        "plan_number": "IP-BRK-100-FINAL", "title": "Bracket final inspection", "part_id": plant.bracket["id"],
+        "part_revision": "A", "characteristics": [
+            {"number": 1, "name": "Hole spacing", "kind": "variable", "criticality": "key", "nominal": 40,
+             "lower_tolerance": -0.1, "upper_tolerance": 0.1, "unit": "mm", "gauge_type": "caliper",
+             "drawing_zone": "B3"},
+            {"number": 2, "name": "Anodize free of scratches", "kind": "visual", "criticality": "minor"}]})
+    engineer.post(f"{API}/quality/plans/{plan['id']}/release", json={"signature": engineer.signature})
+    inspection = inspector.post(f"{API}/quality/inspections", 201, json={"plan_number": "IP-BRK-100-FINAL",
+                                                                          "serial_id": serial["id"], "kind": "final"})
+    inspector.post(f"{API}/quality/inspections/{inspection['id']}/results", json={"results": [
+        {"characteristic": 1, "sample": 1, "value": 40.04, "gauge_id": caliper["id"]},
+        {"characteristic": 2, "sample": 1, "passed": True}]})
+
+    fair = engineer.post(f"{API}/quality/fai", 201, json={
+        "serial_id": serial["id"], "organization": "Acme Aero", "supplier_code": "ACME-7", "po_number": "PO-4411"})
+    assert (fair["status"], fair["part_number"], fair["serial_number"], fair["complete"]) == (
+        "draft", "BRK-100", serial["serial_number"], True)
+    materials = {r["name"].split()[0]: r for r in fair["form2"] if r["kind"] == "material"}
+    assert (materials["BAR-7075"]["code"], materials["BAR-7075"]["certificate"]) == ("lot " +
+        plant.bar_lot["lot_number"] + " heat H-7731", "CoC-2231")
+    tests = [r for r in fair["form2"] if r["kind"] == "functional_test"]
+    assert [(t["test_procedure"], t["test_result"]) for t in tests] == [
+        ("WI-ASSY v1 step 0", "torque 10.2 (Olga Operator)")]
+    assert [(r["balloon"], r["reference_location"], r["designator"], r["requirement"], r["results"]) for r in
+            fair["form3"]] == [("1", "B3", "Key", "Hole spacing: 40 ±0.1 mm", ["40.04 mm"]),
+                               ("2", "", "", "Anodize free of scratches (visual)", ["pass"])]
+    assert fair["form3"][0]["tooling"].startswith(f"{caliper['asset_number']} (calibrated, due ")
+
+    path = f"{API}/quality/fai/{fair['id']}"
+    engineer.post(f"{path}/approve", 422, json={"signature": engineer.signature})       # not in review yet
+    submitted = engineer.post(f"{path}/submit", json={"signature": engineer.signature, "version": fair["version"]})
+    assert submitted["status"] == "in_review"
+    engineer.patch(path, 422, json={"po_number": "PO-9"})                                # frozen in review
+    engineer.post(f"{path}/approve", 409, json={"signature": engineer.signature})       # the preparer
+    approved = reviewer.post(f"{path}/approve", json={"signature": reviewer.signature})
+    assert [(s["meaning"], s["printed_name"], s["valid"]) for s in approved["signatures"]] == [
+        ("authorship", engineer.name, True), ("approval", reviewer.name, True)]
+
+    page = engineer.request("GET", f"{path}/report.html")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    for expected in ("heat H-7731", "CoC-2231", "40.04 mm", "Hole spacing: 40 ±0.1 mm", engineer.name, reviewer.name,
+                 "Prepared by", "Approved by", serial["serial_number"]):
+        assert expected in page.text, expected
+    workbook = engineer.request("GET", f"{path}/report.xlsx")
+    assert workbook.headers["Content-Disposition"] == f'attachment; filename="{fair["number"]}.xlsx"'
+    book = load_workbook(io.BytesIO(workbook.content))
+    cells = {name: [v for row in book[name].iter_rows(values_only=True) for v in row if v] for name in book.sheetnames}
+    assert "lot " + plant.bar_lot["lot_number"] + " heat H-7731" in cells["Form 2"] and "CoC-2231" in cells["Form 2"]
+    assert "40.04 mm" in cells["Form 3"] and reviewer.name in cells["Form 1"]
+
+    # Part 11: an approved FAIR changed in the database shows its signatures invalid; it cannot be deleted
+    engine = plant.engines["quality_service"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE fai_report SET po_number = 'PO-0000' WHERE id = :id"), {"id": fair["id"]})
+    assert [s["valid"] for s in engineer.get(path)["signatures"]] == [False, False]
+    with pytest.raises(DBAPIError) as refused, engine.begin() as conn:
+        conn.execute(text("DELETE FROM fai_report WHERE id = :id"), {"id": fair["id"]})
+    assert "is signed" in str(refused.value.orig)
 
 
 def test_an_overdue_gauge_stops_a_start_and_a_failed_calibration_lists_the_work_it_touched(plant):

@@ -1,7 +1,7 @@
 """/api/v1/quality: the quality service's routes (a route table: see gateway.routing)."""
 from gateway.routing import SIGNED, SIGNED_ERRORS, Routes
 from quality_service import contract
-from quality_service.contract import capas as c, inspections as i, ncrs as n, plans as p, qif as q, spc as s
+from quality_service.contract import capas as c, fai as f, inspections as i, ncrs as n, plans as p, qif as q, spc as s
 
 routes = Routes(contract.SERVICE, tags=["quality"], prefix="/api/v1/quality")
 READ, WRITE, RECORD = "quality:read", "quality:write", "inspection:record"
@@ -169,3 +169,35 @@ routes.get("/qif/inspections/<inspection_id>", "export_qif_results", media_type=
            summary="An inspection (its plan and results) as a QIF 3.0 document (a file)")
 routes.get("/qif/documents/<document_id>", "get_qif_document", media_type=XML, permission=READ,
            summary="An imported QIF document as it came in")
+
+# ------------------------------------------------------------ First Article Inspection (AS9102 Rev C)
+
+FAIRS, FAIR = "/fai", "/fai/<fair_id>"
+routes.post(FAIRS, "create_fair", body=f.FaiCreate, response=f.FaiOut, status=201, permission=WRITE,
+            summary="Make the FAIR of a serial (a draft)",
+            doc="Its forms are gathered from the MES: form 1 from the part, the work order and its routing, and the "
+                "detail parts in the serial's genealogy with their approved FAIRs; form 2 from the lots consumed "
+                "(supplier lot, heat number, certificates) and the buy-offs' recorded values; form 3 from the released "
+                "plans of the part revision and the first article's inspections (results, gauges and their "
+                "calibration, NCR numbers). A partial FAI names its reason and the FAIR it completes.")
+routes.get(FAIRS, "list_fairs", query=f.FaiListQuery, response=f.FaiPage, permission=READ, summary="List FAIRs",
+           doc="Newest first.")
+routes.get(FAIR, "get_fair", response=f.FaiOut, permission=READ, summary="Get a FAIR with its three forms")
+routes.patch(FAIR, "update_fair", body=f.FaiUpdate, response=f.FaiOut, permission=WRITE,
+             summary="Change form 1's stated fields (a draft)")
+routes.post(FAIR + "/refresh", "refresh_fair", body=f.FaiUpdate, response=f.FaiOut, permission=WRITE,
+            summary="Gather the forms again", doc="A draft (or a rejected FAIR, which becomes a draft).")
+routes.post(FAIR + "/submit", "submit_fair", body=f.FaiSign, response=f.FaiOut, permission=WRITE,
+            error_codes=SIGNED_ERRORS, summary="Sign as preparer and send to review",
+            doc=SIGNED + "Meaning: authorship. The forms are frozen from then on.")
+routes.post(FAIR + "/approve", "approve_fair", body=f.FaiSign, response=f.FaiOut, permission=WRITE,
+            error_codes=SIGNED_ERRORS, summary="Approve (another person than the preparer)",
+            doc=SIGNED + "Meaning: approval. Refused (422) while a characteristic has no result, fails without an "
+                         "NCR number, or a detail part has no approved FAIR; the preparer cannot approve (409).")
+routes.post(FAIR + "/reject", "reject_fair", body=f.FaiReject, response=f.FaiOut, permission=WRITE,
+            summary="Reject a FAIR in review (reason required)")
+routes.get(FAIR + "/report.html", "get_fair_html", media_type="text/html", permission=READ,
+           summary="The three AS9102 forms as a printable page")
+routes.get(FAIR + "/report.xlsx", "get_fair_xlsx", permission=READ,
+           media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           summary="The three AS9102 forms as an Excel workbook (a sheet per form)")

@@ -11,6 +11,8 @@ reporting build their views from events alone), plus what a verb adds:
   service's rework operations name; hold_changed: an item's hold landed or was
   released in material; updated with changed [dispositions]: a line's rework moved);
 - capa.opened | updated | action_added | action_done | effectiveness_signed | closed | cancelled: CapaOut;
+- fai.created | updated | submitted | approved | rejected: FaiOut (the three forms, with the
+  signature manifestations);
 - signature.recorded: {record_type, record_id, record_number, signature: SignatureOut};
 - spc.limits_frozen: LimitsOut with plan_number and characteristic;
 - spc.violation: ViolationOut with the limits it broke, the inspection's number,
@@ -26,9 +28,10 @@ NCR = EventFamily("quality", "ncr", ("raised", "updated", "contained", "disposit
                                      "hold_changed"))
 CAPA = EventFamily("quality", "capa", ("opened", "updated", "action_added", "action_done", "effectiveness_signed",
                                        "closed", "cancelled"))
+FAI = EventFamily("quality", "fai", ("created", "updated", "submitted", "approved", "rejected"))
 SIGNATURE_RECORDED = "mes.quality.signature.recorded"
 SPC_LIMITS_FROZEN = "mes.quality.spc.limits_frozen"
 SPC_VIOLATION = "mes.quality.spc.violation"
 
-EVENT_TYPES = (PLAN.types + INSPECTION.types + NCR.types + CAPA.types
+EVENT_TYPES = (PLAN.types + INSPECTION.types + NCR.types + CAPA.types + FAI.types
                + (SIGNATURE_RECORDED, SPC_LIMITS_FROZEN, SPC_VIOLATION))

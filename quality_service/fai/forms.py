@@ -39,16 +39,17 @@ def _result_text(c, result):
 
 
 def form3(characteristics, results, gauges, ncrs):
-    """Characteristic accountability: one row per characteristic of the plan.
-    `results`: the first article's results (ResultOut); `gauges`: {gauge id:
-    {asset_number, calibration_status, next_due_on}} as they were used;
-    `ncrs`: {characteristic number: NCR number}."""
+    """Characteristic accountability: one row per characteristic of the plans
+    (CharacteristicOut with its `plan_number`). `results`: the first article's
+    results (ResultOut with `plan_number`); `gauges`: {gauge id: {asset_number,
+    calibration_status, next_due_on}}; `ncrs`: {(plan number, characteristic
+    number): NCR number}."""
     by_number = {}
     for r in results:
-        by_number.setdefault(r["characteristic"], []).append(r)
+        by_number.setdefault((r.get("plan_number") or "", r["characteristic"]), []).append(r)
     rows = []
-    for c in sorted(characteristics, key=lambda c: c["number"]):
-        own = sorted(by_number.get(c["number"], []), key=lambda r: r["sample"])
+    for c in sorted(characteristics, key=lambda c: (c.get("plan_number") or "", c["number"])):
+        own = sorted(by_number.get((c.get("plan_number") or "", c["number"]), []), key=lambda r: r["sample"])
         tools = []
         for gauge_id in dict.fromkeys(r["gauge_id"] for r in own if r.get("gauge_id")):
             g = gauges.get(str(gauge_id)) or {}
@@ -57,12 +58,13 @@ def form3(characteristics, results, gauges, ncrs):
             tools.append(f"{g.get('asset_number') or gauge_id} ({status}{due})")
         tools += sorted({r["gauge_number"] for r in own if r.get("gauge_number") and not r.get("gauge_id")})
         rows.append({
-            "number": c["number"], "balloon": c.get("designator") or str(c["number"]),
+            "plan_number": c.get("plan_number") or "", "number": c["number"],
+            "balloon": c.get("designator") or str(c["number"]),
             "reference_location": c.get("drawing_zone") or "", "designator": DESIGNATORS.get(c["criticality"], ""),
             "requirement": requirement(c), "results": [_result_text(c, r) for r in own],
             "conforming": bool(own) and all(r["conforming"] for r in own),
             "tooling": ", ".join(tools) or (c.get("gauge_type") or ""),
-            "ncr_number": ncrs.get(c["number"]) or "",
+            "ncr_number": ncrs.get((c.get("plan_number") or "", c["number"])) or "",
             "notes": "; ".join(r["note"] for r in own if r.get("note"))[:500]})
     return rows
 

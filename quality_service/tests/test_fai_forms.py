@@ -44,7 +44,7 @@ def test_form3_has_a_row_per_characteristic_with_its_results_tooling_and_ncr():
         [_result(1, Decimal("12.004"), gauge_id=MIC), _result(2, Decimal("0.061"), False, note="CMM"),
          _result(3, conforming=True)],
         {MIC: {"asset_number": "MIC-7", "calibration_status": "calibrated", "next_due_on": "2027-10-01"}},
-        {2: "NCR-000042"})
+        {("", 2): "NCR-000042"})
     assert [r["balloon"] for r in rows] == ["1", "2a", "3", "4"]
     bore, flat, burrs, length = rows
     assert (bore["designator"], bore["reference_location"], bore["results"], bore["tooling"], bore["conforming"]) == (
