@@ -124,6 +124,8 @@ class RoutingOperation(Base):
     # it into required_skills / skill_note); kept because a release signed it; never written now
     required_skill: Mapped[str | None] = mapped_column(String(200))
     work_instruction_code: Mapped[str | None] = mapped_column(String(64))
+    # {specification, code, supplier_code, customer_approved} of a special process
+    special_process: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))
 
     routing: Mapped[Routing] = relationship(back_populates="operations")
     work_center: Mapped[EquipmentNode] = relationship(lazy="joined", innerjoin=True)

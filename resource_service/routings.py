@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 ENTITY = RECORD = "routing"  # entity type of the audit entries and of the signed record
 OPERATION_FIELDS = ("sequence", "name", "work_center_id", "setup_time", "run_time", "required_skills",
-                    "skill_note", "work_instruction_code")
+                    "skill_note", "work_instruction_code", "special_process")
 # what a release signed before skills were a catalogue: the free text, from which migration
 # 0005 derived the requirements and note (so a signature made then stays valid)
 SIGNED_BEFORE_SKILLS = ("sequence", "name", "work_center_id", "setup_time", "run_time", "required_skill",
@@ -177,7 +177,7 @@ def _signed_operation(op):
     if op.required_skill is None:   # else released before migration 0005: signed as it was then
         # skills and notes join the signed content where an operation has them (one without
         # any signs as it did before, and its signature stays valid)
-        signed.update({field: getattr(op, field) for field in ("required_skills", "skill_note")
+        signed.update({field: getattr(op, field) for field in ("required_skills", "skill_note", "special_process")
                        if getattr(op, field)})
     return signed
 

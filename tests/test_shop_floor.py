@@ -250,6 +250,12 @@ def test_the_first_articles_fair_has_its_three_forms_and_two_signatures(plant):
                                ("2", "", "", "Anodize free of scratches (visual)", ["pass"])]
     assert fair["form3"][0]["tooling"].startswith(f"{caliper['asset_number']} (calibrated, due ")
 
+    by_order = engineer.post(f"{API}/quality/fai", 201, json={"work_order_id": serial["work_order_id"]})
+    assert by_order["serial_number"].endswith("-0001") and by_order["work_order_id"] == serial["work_order_id"]
+    both = engineer.post(f"{API}/quality/fai", 422, json={"serial_id": serial["id"],
+                                                          "work_order_id": serial["work_order_id"]})
+    assert "serial_id" in both["details"]
+
     path = f"{API}/quality/fai/{fair['id']}"
     engineer.post(f"{path}/approve", 422, json={"signature": engineer.signature})       # not in review yet
     submitted = engineer.post(f"{path}/submit", json={"signature": engineer.signature, "version": fair["version"]})

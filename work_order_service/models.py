@@ -125,6 +125,8 @@ class Operation(Base):
     required_skills: Mapped[list] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
     skill_note: Mapped[str | None] = mapped_column(Text)
     work_instruction: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))  # frozen at release
+    # the routing's special process, as released: {specification, code, supplier_code, customer_approved}
+    special_process: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     quantity_good: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False, default=0)
     quantity_scrap: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False, default=0)

@@ -201,7 +201,7 @@ def snapshot(routing, freeze):
             "work_center_code": op.get("work_center_code"), "work_center_name": op.get("work_center_name"),
             "setup_time": op["setup_time"], "run_time": op["run_time"],
             "required_skills": op.get("required_skills", []), "skill_note": op.get("skill_note"),
-            "work_instruction": frozen.get(code) if code else None})
+            "special_process": op.get("special_process"), "work_instruction": frozen.get(code) if code else None})
     if not operations:
         raise errors.RuleViolated("release refused: the released routing has no operations",
                                   {"routing": ["no operations"]})
@@ -223,7 +223,7 @@ def _finish(uow, run, caller):
                 # a saga run stored before skills were checked carries the free text only
                 required_skills=op.get("required_skills", []),
                 skill_note=op.get("skill_note", op.get("required_skill")),
-                work_instruction=op["work_instruction"],
+                work_instruction=op["work_instruction"], special_process=op.get("special_process"),
                 status=domain.READY if i == 0 else domain.PENDING,
                 quantity_good=0, quantity_scrap=0, quantity_rework=0))
         now = utcnow()

@@ -29,13 +29,14 @@ def plant(resource, tag):
 
 
 def build(rpc, components=2, per=2, stock=100, serial=True, operations=3, part_number="A-100", instruction=None,
-          first_requires=()):
+          first_requires=(), last_special=None):
     """A serial-controlled assembly whose BOM has `components` purchased parts
     (`per` each, `stock` released on hand each) and a released routing of
     `operations` operations alternating between two work centers (the first
     with work instruction code `instruction`, if given, and the skill
-    requirements `first_requires`). Part numbers and
-    location codes end in the world's `tag` (C-001-<tag>, A-100-<tag>, …)."""
+    requirements `first_requires`; the last a special process `last_special`).
+    Part numbers and location codes end in the world's `tag` (C-001-<tag>,
+    A-100-<tag>, …)."""
     m, tag = rpc.material, new_tag()
     site, wcs = plant(rpc.resource, tag)
     stores = m.create_location({"code": f"STORES-{tag}", "name": "Stores"})
@@ -55,7 +56,8 @@ def build(rpc, components=2, per=2, stock=100, serial=True, operations=3, part_n
         "part_id": top["id"], "part_revision": "A", "operations": [
             {"sequence": 10 * (i + 1), "name": f"Operation {10 * (i + 1)}", "work_center_id": wcs[i % 2]["id"],
              "setup_time": 30, "run_time": 2, "work_instruction_code": instruction if i == 0 else None,
-             "required_skills": list(first_requires) if i == 0 else []}
+             "required_skills": list(first_requires) if i == 0 else [],
+             "special_process": last_special if i == operations - 1 else None}
             for i in range(operations)]})
     rpc.resource.release_routing(routing["id"])
     return SimpleNamespace(tag=tag, site=site, wcs=wcs, stores=stores, components=comps, lots=lots, part=top,

@@ -1,8 +1,9 @@
 """The quality service's contract for First Article Inspection reports
 (AS9102 Rev C): RPC input and output schemas, also the gateway's."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mes_common.schemas import NO_NUL, PageQuery, SignatureCredentials, SignatureOut, page_schema
+from mes_common.schemas import (NO_NUL, PageQuery, Relation, SignatureCredentials, SignatureOut, exactly_one_of,
+                                page_schema)
 from quality_service.contract.common import CODE, REASON, optional_text, version
 
 KINDS = ("full", "partial")
@@ -32,8 +33,11 @@ class FaiFields(Schema):
 
 
 class FaiCreate(FaiFields):
-    serial_id = fields.UUID(required=True, metadata={"description": "the first article (a serial the MES made "
-                                                                    "or received)"})
+    serial_id = fields.UUID(load_default=None, allow_none=True, metadata={
+        "description": "the first article (a serial the MES made or received)"})
+    work_order_id = fields.UUID(load_default=None, allow_none=True, metadata={
+        "description": "or the work order: its first serial (lowest serial number) is the first article"})
+    openapi_extra = exactly_one_of("serial_id", "work_order_id")
     kind = fields.String(load_default="full", validate=validate.OneOf(KINDS))
     reason = fields.String(load_default="new_part", validate=validate.OneOf(REASONS), metadata={
         "description": "AS9102 §4.4 / §4.6; a partial FAI is for a change"})
@@ -43,6 +47,11 @@ class FaiCreate(FaiFields):
                                validate=validate.Length(min=1, max=20), metadata={
                                    "description": "the plans whose characteristics form 3 accounts for; default: "
                                                   "every released plan of the part revision"})
+
+    @validates_schema
+    def _one_article(self, data, **kwargs):
+        if (data.get("serial_id") is None) == (data.get("work_order_id") is None):
+            raise ValidationError(Relation("give serial_id or work_order_id"), "serial_id")
 
 
 class FaiUpdate(FaiFields):

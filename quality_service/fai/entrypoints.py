@@ -26,6 +26,14 @@ class FaiEntrypoints:
             raise errors.RuleViolated(f"serial_id: no serial {serial_id}",
                                       {"serial_id": [f"no serial {serial_id}"]}) from None
 
+    def _first_serial(self, work_order_id):
+        """The first article of a work order: its output serial with the lowest number."""
+        made = self.material.list_serials({"work_order_id": str(work_order_id), "limit": 500})["items"]
+        if not made:
+            raise errors.RuleViolated("work_order_id: the work order has made no serial yet",
+                                      {"work_order_id": ["no output serial yet"]})
+        return min(made, key=lambda s: s["serial_number"])["id"]
+
     def _fai_sources(self, serial_id, plan_numbers):
         serial = self._fai_serial(serial_id)
         part = {**self._part(serial["part_id"]), "id": serial["part_id"]}
@@ -44,7 +52,8 @@ class FaiEntrypoints:
                                 "calibration_status": "calibrated" if asset["usable"] else asset["problem"]}
         return {"serial": serial, "part": part, "part_revision": part_revision, "plan_numbers": plan_numbers,
                 "work_order_id": order and order["id"], "work_order_number": order and order["number"],
-                "process_reference": _process_reference(order), "materials": materials, "processes": [],
+                "process_reference": _process_reference(order), "materials": materials,
+                "processes": _special_processes(order),
                 "tests": _tests(order), "detail_parts": details, "form3_sources": form3}, gauges
 
     def _fai_genealogy(self, serial):
@@ -71,7 +80,8 @@ class FaiEntrypoints:
     def create_fair(self, data):
         """A FAIR of a serial, its forms gathered from the MES (a draft)."""
         data = load(schemas.FaiCreate(), data)
-        sources, gauges = self._fai_sources(data["serial_id"], data["plan_numbers"])
+        serial_id = data["serial_id"] or self._first_serial(data["work_order_id"])
+        sources, gauges = self._fai_sources(serial_id, data["plan_numbers"])
         with self.uow() as tx:
             return self._fai_out(fai.create(tx, self._caller(), data, sources, gauges))
 
@@ -146,6 +156,12 @@ def _process_reference(order):
         return None
     steps = ", ".join(f"{op['sequence']} {op['name']}" for op in order["operations"])
     return f"{order['number']}: {steps}"[:200]
+
+
+def _special_processes(order):
+    """Form 2's special processes: the order's operations its routing marks as such."""
+    return [{"name": f"{op['sequence']} {op['name']}", **op["special_process"]}
+            for op in (order or {}).get("operations", []) if op.get("special_process")]
 
 
 def _tests(order):

@@ -113,6 +113,20 @@ class SkillRequirement(Schema):
                                metadata={"example": 1})
 
 
+class SpecialProcess(Schema):
+    """An operation that is a special process (AS9100 8.5.1.2: heat treatment, plating, NDT, welding...): what
+    a First Article Inspection's form 2 lists for it."""
+    specification = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_NUL],
+                                  metadata={"example": "AMS 2770"})
+    code = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=64), NO_NUL],
+                         metadata={"description": "process code or class", "example": "Cond. T6"})
+    supplier_code = fields.String(load_default=None, allow_none=True,
+                                  validate=[validate.Length(min=1, max=64), NO_NUL],
+                                  metadata={"description": "who performs it (an approved special-process source)"})
+    customer_approved = fields.Boolean(load_default=False, metadata={
+        "description": "the source is on the customer's approved list"})
+
+
 class RoutingOperationIn(Schema):
     sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000),
                               metadata={"description": "order of the operation; unique in the routing",
@@ -132,6 +146,8 @@ class RoutingOperationIn(Schema):
     work_instruction_code = fields.String(load_default=None, allow_none=True, validate=INSTRUCTION_CODE,
                                           metadata={"description": "code of a work instruction; its latest "
                                                                    "released version is frozen at work order release"})
+    special_process = fields.Nested(SpecialProcess, load_default=None, allow_none=True,
+                                    metadata={"description": "the operation is a special process"})
 
 
 class RoutingCreate(Schema):
@@ -170,6 +186,7 @@ class RoutingOperationOut(Schema):
     required_skills = fields.List(fields.Nested(SkillRequirement), required=True)
     skill_note = fields.String(required=True, allow_none=True)
     work_instruction_code = fields.String(required=True, allow_none=True)
+    special_process = fields.Nested(SpecialProcess, required=True, allow_none=True)
 
 
 class RoutingOut(Schema):

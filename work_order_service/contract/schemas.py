@@ -120,6 +120,8 @@ class OperationOut(Schema):
     required_skills = fields.List(fields.Nested(resource_schemas.SkillRequirement), required=True, metadata={
         "description": "what the operator must be qualified in, from the routing at release"})
     skill_note = fields.String(allow_none=True)
+    special_process = fields.Nested(resource_schemas.SpecialProcess, allow_none=True,
+                                    metadata={"description": "the routing's, as released"})
     work_instruction = fields.Nested(WorkInstructionOut, allow_none=True)
     status = fields.String(required=True, metadata={"enum": list(OP_STATUSES)})
     quantity_good = fields.Float(required=True)
