@@ -36,6 +36,11 @@ ENV PYTHONUNBUFFERED=1 \
     AUTH_PUBLIC_KEY_FILE=/var/lib/mes/auth/signing_key.pub.pem \
     AUTH_SECRETS_KEY_FILE=/var/lib/mes/auth/secrets.key
 
+# Pango and a font for WeasyPrint (the quality service's PDF reports)
+RUN apt-get update -q \
+ && apt-get install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 mes \
  && useradd --system --uid 10001 --gid mes --create-home --home-dir /home/mes --shell /usr/sbin/nologin mes
 

@@ -22,7 +22,7 @@ APT_ENV     := DEBIAN_FRONTEND=noninteractive
 STANDARDS_DIR ?= $(firstword $(wildcard $(abspath ../shared/standards) /work/shared/standards))
 export STANDARDS_DIR
 
-.PHONY: help venv infra db run test test-fast demo reset compose-tool bench clean distclean
+.PHONY: help venv infra db run test test-fast demo reset compose-tool pdf-libs bench clean distclean
 
 help: ## this list
 	@echo "usage: make TARGET   (variables: PYTHON=$(PYTHON), PYTEST_ARGS='...')"
@@ -49,7 +49,7 @@ db: venv infra ## create the service roles/databases, each process's broker logi
 	$(MES) infra logins
 	$(MES) migrate
 
-run: venv infra db ## start every service and the gateway under the supervisor
+run: venv pdf-libs infra db ## start every service and the gateway under the supervisor
 	$(MES) run
 
 compose-tool: ## (used by test) Debian's docker-compose, when missing and root
@@ -60,7 +60,17 @@ compose-tool: ## (used by test) Debian's docker-compose, when missing and root
 	  || echo "warning: could not install docker-compose; tests that need it will say so" >&2; \
 	fi
 
-test: venv compose-tool infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)
+pdf-libs: ## (used by run and test) Pango and a font for PDF reports (WeasyPrint), when missing and root
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Pango for PDF reports (apt-get)"; \
+	  $(APT_ENV) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null \
+	  || { apt-get update -q >/dev/null && $(APT_ENV) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
+	       fonts-dejavu-core >/dev/null; } \
+	  || echo "warning: could not install Pango; PDF reports will answer 503" >&2; \
+	fi
+
+test: venv compose-tool pdf-libs infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: venv ## load the README's plant, people, parts, lots and an order in progress into a running MES

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 from kombu import Connection, Exchange
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -271,6 +272,10 @@ def test_the_first_articles_fair_has_its_three_forms_and_two_signatures(plant):
     for expected in ("heat H-7731", "CoC-2231", "40.04 mm", "Hole spacing: 40 ±0.1 mm", engineer.name, reviewer.name,
                  "Prepared by", "Approved by", serial["serial_number"]):
         assert expected in page.text, expected
+    printed = engineer.request("GET", f"{path}/report.pdf")
+    assert printed.headers["Content-Type"] == "application/pdf" and printed.content.startswith(b"%PDF")
+    pages = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(printed.content)).pages)
+    assert "heat H-7731" in pages and "40.04 mm" in pages and reviewer.name in pages
     workbook = engineer.request("GET", f"{path}/report.xlsx")
     assert workbook.headers["Content-Disposition"] == f'attachment; filename="{fair["number"]}.xlsx"'
     book = load_workbook(io.BytesIO(workbook.content))

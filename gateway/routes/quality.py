@@ -198,6 +198,8 @@ routes.post(FAIR + "/reject", "reject_fair", body=f.FaiReject, response=f.FaiOut
             summary="Reject a FAIR in review (reason required)")
 routes.get(FAIR + "/report.html", "get_fair_html", media_type="text/html", permission=READ,
            summary="The three AS9102 forms as a printable page")
+routes.get(FAIR + "/report.pdf", "get_fair_pdf", media_type="application/pdf", permission=READ,
+           summary="The three AS9102 forms as a PDF (a page per form)")
 routes.get(FAIR + "/report.xlsx", "get_fair_xlsx", permission=READ,
            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            summary="The three AS9102 forms as an Excel workbook (a sheet per form)")

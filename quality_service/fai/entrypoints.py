@@ -145,6 +145,11 @@ class FaiEntrypoints:
         return fai.report_html(self.uow.session, uuid_arg(fair_id, "fair_id"))
 
     @rpc
+    def get_fair_pdf(self, fair_id):
+        """The three forms as a PDF: {filename, content_base64}."""
+        return fai.report_pdf(self.uow.session, uuid_arg(fair_id, "fair_id"))
+
+    @rpc
     def get_fair_xlsx(self, fair_id):
         """The three forms as a workbook: {filename, content_base64}."""
         return fai.report_xlsx(self.uow.session, uuid_arg(fair_id, "fair_id"))

@@ -1,6 +1,7 @@
 """A FAIR as people file it: a printable HTML page laid out like the three
-AS9102 Rev C forms, and an Excel workbook with one sheet per form (what
-customers' supplier portals take). Both carry the signature manifestations
+AS9102 Rev C forms, the same as a PDF (WeasyPrint, one page per form), and
+an Excel workbook with one sheet per form (what customers' supplier portals
+take). Both carry the signature manifestations
 (21 CFR 11.50: printed name, time, meaning). Pure: a FAIR (FairOut) in, the
 document out.
 """
@@ -10,6 +11,8 @@ from html import escape
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from mes_common import errors
 
 FORM1_FIELDS = (("1. Part Number", "part_number"), ("2. Part Name", "part_name"), ("3. Serial Number", "serial_number"),
                 ("4. FAI Report Number", "number"), ("5. Part Revision Level", "part_revision"),
@@ -111,6 +114,19 @@ def html(fair):
 {_table(FORM3_COLUMNS, fair.get('form3') or [], lambda r: '' if r.get('conforming') else ' class="fail"')}
 </body></html>
 """
+
+
+def pdf(fair):
+    """The printable page as a PDF (bytes). The page names no resource; the
+    renderer is given none to fetch anyway (no file, no network)."""
+    try:
+        import weasyprint   # loads Pango: only when a PDF is asked for
+    except OSError as missing:   # the system's Pango is not installed
+        raise errors.Unavailable("PDF reports need Pango (make pdf-libs)", {"pdf": [str(missing)[:200]]}) from None
+
+    def refuse(url, *args, **kwargs):
+        raise ValueError(f"a FAIR's PDF fetches nothing ({url})")
+    return weasyprint.HTML(string=html(fair), url_fetcher=refuse).write_pdf()
 
 
 # ------------------------------------------------------------------ Excel

@@ -11,6 +11,8 @@ audited with its status history and announced (`mes.quality.fai.*`).
 import base64
 import uuid
 
+from eventlet import tpool
+
 from sqlalchemy import func, select
 
 from mes_common import errors, paging, signatures
@@ -280,6 +282,13 @@ def list_page(session, query):
 def report_html(session, fair_id):
     fair = dump(session, get(session, fair_id))
     return {"filename": f"{fair['number']}.html", "content": exports.html(fair)}
+
+
+def report_pdf(session, fair_id):
+    """The PDF, rendered in a thread: seconds of layout must not stall the service's other workers."""
+    fair = dump(session, get(session, fair_id))
+    document = tpool.execute(exports.pdf, fair)
+    return {"filename": f"{fair['number']}.pdf", "content_base64": base64.b64encode(document).decode()}
 
 
 def report_xlsx(session, fair_id):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from mes_common import errors
 from quality_service.fai import exports, forms, rules
@@ -115,6 +116,13 @@ def test_the_printable_page_shows_the_three_forms_and_the_signatures_escaped():
                  "2026-12-07T11:00:00Z UTC", "INVALID: the record changed after signing", "FAI complete"):
         assert text in page, text
     assert "<LH>" not in page and "<script" not in page
+
+
+def test_the_pdf_has_a_page_per_form_with_the_same_values():
+    reader = PdfReader(io.BytesIO(exports.pdf(FAIR)))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]   # a cell's text wraps
+    assert len(pages) == 3 and "AS9102 Form 1" in pages[0] and "Wing bracket <LH>" in pages[0]
+    assert "lot L-1 heat H-7731" in pages[1] and "12.004 mm" in pages[2] and "Maria Review" in pages[0]
 
 
 def test_the_workbook_has_one_sheet_per_form_with_the_same_values():
