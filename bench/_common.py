@@ -311,6 +311,16 @@ class BenchEnv:
             self.wait_rpc(name)
         return cfg
 
+    def start_behind_gateway(self, services):
+        """`services` and the gateway in front of them: the gateway's base URL."""
+        self.start_services(services)
+        port = free_port()
+        self.start("gateway", "gateway.service:Gateway", self.write_config("gateway",
+                                                                           WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
+        base = f"http://127.0.0.1:{port}"
+        self.wait_http(f"{base}/health")
+        return base
+
     def wait_rpc(self, service_name, timeout=60.0):
         """Until the service consumes its RPC queue."""
         from kombu import Connection

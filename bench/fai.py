@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 import numpy as np
-from _common import BenchEnv, free_port, log, machine_line, parse_args, summary_ms, table, wait_quiet
+from _common import BenchEnv, log, machine_line, parse_args, summary_ms, table, wait_quiet
 from quality import Client
 
 from auth_service.testing import bearer
@@ -40,12 +40,7 @@ def main():
     print(f"bench/fai.py — FAIR of an assembly through the gateway ({machine_line()})")
     rng = np.random.default_rng(13)
     with BenchEnv("fai", keep=args.keep) as env:
-        env.start_services(SERVICES)
-        port = free_port()
-        env.start("gateway", "gateway.service:Gateway",
-                  env.write_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
-        base = f"http://127.0.0.1:{port}"
-        env.wait_http(f"{base}/health")
+        base = env.start_behind_gateway(SERVICES)
         authorization = bearer(env.config())
         api = Client(base, authorization)
         log("resource, material and quality services and the gateway up")

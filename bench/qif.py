@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 
 import numpy as np
-from _common import BenchEnv, free_port, goal, log, machine_line, parse_args, summary_ms, table, wait_quiet
+from _common import BenchEnv, goal, log, machine_line, parse_args, summary_ms, table, wait_quiet
 from quality import SERVICES, Client, characteristics
 
 from auth_service.testing import bearer
@@ -61,12 +61,7 @@ def main():
     os.environ.setdefault("STANDARDS_DIR", STANDARDS)
     rng = np.random.default_rng(13)
     with BenchEnv("qif", keep=args.keep) as env:
-        env.start_services(SERVICES)
-        port = free_port()
-        env.start("gateway", "gateway.service:Gateway",
-                  env.write_config("gateway", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
-        base = f"http://127.0.0.1:{port}"
-        env.wait_http(f"{base}/health")
+        base = env.start_behind_gateway(SERVICES)
         authorization = bearer(env.config())
         api = Client(base, authorization)
         log("material and quality services and the gateway up")
