@@ -302,7 +302,7 @@ def test_qif_documents_go_in_and_out_over_http_and_what_is_unsafe_is_refused(sho
     results = machine.post(f"{QUALITY}/qif/results", 201, params={"plan_number": "IP-QM-X",
                                                                   "serial_id": serial["id"]},
                            data=plan_doc, **xml_body)
-    assert (results["characteristics"], results["inspection_status"]) == (9, "failed")
+    assert (results["characteristics"], results["inspection_status"], results["mismatches"]) == (9, "failed", [])
     inspection = p.engineer.get(f"{QUALITY}/inspections/{results['inspection_id']}")
     assert {r["characteristic"]: r["value"] for r in inspection["results"]}[6] == 9.499476
 

@@ -94,7 +94,7 @@ def characteristics(tree):
         definition = definitions.get(_text(nominal, f"{Q}CharacteristicDefinitionId"))
         ours = _attributes(item)
         unit = _unit(item, linear, angular)
-        tolerance = _tolerance(definition, _decimal(_text(nominal, f"{Q}TargetValue")))
+        tolerance = _tolerance(definition, _decimal(_text(nominal, f"{Q}TargetValue")), type_name)
         feature = features.get(_text(item, f"{Q}FeatureItemIds/{Q}Id"))
         entry = {"designator": designator, "external_id": _text(item, f"{Q}UUID") or item.get("id"),
                  "name": (_text(item, f"{Q}Description") or ours.get("name")
@@ -118,12 +118,18 @@ def _unit(item, linear, angular):
         angular if _type(item, "CharacteristicItem").startswith(ANGULAR) else linear)
 
 
-def _tolerance(definition, target):
+def _tolerance(definition, target, type_name):
     """{nominal, lower_tolerance, upper_tolerance} of a definition, None when it has no tolerance."""
     if definition is None:
         return None
     zone = _decimal(_text(definition, f"{Q}ToleranceValue"))
-    if zone is not None:   # form, orientation, location, profile: the deviation, from 0 up to the zone
+    if zone is not None and "Profile" in type_name:
+        # a profile's measured value is a signed deviation from the true profile; its zone lies about it,
+        # equally unless OuterDisposition says how much of it is outside the material
+        outer = _decimal(_text(definition, f"{Q}OuterDisposition"))
+        outer = zone / 2 if outer is None else outer
+        return {"nominal": Decimal(0), "lower_tolerance": outer - zone, "upper_tolerance": outer}
+    if zone is not None:   # form, orientation, location: the size of the deviation, from 0 up to the zone
         return {"nominal": Decimal(0), "lower_tolerance": None, "upper_tolerance": zone}
     tolerance = definition.find(f"{Q}Tolerance")
     if tolerance is None:

@@ -50,7 +50,10 @@ def test_the_results_sample_grades_its_characteristics_and_skips_its_reference_d
     c = _by_designator(read)
     assert (c["2"]["nominal"], c["2"]["upper_tolerance"], c["2"]["drawing_zone"], c["2"]["criticality"]) == (
         Decimal("774.26989746093795"), Decimal("0.2"), "D3", "minor")
-    assert (c["4"]["criticality"], c["4"]["upper_tolerance"]) == ("critical", Decimal("1.5"))
+    # a profile zone of 1.5, 1 of it outside the material (OuterDisposition): -0.5 .. +1 about the true profile
+    assert (c["4"]["criticality"], c["4"]["lower_tolerance"], c["4"]["upper_tolerance"]) == (
+        "critical", Decimal("-0.5"), Decimal("1"))
+    assert (c["5"]["lower_tolerance"], c["5"]["upper_tolerance"]) == (Decimal("-2"), Decimal("2"))   # equal: 4
     assert reader.product(tree)["model_number"] == "QM_X_123456"
     results, = reader.measurements(tree)
     assert (results["qpid"], results["status"], results["preparer"]) == (
