@@ -8,7 +8,7 @@ characteristics (250 measured, 50 pass/fail), all recorded on the serial.
 Each round makes a new FAIR of it through POST /api/v1/quality/fai: the serial,
 its genealogy and the 40 detail parts with their FAIRs, the plans of the
 part revision and the first article's 300 results laid out as form 3. Then
-the same FAIR as the printable page and as the workbook.
+the same FAIR as the printable page, the PDF and the workbook.
 
 Goal (issue 13): none stated; the figures are reported.
 """
@@ -69,7 +69,7 @@ def main():
         log(f"assembly with {args.details} detail parts, {args.count} characteristics measured")
         wait_quiet(max_wait=5 if args.quick else 20)
 
-        made, pages, books, fair = [], [], [], None
+        made, pages, pdfs, books, fair = [], [], [], [], None
         for index in range(args.rounds + 1):
             t0 = time.perf_counter()
             fair = api.post("/quality/fai", {"serial_id": top["id"], "organization": "Acme Aero"})
@@ -77,6 +77,7 @@ def main():
                 made.append(time.perf_counter() - t0)
         assert len(fair["form3"]) == args.count and len(fair["detail_parts"]) == args.details, fair["open_items"][:3]
         for path, seconds in ((f"/api/v1/quality/fai/{fair['id']}/report.html", pages),
+                              (f"/api/v1/quality/fai/{fair['id']}/report.pdf", pdfs),
                               (f"/api/v1/quality/fai/{fair['id']}/report.xlsx", books)):
             for _ in range(args.rounds):
                 request = urllib.request.Request(base + path, headers={"Authorization": authorization})
@@ -87,11 +88,13 @@ def main():
 
     made_ms = summary_ms(made)
     page_ms, book_ms = summary_ms([s for s, _ in pages]), summary_ms([s for s, _ in books])
+    pdf_ms = summary_ms([s for s, _ in pdfs])
     table(["measure", "n", "p50 ms", "p99 ms", "max ms"], [
         (f"FAIR made: {args.details} detail parts, {args.count} characteristics", made_ms["n"], made_ms["p50"],
          made_ms["p99"], made_ms["max"]),
         (f"  its printable page ({pages[-1][1] / 1e3:.0f} kB HTML)", page_ms["n"], page_ms["p50"], page_ms["p99"],
          page_ms["max"]),
+        (f"  its PDF ({pdfs[-1][1] / 1e3:.0f} kB)", pdf_ms["n"], pdf_ms["p50"], pdf_ms["p99"], pdf_ms["max"]),
         (f"  its workbook ({books[-1][1] / 1e3:.0f} kB XLSX)", book_ms["n"], book_ms["p50"], book_ms["p99"],
          book_ms["max"]),
     ], title="First Article Inspection Report of an assembly (through the gateway)")
