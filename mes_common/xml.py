@@ -54,7 +54,8 @@ def schema(path):
     if not path.is_file():
         raise errors.Unavailable(f"the schema {path.name} is not installed at {path.parent}",
                                  {"schema": [str(path)]})
-    return etree.XMLSchema(etree.parse(str(path), _parser()))
+    source = str(path)
+    return etree.XMLSchema(etree.parse(source, _parser()))
 
 
 def validate(tree, xml_schema, field="body", namespace=None):
