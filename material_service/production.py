@@ -117,12 +117,23 @@ def _consume(tx, data):
 # ------------------------------------------------------------------ output
 
 def consumed_sources(session, work_order_id):
-    """[(type, id, quantity)] of every lot and serial consumed against the work order."""
+    """[(type, id, quantity, consuming operation id)] of every lot and serial
+    consumed against the work order, per operation that consumed it."""
     T = InventoryTransaction
-    rows = session.execute(select(T.lot_id, T.serial_id, -func.sum(T.quantity)).where(
-        T.work_order_id == work_order_id, T.type == "consume").group_by(T.lot_id, T.serial_id)).all()
-    return sorted((("lot", lot_id, qty) if lot_id else ("serial", serial_id, qty))
-                  for lot_id, serial_id, qty in rows)
+    rows = session.execute(select(T.lot_id, T.serial_id, T.operation_id, -func.sum(T.quantity)).where(
+        T.work_order_id == work_order_id, T.type == "consume").group_by(T.lot_id, T.serial_id, T.operation_id)).all()
+    return sorted((("lot", lot_id, qty, op_id) if lot_id else ("serial", serial_id, qty, op_id))
+                  for lot_id, serial_id, op_id, qty in rows)
+
+
+def share(source_type, consumed, output_quantity, order_quantity):
+    """What of a consumed source one output holds: a lot's consumption shared
+    over the order's quantity (an output unit holds consumed / order quantity,
+    an output lot that times its quantity); a serial goes whole; without the
+    order's quantity (an older publisher), the whole consumption."""
+    if source_type == "serial" or not order_quantity:
+        return consumed
+    return consumed * output_quantity / order_quantity
 
 
 def produce_output(tx, data):
@@ -138,7 +149,7 @@ def _produce(tx, data):
     work_order_id, quantity = data["work_order_id"], data["quantity"]
     context = {"work_order_id": work_order_id, "operation_id": data["operation_id"],
                "reference": data["work_order_number"], "reason": "work order output"}
-    lot, created = None, []
+    lot, created, each = None, [], ONE
     if part.serial_controlled:
         numbers = _output_serials(session, part, data)
         created = serials.insert(tx, part, numbers, location_id=location.id, work_order_id=work_order_id)
@@ -150,16 +161,17 @@ def _produce(tx, data):
             domain.refuse_serial_numbers(part.part_number)
         lot = lots.create_lot(tx, part, data["lot_number"], "received", work_order_id=work_order_id)
         ledger.put(session, {}, lot, location.id, quantity)
-        outputs = [("lot", lot.id)]
+        outputs, each = [("lot", lot.id)], quantity
         rows = [{"type": "produce", "part_id": part.id, "lot_id": lot.id, "location_id": location.id,
                  "quantity": quantity, **context}]
     posted = ledger.post(tx, rows)
     sources = consumed_sources(session, work_order_id)
     links = genealogy.link(tx, [{"source_type": s_type, "source_id": s_id, "target_type": o_type, "target_id": o_id,
-                                 "relation": "produced_from", "quantity": s_qty, "work_order_id": work_order_id,
-                                 "operation_id": data["operation_id"]}
-                                for s_type, s_id, s_qty in sources for o_type, o_id in outputs], work_order_id)
-    holds.inherit(tx, [(t, i) for t, i, _ in sources], outputs)
+                                 "relation": "produced_from", "work_order_id": work_order_id,
+                                 "quantity": share(s_type, s_qty, each, data.get("work_order_quantity")),
+                                 "operation_id": s_op or data["operation_id"]}
+                                for s_type, s_id, s_qty, s_op in sources for o_type, o_id in outputs], work_order_id)
+    holds.inherit(tx, sorted({(t, i) for t, i, _, _ in sources}), outputs)
     lot_out = None
     if lot is not None:
         lot_out = lots.dump(session, lot)

@@ -192,6 +192,10 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     up = keeper.get(f"{MATERIAL}/genealogy", params={"target_type": "serial", "target_id": serials[0]["id"],
                                                      "direction": "up"})
     assert {plant.bar_lot["id"], plant.bolt_lot["id"]} <= {n["id"] for n in up["nodes"]}
+    # each bracket holds its share of what the order consumed, from the operation that consumed it
+    shares = {(link["source_id"], link["quantity"], link["operation_id"]) for link in up["links"]
+              if link["target_id"] == serials[0]["id"]}
+    assert shares == {(plant.bar_lot["id"], 2.5, mill_id), (plant.bolt_lot["id"], 4, assy_id)}
     plant.first_article = serials[0]   # its FAIR: the next test
 
     variance = planner.get(f"{WORK_ORDERS}/{order['id']}/variance")

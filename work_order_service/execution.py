@@ -332,7 +332,7 @@ def _output(session, wo, op, report, part, data):
     return {"report_id": str(report.id), "work_order_id": str(wo.id), "work_order_number": wo.number,
             "operation_id": str(op.id), "part_id": str(wo.part_id), "quantity": float(good),
             "serial_numbers": serials, "lot_number": data["lot_number"],
-            "location_id": str(location) if location else None}
+            "location_id": str(location) if location else None, "work_order_quantity": float(wo.quantity)}
 
 
 def _complete_done(session, wo, now):

@@ -545,9 +545,12 @@ class GenealogyLinkOut(Schema):
     target_type = fields.String(required=True)
     target_id = fields.UUID(required=True)
     relation = fields.String(required=True, metadata={"description": " | ".join(RELATIONS)})
-    quantity = fields.Float(allow_none=True)
+    quantity = fields.Float(allow_none=True, metadata={
+        "description": "produced_from: what of the source the target holds (a lot's consumption shared over the "
+                       "order's quantity); split, merge: the quantity moved"})
     work_order_id = fields.UUID(allow_none=True)
-    operation_id = fields.UUID(allow_none=True)
+    operation_id = fields.UUID(allow_none=True, metadata={"description": "produced_from: the operation that "
+                                                                       "consumed the source"})
     created_at = fields.DateTime(required=True)
 
 
@@ -714,6 +717,9 @@ class ProduceRequest(Schema):
                                  validate=validate.Length(min=1, max=MAX_SERIALS))
     lot_number = optional(fields.String, validate=[validate.Length(min=1, max=64), IDENT])
     location_id = optional(fields.UUID, metadata={"description": "default: the PRODUCTION location"})
+    work_order_quantity = optional(Quantity, metadata={
+        "description": "the order's quantity: each unit of output is linked to consumed lot / this of each lot "
+                       "consumed (without it, each output is linked to the whole quantity consumed)"})
     idempotency_key = fields.String(required=True, **IDEMPOTENCY_KEY)
 
 

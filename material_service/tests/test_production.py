@@ -61,14 +61,17 @@ def _consume_and_produce(rpc, plant, wo, op, output_part, material, **output):
 def test_output_links_everything_consumed_and_applies_once(rpc, plant, db):
     engine = plant.part("E-1", "assembly", serial_controlled=True)
     wo, op = work_order(), work_order()
-    lot, out = _consume_and_produce(rpc, plant, wo, op, engine, "M-1", quantity=2)
+    lot, out = _consume_and_produce(rpc, plant, wo, op, engine, "M-1", quantity=2, work_order_quantity=4)
     assert [s["serial_number"] for s in out["serials"]] == [f"WO-{plant.tag}-0001", f"WO-{plant.tag}-0002"]
-    assert {(l["source_id"], l["relation"], l["quantity"]) for l in out["links"]} == {(lot["id"], "produced_from", 4)}
+    # 4 consumed for an order of 4: each unit of output holds 1 of the lot, consumed at operation `op`
+    assert [(l["source_id"], l["relation"], l["quantity"], l["operation_id"]) for l in out["links"]] == [
+        (lot["id"], "produced_from", 1, op)] * 2
     assert [t["type"] for t in out["transactions"]] == ["produce", "produce"]
     production = rpc.get_location(out["transactions"][0]["location_id"])
     assert production["code"] == "PRODUCTION"
     again = rpc.produce_output({"work_order_id": wo, "work_order_number": f"WO-{plant.tag}", "operation_id": op,
-                                "part_id": engine["id"], "quantity": 2, "idempotency_key": f"o-{wo}"})
+                                "part_id": engine["id"], "quantity": 2, "work_order_quantity": 4,
+                                "idempotency_key": f"o-{wo}"})
     assert again == out and len(rpc.list_serials({"work_order_id": wo})["items"]) == 2
 
     up = rpc.get_genealogy({"target_type": "serial", "target_id": out["serials"][0]["id"], "direction": "up"})
@@ -91,7 +94,8 @@ def test_output_links_everything_consumed_and_applies_once(rpc, plant, db):
     bracket = plant.part("B-1")
     wo2 = work_order()
     lot2, lot_out = _consume_and_produce(rpc, plant, wo2, op, bracket, "M-2", quantity=25.5,
-                                         lot_number=f"OUT-{plant.tag}")
+                                         lot_number=f"OUT-{plant.tag}", work_order_quantity=51)
+    assert lot_out["links"][0]["quantity"] == 2   # half the order's output: half of the 4 consumed
     assert (lot_out["lot"]["lot_number"], lot_out["lot"]["status"], lot_out["lot"]["quantity"]) == (
         f"OUT-{plant.tag}", "received", 25.5)
     assert lot_out["lot"]["work_order_id"] == wo2 and lot_out["links"][0]["source_id"] == lot2["id"]

@@ -13,7 +13,8 @@ Type `mes.work_order.<entity>.<verb>`, subject the entity id:
   says whether the operation is done);
 - `output.reported`: `{report_id, work_order_id, work_order_number,
   operation_id, part_id, quantity, serial_numbers|null, lot_number|null,
-  location_id|null}` (material produces the output, keyed by report_id);
+  location_id|null, work_order_quantity}` (material produces the output, keyed
+  by report_id, and shares what the order consumed over its quantity);
 - `downtime.recorded|ended`: data = DowntimeOut;
 - `step.bought_off`: `{work_order_id, work_order_number, operation_id, step,
   values, note, by_id, by_name, at}`.
