@@ -23,7 +23,7 @@ from eventlet.event import Event
 from nameko.exceptions import BadRequest
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -198,7 +198,6 @@ class ApiRoute(HttpRequestHandler):
                 # the WSGI server hands no chunked body on (it would look empty): say so rather than misread it
                 raise errors.ValidationFailed("send the body with a Content-Length",
                                               {"body": ["chunked transfer encoding is not read: give Content-Length"]})
-            request.max_content_length = self.spec.max_body
             # travels to the services as message headers: who, never the credentials
             request.client = client_of(request, self.trusted_proxy_hops)
             context_data = principal.context(request_id, request.client["address"])
@@ -207,9 +206,6 @@ class ApiRoute(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
             response = self.response_from_result(event.wait())
-        except RequestEntityTooLarge:   # a body longer than its Content-Length said
-            response = error_response(errors.TooLarge("the body is too large",
-                                                      {"body": [f"at most {self.spec.max_body} bytes"]}))
         except Exception as exc:
             response = self.response_from_exception(exc)
         response.headers[REQUEST_ID] = request_id

@@ -32,7 +32,7 @@ class FaiEntrypoints:
         if not made:
             raise errors.RuleViolated("work_order_id: the work order has made no serial yet",
                                       {"work_order_id": ["no output serial yet"]})
-        return min(made, key=lambda s: s["serial_number"])["id"]
+        return min(made, key=lambda s: (len(s["serial_number"]), s["serial_number"]))["id"]   # SN-9 before SN-10
 
     def _fai_sources(self, serial_id, plan_numbers):
         serial = self._fai_serial(serial_id)

@@ -54,9 +54,12 @@ def kind_text(fair):
 
 
 def signature_lines(fair):
-    """[(role, printed name, UTC time, valid)] of the FAIR's signatures."""
+    """[(role, printed name, UTC time, valid)]: the latest signature of each
+    meaning (a FAIR rejected, refreshed and submitted again is signed again;
+    the earlier signatures stay on the record, not on the forms)."""
+    latest = {s["meaning"]: s for s in fair.get("signatures", [])}
     return [(MEANINGS.get(s["meaning"], s["meaning"]), s["printed_name"], s["signed_at"], s.get("valid", True))
-            for s in fair.get("signatures", [])]
+            for s in latest.values()]
 
 
 # ------------------------------------------------------------------ HTML
@@ -135,17 +138,26 @@ BOLD, WRAP = Font(bold=True), Alignment(wrap_text=True, vertical="top")
 GREY = PatternFill("solid", fgColor="E8E8E8")
 
 
+def _append(sheet, values):
+    """A row of text: a cell that starts with `=` stays text (openpyxl would store it as a live formula,
+    and a comment or a PO number typed as `=HYPERLINK(...)` would run in the reader's Excel)."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
+
+
 def _title(sheet, text):
-    sheet.append([text])
+    _append(sheet, [text])
     sheet["A1"].font = Font(bold=True, size=12)
 
 
 def _rows(sheet, columns, rows):
-    sheet.append([title for title, _ in columns])
+    _append(sheet, [title for title, _ in columns])
     for cell in sheet[sheet.max_row]:
         cell.font, cell.fill, cell.alignment = BOLD, GREY, WRAP
     for row in rows:
-        sheet.append([_cell(row, key) for _, key in columns])
+        _append(sheet, [_cell(row, key) for _, key in columns])
         for cell in sheet[sheet.max_row]:
             cell.alignment = WRAP
     for index, (title, _) in enumerate(columns, start=1):
@@ -160,7 +172,7 @@ def xlsx(fair):
     one.title = "Form 1"
     _title(one, f"AS9102 Form 1: Part Number Accountability ({fair['number']}, {fair['status']})")
     for title, key in FORM1_FIELDS:
-        one.append([title, _cell(fair, key)])
+        _append(one, [title, _cell(fair, key)])
     one.append(["13. Detail FAI / Assembly FAI", "Assembly FAI" if fair.get("assembly") else "Detail FAI"])
     one.append(["14. Full FAI / Partial FAI", kind_text(fair)])
     one.append([])
@@ -168,7 +180,7 @@ def xlsx(fair):
     one.append([])
     one.append(["19.", "FAI complete" if fair.get("complete") else "FAI not complete"])
     for role, name, at, valid in signature_lines(fair):
-        one.append([role, name, f"{at} UTC", "" if valid else "INVALID: the record changed after signing"])
+        _append(one, [role, name, f"{at} UTC", "" if valid else "INVALID: the record changed after signing"])
     one.column_dimensions["A"].width, one.column_dimensions["B"].width = 38, 48
     for number, columns, rows, title in (
             (2, FORM2_COLUMNS, fair.get("form2") or [], "Product Accountability"),
@@ -176,7 +188,7 @@ def xlsx(fair):
         sheet = book.create_sheet(f"Form {number}")
         _title(sheet, f"AS9102 Form {number}: {title} ({fair['number']})")
         for label, key in HEADER:
-            sheet.append([label, _cell(fair, key)])
+            _append(sheet, [label, _cell(fair, key)])
         sheet.append([])
         _rows(sheet, columns, rows)
     out = io.BytesIO()

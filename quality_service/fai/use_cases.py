@@ -156,7 +156,7 @@ def create(tx, caller, data, sources, gauges_by_id):
     session = tx.session
     previous = get(session, data["previous_fair_id"]) if data["previous_fair_id"] else None
     problems = rules.check_kind(data["kind"], data["reason"], previous.number if previous else None)
-    if previous is not None and previous.part_id != sources["part"]["id"]:
+    if previous is not None and str(previous.part_id) != str(sources["part"]["id"]):
         problems["previous_fair_id"] = [f"{previous.number} is of part {previous.part_number}"]
     if problems:
         raise errors.RuleViolated(f"FAIR refused: {', '.join(sorted(problems))}", problems)

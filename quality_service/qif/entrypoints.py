@@ -54,6 +54,7 @@ class QifEntrypoints:
         with self.uow() as tx:   # what does not fit is refused before any other service is asked
             again = qif.replayed(tx.session, "results", tree, query["plan_number"])
             if again is not None:
+                qif.check_same_subject(tx.session, again, query)
                 return again
             plan, instances, _, _ = qif.results_of(tx.session, query, tree)
             plan_part, plan_number = str(plan.part_id), plan.plan_number

@@ -49,7 +49,7 @@ def _units(root):
 def _by_id(root, section):
     """The elements of a section (`CharacteristicDefinitions`...) by their id."""
     container = root.find(f"{Q}Characteristics/{Q}{section}")
-    return {el.get("id"): el for el in (container if container is not None else ())}
+    return {el.get("id"): el for el in (container.iterfind("*") if container is not None else ())}
 
 
 def _type(element, suffix):
@@ -87,7 +87,7 @@ def characteristics(tree):
     features = {el.get("id"): _text(el, f"{Q}FeatureName") for el in root.iterfind(f"{Q}Features/{Q}FeatureItems/*")}
     items = root.find(f"{Q}Characteristics/{Q}CharacteristicItems")
     read, skipped = [], []
-    for item in (items if items is not None else ()):
+    for item in (items.iterfind("*") if items is not None else ()):   # elements only: comments are no items
         type_name = _type(item, "CharacteristicItem")
         designator = _text(item, f"{Q}CharacteristicDesignator/{Q}Designator") or _text(item, f"{Q}Name")
         nominal = nominals.get(_text(item, f"{Q}CharacteristicNominalId"))

