@@ -10,6 +10,14 @@ def record(tx, record_type, record_id, from_status, to_status, reason=None):
                                 to_status=to_status, actor=tx.actor, reason=reason))
 
 
+def move(tx, machine, record_type, row, status, reason=None):
+    """Move a record (with `id`, `number`, `status`) to `status` by its state
+    machine, with its status history."""
+    machine.check(row.status, status, row.number)
+    record(tx, record_type, row.id, row.status, status, reason)
+    row.status = status
+
+
 def of(session, record_type, record_id):
     rows = session.execute(select(StatusChange).where(StatusChange.record_type == record_type,
                                                       StatusChange.record_id == record_id)

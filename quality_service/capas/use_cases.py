@@ -62,9 +62,7 @@ def _announce(tx, capa, verb, **extra):
 
 
 def _move(tx, capa, status, reason=None):
-    CAPA.check(capa.status, status, capa.number)
-    history.record(tx, RECORD, capa.id, capa.status, status, reason)
-    capa.status = status
+    history.move(tx, CAPA, RECORD, capa, status, reason)
 
 
 def create(tx, caller, data):

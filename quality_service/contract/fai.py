@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from mes_common.schemas import (NO_NUL, PageQuery, Relation, SignatureCredentials, SignatureOut, exactly_one_of,
                                 page_schema)
-from quality_service.contract.common import CODE, REASON, optional_text, version
+from quality_service.contract.common import CODE, REASON, version
 
 KINDS = ("full", "partial")
 REASONS = ("new_part", "design_change", "process_change", "source_change", "production_lapse", "natural_event",
@@ -13,23 +13,21 @@ STATUSES = ("draft", "in_review", "approved", "rejected")
 SHORT = [validate.Length(min=1, max=64), NO_NUL]
 
 
-def _short(**metadata):
-    return fields.String(load_default=None, allow_none=True, validate=SHORT, metadata=metadata)
+def _text(length, **metadata):
+    return fields.String(allow_none=True, validate=[validate.Length(min=1, max=length), NO_NUL], metadata=metadata)
 
 
 class FaiFields(Schema):
-    """Form 1 fields a person states (the rest the MES knows)."""
-    drawing_number = _short(description="form 1 field 6; default: the part number")
-    drawing_revision = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=16),
-                                                                                    NO_NUL],
+    """Form 1 fields a person states (the rest the MES knows); no defaults, so
+    a change names only what it changes."""
+    drawing_number = fields.String(validate=SHORT, metadata={"description": "form 1 field 6; default: the part number"})
+    drawing_revision = fields.String(validate=[validate.Length(min=1, max=16), NO_NUL],
                                      metadata={"description": "form 1 field 7; default: the part revision"})
-    additional_changes = optional_text(2000, metadata={"description": "form 1 field 8: changes not on the drawing"})
-    organization = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=200),
-                                                                                NO_NUL],
-                                 metadata={"description": "form 1 field 10"})
-    supplier_code = _short(description="form 1 field 11")
-    po_number = _short(description="form 1 field 12")
-    comments = optional_text(5000)
+    additional_changes = _text(2000, description="form 1 field 8: changes not on the drawing")
+    organization = _text(200, description="form 1 field 10")
+    supplier_code = _text(64, description="form 1 field 11")
+    po_number = _text(64, description="form 1 field 12")
+    comments = _text(5000)
 
 
 class FaiCreate(FaiFields):

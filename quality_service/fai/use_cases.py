@@ -80,9 +80,7 @@ def _announce(tx, fair, verb, **extra):
 
 
 def _move(tx, fair, status, reason=None):
-    rules.FAIR.check(fair.status, status, fair.number)
-    history.record(tx, RECORD, fair.id, fair.status, status, reason)
-    fair.status = status
+    history.move(tx, rules.FAIR, RECORD, fair, status, reason)
 
 
 # ------------------------------------------------------------------ form 3 from this service's records
@@ -170,9 +168,9 @@ def create(tx, caller, data, sources, gauges_by_id):
         part_id=part["id"], part_number=part["part_number"], part_name=part["name"],
         part_revision=sources["part_revision"], serial_id=sources["serial"]["id"],
         serial_number=sources["serial"]["serial_number"],
-        drawing_number=data["drawing_number"] or part["part_number"],
-        drawing_revision=data["drawing_revision"] or sources["part_revision"],
-        **{k: data[k] for k in STATED if k not in ("drawing_number", "drawing_revision")},
+        drawing_number=data.get("drawing_number") or part["part_number"],
+        drawing_revision=data.get("drawing_revision") or sources["part_revision"],
+        **{k: data.get(k) for k in STATED if k not in ("drawing_number", "drawing_revision")},
         **{k: gathered[k] for k in ("process_reference", "plan_numbers", "work_order_id", "work_order_number")},
         detail_parts=safe["detail_parts"], form2=safe["form2"], form3=safe["form3"], created_by=caller.actor)
     session.add(fair)

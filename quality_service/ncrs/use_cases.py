@@ -87,9 +87,7 @@ def _announce(tx, ncr, verb, **extra):
 
 
 def _move(tx, ncr, status, reason=None):
-    rules.NCR.check(ncr.status, status, ncr.number)
-    history.record(tx, RECORD, ncr.id, ncr.status, status, reason)
-    ncr.status = status
+    history.move(tx, rules.NCR, RECORD, ncr, status, reason)
 
 
 # ------------------------------------------------------------------ raising
