@@ -251,6 +251,24 @@ class Transaction:
             .on_conflict_do_nothing())
         return result.rowcount == 1
 
+    def claim_many(self, events, consumer):
+        """Record a batch of events in the inbox in one statement; the ones not
+        applied before, in their order (a repeat within the batch counts once)."""
+        if not events:
+            return []
+        rows = {uuid.UUID(e.id): {"consumer": consumer, "event_id": uuid.UUID(e.id), "event_type": e.type}
+                for e in events}
+        fresh = set(self.session.execute(
+            pg_insert(self._provider.Inbox).values(list(rows.values()))
+            .on_conflict_do_nothing().returning(self._provider.Inbox.event_id)).scalars())
+        claimed = []
+        for event in events:
+            key = uuid.UUID(event.id)
+            if key in fresh:
+                fresh.discard(key)
+                claimed.append(event)
+        return claimed
+
     def close(self):
         if self._session is not None:
             self._session.close()

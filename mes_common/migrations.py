@@ -65,6 +65,12 @@ def grant_service_role(conn, role):
     role = f'"{role}"'
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
     conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    # a read model's generations (schemas of its own beside public): a rebuild empties one
+    for schema in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspowner = current_user::regrole "
+                                       "AND nspname <> 'public'")).scalars():
+        conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA "{schema}" '
+                             f'TO {role}')
     conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
     append_only = conn.execute(sa.text("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE :p"),
                                {"p": r"%\_no\_update\_delete"}).scalars().all()

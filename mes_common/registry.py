@@ -27,6 +27,10 @@ SERVICES = [
     # >>> quality_service (mes new-service)
     ServiceSpec("quality_service", "quality_service.service:QualityService", "mes_quality", "QUALITY_DATABASE_URL"),
     # <<< quality_service
+    # >>> traceability_service (mes new-service)
+    ServiceSpec("traceability_service", "traceability_service.service:TraceabilityService", "mes_traceability",
+                "TRACEABILITY_DATABASE_URL", commands="traceability_service.commands"),
+    # <<< traceability_service
     # new services go above this line (mes new-service)
 ]
 

@@ -232,6 +232,15 @@ class AuditQuery(PageQuery):
     until = UtcDateTime(load_default=None, allow_none=True, metadata={"description": "exclusive"})
 
 
+class EventLogQuery(Schema):
+    """A page of a service's event log (its outbox, published rows kept), in outbox order."""
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
+                           metadata={"description": "the `last` of the previous page (0: from the start)"})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=5000))
+    since = UtcDateTime(load_default=None, allow_none=True,
+                        metadata={"description": "only events recorded at or after this time"})
+
+
 class AuditEntryOut(Schema):
     id = fields.Integer(required=True)
     at = fields.DateTime(required=True, metadata={"description": "UTC, from the database clock"})

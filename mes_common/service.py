@@ -10,7 +10,8 @@ from nameko.timer import Timer
 from mes_common import audit, broker, errors, logs, signatures
 from mes_common.consumers import BROKER_ORIGIN, BROKER_USER, TRUSTED, ResilientRpc
 from mes_common.rpc import rpc
-from mes_common.schemas import AuditQuery, load
+from mes_common.events.outbox import event_log
+from mes_common.schemas import AuditQuery, EventLogQuery, load
 
 
 class WorkerContext(DependencyProvider):
@@ -132,6 +133,16 @@ class ServiceBase:
         which broker login the caller has as far as this service knows (None: it
         published without a validated user-id)."""
         return {"service": self.name, "ok": True, "caller": self.context.get(BROKER_USER)}
+
+    @rpc
+    def replay_events(self, query=None):
+        """A page of this service's event log (its outbox), for rebuilding a read
+        model (`mes traceability rebuild`): the platform's own calls only."""
+        self._require_trusted("the event log is read by the platform only")
+        uow = getattr(type(self), "uow", None)
+        if uow is None:
+            raise errors.NotFound(f"{self.name} keeps no event log", {"service": self.name})
+        return event_log(self.uow.session, uow.Outbox, load(EventLogQuery(), query))
 
     # the audit trail (mes_common.audit) of a service whose UnitOfWork has one
 

@@ -9,8 +9,6 @@ from types import SimpleNamespace
 
 import requests
 import yaml
-from kombu import Connection, Queue
-from nameko.standalone.events import get_event_exchange
 
 from auth_service import testing
 from auth_service.testing import bearer, create_admin
@@ -156,16 +154,6 @@ class Person:
         return self.request("PATCH", path, expect, **kwargs)
 
 
-def bind_read_model_queue(amqp_uri, config):
-    """One durable queue bound to every service's events, standing in for the
-    read models (traceability, reporting) still to come: events are routable."""
-    with Connection(amqp_uri, connect_timeout=5) as conn:
-        channel = conn.default_channel
-        for spec in registry.SERVICES:
-            Queue("shop-floor.read-model", get_event_exchange(spec.name, config), routing_key="#",
-                  durable=True)(channel).declare()
-
-
 def sign_in(system, username, password, **extra):
     tokens, _totp, codes = testing.sign_in(system.post, username, password, **extra)
     token = tokens["access_token"]
@@ -187,8 +175,7 @@ ADMIN_PASSWORD = "granite lighthouse marmalade 913"
 
 @contextlib.contextmanager
 def running_system(label, base_config, service_databases, cache_prefix, tmp_path_factory, configure=None):
-    """Every process on a vhost of its own over emptied databases (a read-model
-    queue bound to every service's events), an administrator signed in:
+    """Every process on a vhost of its own over emptied databases, an administrator signed in:
     SimpleNamespace(system, engines, admin, amqp_uri); all stopped and removed at the end."""
     vhost = f"mes_{label}_{RUN_ID}_{uuid.uuid4().hex[:6]}"
     create_test_vhost(vhost)
@@ -199,7 +186,6 @@ def running_system(label, base_config, service_databases, cache_prefix, tmp_path
         config = system_config(base_config, amqp_uri, service_databases, cache_prefix)
         if configure is not None:
             configure(config)
-        bind_read_model_queue(amqp_uri, config)
         system = MesSystem(config, tmp_path_factory.mktemp(label)).start()
         system.http.headers.pop("Authorization", None)  # people sign in
         system.amqp_uri = amqp_uri

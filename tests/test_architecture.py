@@ -155,6 +155,8 @@ def test_declared_consumers_match_the_handlers(spec):
     awaited: it must list exactly the event types the service's handlers bind."""
     contract = importlib.import_module(f"{spec.name}.contract")
     service_cls = registry.service_class(spec)
-    bound = {entrypoint.event_type for klass in service_cls.__mro__ for method in vars(klass).values()   # mixins too
-             for entrypoint in getattr(method, "nameko_entrypoints", ()) if hasattr(entrypoint, "event_type")}
+    bound = {event_type for klass in service_cls.__mro__ for method in vars(klass).values()   # mixins too
+             for entrypoint in getattr(method, "nameko_entrypoints", ()) if hasattr(entrypoint, "event_type")
+             # a stream (mes_common.events.stream) takes every event of its source and names those it uses
+             for event_type in getattr(entrypoint, "event_types", {entrypoint.event_type})}
     assert bound == set(contract.CONSUMES)

@@ -255,3 +255,17 @@ def outbox_status(engine, Outbox, awaited=frozenset()):
         "failing": [r for r in rows if r not in parked],
         "parked": [{k: r[k] for k in ("type", "count")} for r in parked],
     }
+
+
+def event_log(session, Outbox, query):
+    """A page of the outbox as an event log (EventLogQuery): every event the
+    service recorded, published or not yet, in outbox order, from which a read
+    model is rebuilt. Published rows are kept: the log is as long as the
+    outbox's retention (docs/architecture.md, "Traceability")."""
+    O = Outbox
+    stmt = select(O.id, O.envelope).where(O.id > query["after"]).order_by(O.id).limit(query["limit"])
+    if query.get("since") is not None:
+        stmt = stmt.where(O.created_at >= query["since"])
+    rows = session.execute(stmt).all()
+    return {"events": [row.envelope for row in rows], "last": rows[-1].id if rows else query["after"],
+            "more": len(rows) == query["limit"]}

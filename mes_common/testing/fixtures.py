@@ -105,12 +105,12 @@ def empty_database(engine):
     triggers off (session_replication_role)."""
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        tables = conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        tables = conn.execute(text(   # public, and a read model's generations (schemas of their own)
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
             "AND tablename <> 'alembic_version'")).scalars().all()
         if tables:
-            conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-                ", ".join(f'"{t}"' for t in tables))))
+            conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(", ".join(tables))))
 
 
 @pytest.fixture

@@ -1,0 +1,141 @@
+"""The batching consumer of a read model: `event_stream`.
+
+A read model (traceability, reporting) takes every event of a source service,
+thousands a second during a rebuild or a busy shift. One worker and one
+transaction per event would spend its time on round trips, so a stream is one
+durable quorum queue per source, bound to every event type of it ("#": no
+event of that source is left unroutable), consumed with a large prefetch and
+handed over in batches: one worker, one transaction, one inbox statement per
+batch. Only one batch of a stream runs at a time, so a stream never deadlocks
+on itself and the next batch gathers while one commits.
+
+A batch that fails is not retried as a batch: each of its events runs again
+alone, with the retries, backoff and dead-letter queue of `event_handler`, so
+a poison event goes to its dead-letter queue and the others commit.
+"""
+import functools
+import logging
+
+import eventlet
+from kombu import Connection
+from nameko.messaging import Consumer
+from nameko.standalone.events import get_event_exchange
+
+from mes_common.consumers import ResilientQueueConsumer
+from mes_common.events.envelope import CloudEvent, InvalidEnvelope
+from mes_common.events.handlers import ReliableEventHandler, _transaction_of
+from mes_common.events.topology import ATTEMPT_HEADER, dead_letter_queue, events_config, handler_queue
+
+log = logging.getLogger(__name__)
+
+STREAM_PREFETCH = 2000   # deliveries a stream may hold unacknowledged: a few batches
+
+
+class StreamQueueConsumer(ResilientQueueConsumer):
+    """The queue consumer of streams: its own connection, with a prefetch that
+    lets a batch fill (the services' shared consumer prefetches max_workers)."""
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("STREAM_PREFETCH", STREAM_PREFETCH))
+
+
+def stream_queue_name(source_service, service_name, method_name):
+    return f"evt-{source_service}-stream--{service_name}.{method_name}"
+
+
+class StreamHandler(ReliableEventHandler):
+    queue_consumer = StreamQueueConsumer()
+
+    def __init__(self, source_service, event_types, batch_size=500, max_wait=0.02, **kwargs):
+        super().__init__(source_service, "#", **kwargs)
+        self.event_types = frozenset(event_types)   # what the stream's projections handle (contract.CONSUMES)
+        self.batch_size, self.max_wait = batch_size, max_wait
+        self._pending = []
+        self._in_flight = False
+        self._timer = None
+
+    def setup(self):
+        config = self.container.config
+        settings = events_config(config)
+        self.retry_delays_ms = settings["retry_delays_ms"]
+        self.queue_name = stream_queue_name(self.source_service, self.container.service_name, self.method_name)
+        self.queue = handler_queue(self.queue_name, get_event_exchange(self.source_service, config), "#",
+                                   settings["delivery_limit"])
+        with Connection(config["AMQP_URI"]) as conn:
+            dead_letter_queue(self.queue_name)(conn.channel()).declare()
+        Consumer.setup(self)
+
+    def handle_message(self, body, message):
+        try:
+            event = CloudEvent.from_dict(body)
+        except InvalidEnvelope as exc:
+            log.error("poison message on %s dead-lettered: %s", self.queue_name, exc)
+            self._dead_letter(message, body, f"invalid envelope: {exc}")
+            return
+        if int((message.headers or {}).get(ATTEMPT_HEADER, 0)):
+            self._run_alone(event, message)   # it failed before: no batch waits on it again
+            return
+        self._pending.append((event, message))
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = self.container.spawn_managed_thread(self._flush_later, identifier="stream_flush")
+
+    def _flush_later(self):
+        eventlet.sleep(self.max_wait)
+        self._timer = None
+        self._flush()
+
+    def _flush(self):
+        if self._in_flight or not self._pending:
+            return
+        batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
+        self._in_flight = True
+        try:
+            self.container.spawn_worker(self, ([event for event, _ in batch],), {},
+                                        handle_result=functools.partial(self._batch_done, batch))
+        except Exception:  # ContainerBeingKilled: give them back, another instance takes them
+            self._in_flight = False
+            for _, message in batch:
+                self.queue_consumer.requeue_message(message)
+
+    def _batch_done(self, batch, worker_ctx, result, exc_info):
+        self._in_flight = False
+        if exc_info is None:
+            for _, message in batch:
+                self.queue_consumer.ack_message(message)
+        else:
+            log.warning("stream %s: a batch of %d failed (%s: %s); its events run one by one",
+                        self.queue_name, len(batch), type(exc_info[1]).__name__, exc_info[1])
+            for event, message in batch:
+                self._run_alone(event, message)
+        if self._pending:
+            self._flush()
+        return result, exc_info
+
+    def _run_alone(self, event, message):
+        context_data = {"correlation_id": event.correlationid or event.id}
+        if event.actor:
+            context_data["actor"] = event.actor
+        try:
+            self.container.spawn_worker(self, ([event],), {}, context_data=context_data,
+                                        handle_result=functools.partial(self.handle_result, message))
+        except Exception:
+            self.queue_consumer.requeue_message(message)
+
+
+def event_stream(source_service, event_types, batch_size=500):
+    """Decorate a service method as the batch handler of every event of
+    `source_service`. It receives the events not applied before (a list of
+    CloudEvents, maybe empty), in one transaction with their inbox rows;
+    `event_types` are the types it acts on (the contract's CONSUMES), the rest
+    it may ignore."""
+    def decorator(fn):
+        @functools.wraps(fn)
+        def apply_once(service, events):
+            tx = _transaction_of(service)
+            with tx:
+                return fn(service, tx.claim_many(events, f"{service.name}.{fn.__name__}"))
+        return StreamHandler.decorator(source_service, event_types, batch_size=batch_size)(apply_once)
+    return decorator
