@@ -13,9 +13,12 @@ import datetime as dt
 import io
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -27,6 +30,8 @@ from sqlalchemy.exc import DBAPIError
 
 from mes_common.testing.fixtures import wait_until
 from tests.harness import API, hire, running_system
+from traceability_service.contract import SOURCES
+from traceability_service.testing import canonical_dump
 
 NODES, MATERIAL, WORK_ORDERS = f"{API}/resource/nodes", f"{API}/material", f"{API}/work-orders"
 ROUTINGS, INSTRUCTIONS = f"{API}/resource/routings", f"{API}/work-instructions"
@@ -212,6 +217,65 @@ def test_the_whole_flow_from_plant_model_to_output_genealogy(plant):
     failed = plant.people.admin.get(f"{API}/audit/auth_service/entries",
                                     params={"action": "signature_failed", "entity_id": operator.id})["items"]
     assert [e["new_values"]["record"]["type"] for e in failed] == ["step_buy_off"]
+
+
+def test_the_trace_of_an_output_serial_names_its_material_people_and_machines(plant):
+    """Issue 14: the genealogy read model, built from the events of the flow above."""
+    reader, serial = plant.people.quality, plant.first_article
+    trace = f"{API}/trace"
+
+    def backward():
+        answer = reader.get(f"{trace}/nodes/{serial['id']}/backward", params={"depth": 10})
+        found = {n["id"]: n for n in answer["nodes"]}
+        return found if {plant.bar_lot["id"], plant.bolt_lot["id"]} <= set(found) else None
+    found = wait_until(backward, timeout=15, message="the serial's trace")
+    bar, bolt = found[plant.bar_lot["id"]], found[plant.bolt_lot["id"]]
+    assert (bar["heat_number"], bar["supplier_lot"], bar["depth"]) == ("H-7731", "AL-2231", 1)
+    assert (bolt["supplier"], bolt["supplier_lot"]) == ("Bossard", "B-99")
+    operations = [n for n in found.values() if n["type"] == "operation"]
+    assert len(operations) == 2
+    mill = reader.get(f"{trace}/nodes/{operations[0]['id']}")["attrs"]
+    assert mill["operator_name"] == "Olga Operator" and mill["work_center_name"] in ("5-axis mill", "Assembly bench")
+    # where-used: the bar lot reaches every bracket; its recall lists them in stock
+    forward = reader.get(f"{trace}/nodes/{plant.bar_lot['id']}/forward", params={"types": "serial", "limit": 100})
+    order_serials = {n["id"] for n in forward["nodes"] if n["number"].startswith(serial["serial_number"][:-1])}
+    assert serial["id"] in order_serials and len(order_serials) >= 5
+    recall = reader.get(f"{trace}/nodes/{plant.bar_lot['id']}/recall")
+    in_stock = {i["id"] for i in recall["items"] if i["category"] == "in_stock" and i["type"] == "serial"}
+    assert order_serials <= in_stock
+    csv = reader.request("GET", f"{trace}/heats/H-7731/recall.csv")
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv") and serial["serial_number"] in csv.text
+    page = reader.request("GET", f"{trace}/serials/{serial['id']}/as-built.html")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    for text_ in (serial["serial_number"], "H-7731", "Olga Operator", "5-axis mill", "WI-ASSY v1", "torque"):
+        assert text_ in page.text
+    record = reader.get(f"{trace}/serials/{serial['id']}/as-built")
+    assert [wo["routing"]["version"] for wo in record["work_orders"]] == [1]
+    # unknown ids and too deep: the right 4xx
+    reader.get(f"{trace}/nodes/{uuid.uuid4()}/backward", 404)
+    assert reader.get(f"{trace}/nodes/{serial['id']}/backward", 400, params={"depth": 99})["details"].keys() == \
+        {"depth"}
+    # the operators' rebuild from the owners' event logs gives the same model
+    traceability = plant.engines["traceability_service"]
+    wait_until(lambda: caught_up(plant), timeout=20, message="the model caught up with every outbox")
+    live = canonical_dump(traceability)
+    done = subprocess.run([str(Path(sys.executable).parent / "mes"), "--config", str(plant.system.config_path), "traceability", "rebuild"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "it answers now" in done.stdout
+    assert canonical_dump(traceability) == live
+
+
+def caught_up(plant):
+    """Every event in the owners' outboxes is in the traceability inbox."""
+    recorded = set()
+    for name in SOURCES:
+        with plant.engines[name].connect() as conn:
+            recorded |= set(conn.execute(text("SELECT event_id FROM outbox")).scalars())
+    with plant.engines["traceability_service"].connect() as conn:
+        applied = set(conn.execute(text("SELECT event_id FROM inbox WHERE consumer LIKE 'traceability_service.%'"))
+                      .scalars())
+    return recorded <= applied
 
 
 def test_the_first_articles_fair_has_its_three_forms_and_two_signatures(plant):

@@ -252,7 +252,8 @@ def page(record):
             ("Op", "Name", "Work center", "Equipment", "Operator", "Start", "End", "Good / scrap", "Work instruction",
              "Special process", "Buy-offs", "Gauges"),
             [(_e(op.get("sequence") or op.get("number")), _e(op.get("name") or op.get("decision")),
-              _e(op.get("work_center_code") or op.get("work_center_name")), _e(op.get("equipment")),
+              _e(" ".join(p for p in (op.get("work_center_code"), op.get("work_center_name")) if p)),
+              _e(op.get("equipment")),
               _e(op.get("operator_name")), _e(op.get("actual_start")), _e(op.get("actual_end")),
               f"{_e(op.get('quantity_good'))} / {_e(op.get('quantity_scrap'))}",
               _e(f"{op['work_instruction'].get('code')} v{op['work_instruction'].get('version')}"

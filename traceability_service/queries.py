@@ -15,11 +15,11 @@ from mes_common import errors, paging
 from mes_common.schemas import decode_cursor, encode_cursor
 from traceability_service import domain, store
 from traceability_service.contract import DIRECTORY_TYPES, EDGE_KINDS, MAX_DEPTH, NODE_TYPES
-from traceability_service.contract.schemas import (NodeOut, RecallOut, TimelineEntryOut, TraceNodeOut,
+from traceability_service.contract.schemas import (GenealogyNodeOut, RecallOut, TimelineEntryOut, TraceNodeOut,
                                                    TraceOut)
 from traceability_service.models import Edge, Node, TimelineEntry
 
-node_out, trace_out, recall_out = NodeOut(), TraceOut(), RecallOut()
+node_out, trace_out, recall_out = GenealogyNodeOut(), TraceOut(), RecallOut()
 trace_node_out, timeline_entry_out = TraceNodeOut(), TimelineEntryOut()
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 
@@ -188,13 +188,11 @@ def recall(session, query):
 
 
 def _recall_roots(session, generation, query):
-    if query.get("lot_id") or query.get("serial_id"):
-        node_id = query.get("lot_id") or query.get("serial_id")
-        field = "lot_id" if query.get("lot_id") else "serial_id"
-        node = generation.execute(session, select(Node).where(Node.id == node_id)).scalar_one_or_none()
-        if node is None or node.type != field.removesuffix("_id"):
-            raise errors.NotFound(f"{field.removesuffix('_id')} {node_id} is not in the genealogy",
-                                  {field: str(node_id)})
+    if query.get("node_id"):
+        node = generation.execute(session, select(Node).where(Node.id == query["node_id"])).scalar_one_or_none()
+        if node is None or not domain.is_material(node.type):
+            raise errors.NotFound(f"no lot or serial {query['node_id']} in the genealogy",
+                                  {"node_id": str(query["node_id"])})
         return [node]
     field = "heat_number" if query.get("heat_number") else "supplier_lot"
     column = Node.heat_number if field == "heat_number" else Node.supplier_lot

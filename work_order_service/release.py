@@ -231,7 +231,8 @@ def _finish(uow, run, caller):
         wo.released_at, wo.release_error = now, None
         tx.flush()
         out = orders.get_out(session, wo.id)
-        tx.emit(events.work_order("released"), wo.id, out)
+        # the routing version used, for the as-built record (traceability)
+        tx.emit(events.work_order("released"), wo.id, {**out, "routing": run.data["routing"]})
         tx.audit("release", orders.ENTITY, wo.id, old={"status": domain.CREATED},
                  new={"status": domain.RELEASED, "saga_id": str(run.id), "routing": run.data["routing"],
                       "reservations": keys(run)})

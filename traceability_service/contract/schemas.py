@@ -31,7 +31,7 @@ class TraceNodeOut(Schema):
     on_hold = fields.Boolean(required=True)
 
 
-class NodeOut(Schema):
+class GenealogyNodeOut(Schema):
     id = fields.UUID(required=True)
     type = fields.String(required=True)
     number = fields.String(required=True, allow_none=True)
@@ -39,7 +39,7 @@ class NodeOut(Schema):
     attrs = fields.Dict(required=True, metadata={"description": "what the events said of it, latest per field"})
 
 
-NodePage = page_schema(NodeOut, "NodePage")
+GenealogyNodePage = page_schema(GenealogyNodeOut, "GenealogyNodePage")
 
 
 class TraceQuery(PageQuery):
@@ -92,19 +92,19 @@ class TraceOut(Schema):
 
 
 class RecallQuery(Schema):
-    lot_id = fields.UUID()
-    serial_id = fields.UUID()
+    """What is suspect: a lot or a serial (`node_id`), every lot of a heat, or every lot of a supplier lot."""
+    node_id = fields.UUID(metadata={"description": "a lot or a serial"})
     heat_number = fields.String(validate=NUMBER)
     supplier_lot = fields.String(validate=NUMBER)
 
-    openapi_extra = exactly_one_of("lot_id", "serial_id", "heat_number", "supplier_lot")
+    openapi_extra = exactly_one_of("node_id", "heat_number", "supplier_lot")
 
     @validates_schema
     def _one(self, data, **kwargs):
-        given = [k for k in ("lot_id", "serial_id", "heat_number", "supplier_lot") if data.get(k) is not None]
+        given = [k for k in ("node_id", "heat_number", "supplier_lot") if data.get(k) is not None]
         if len(given) != 1:
-            raise ValidationError("give exactly one of lot_id, serial_id, heat_number, supplier_lot",
-                                  given[1] if len(given) > 1 else "lot_id")
+            raise ValidationError("give exactly one of node_id, heat_number, supplier_lot",
+                                  given[1] if len(given) > 1 else "node_id")
 
 
 class Location(Schema):

@@ -76,7 +76,7 @@ def test_the_forward_trace_and_the_recall_of_the_heat_reach_every_serial(rpc, st
     assert [i["number"] for i in recall["items"] if i["category"] == "in_work"] == [f"WO-{s.tag}"]
     totals = {t["category"]: t for t in recall["totals"]}
     assert totals["in_stock"]["serials"] == 3 and totals["in_stock"]["lots"] == 1
-    csv = rpc.recall_csv({"lot_id": ids["bar_lot"]})
+    csv = rpc.recall_csv({"node_id": ids["bar_lot"]})
     lines = csv["content"].splitlines()
     assert lines[0].startswith("category,type,number") and len(lines) == 1 + len(recall["items"])
     assert csv["filename"] == f"recall-BAR-{s.tag}.csv"

@@ -4,7 +4,8 @@ Type `mes.work_order.<entity>.<verb>`, subject the entity id:
 
 - `work_order.created|updated|released|release_failed|held|resumed|cancelled|completed|closed`:
   data = WorkOrderOut (with `changed: [field…]` on updated, `shortages` on
-  release_failed when material was short);
+  release_failed when material was short, `routing: {id, version}` on released:
+  the routing version the operations were copied from);
 - `operation.started|paused|resumed|completed`: data = OperationOut plus
   `work_order_id`, `work_order_number`, `part_id`, `part_number`,
   `part_revision`, `work_order_quantity`, and on completed the report
