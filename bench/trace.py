@@ -53,7 +53,8 @@ def pick(summaries, rng, count):
         program = rng.choice(summaries)
         shapes.append(("detail serial, backward", "trace_backward", rng.choice(program["details"])))
         shapes.append(("detail serial, forward", "trace_forward", rng.choice(program["details"])))
-        shapes.append(("assembly, forward", "trace_forward", rng.choice(program["tops"])))
+        shapes.append(("assembly (level 1), backward", "trace_backward", rng.choice(program["assemblies"])))
+        shapes.append(("assembly (level 1), forward", "trace_forward", rng.choice(program["assemblies"])))
     return shapes
 
 
@@ -166,6 +167,7 @@ def main():
 
             # intake: events waiting in the streams' queues, drained while traces run
             service.stop()
+            env.processes.remove(service)
             events = story_events(args.events, 1)
             publish_all(env.amqp_uri, events)
             log(f"{len(events):,} events waiting in the streams' queues")

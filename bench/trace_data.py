@@ -20,6 +20,9 @@ import random
 import time
 import uuid
 
+import psycopg2
+import psycopg2.extensions
+
 STAMP = "2026-01-01T00:00:00.000000+00:00|00000000-0000-0000-0000-000000000000"
 DETAILS_PER_BAR, BARS_PER_HEAT, PER_ORDER = 500, 20, 25
 
@@ -31,7 +34,7 @@ class Program:
         self.index, self.rng = index, rng
         self.nodes, self.edges = [], []
         self.heat = self.top = None
-        self.tops, self.details = [], []
+        self.tops, self.details, self.assemblies = [], [], []
 
     def node(self, node_type, number, **attrs):
         node_id = uuid.UUID(int=self.rng.getrandbits(128))
@@ -90,6 +93,8 @@ class Program:
                 self.edge("consumed_into", hardware[10 + serial_no % 10], assembly, 0.05)
                 self.edge("inspected_by", inspection, assembly)
                 parents.append(assembly)
+            if lvl == 0:
+                self.assemblies = parents[::20]
             level = parents
         self.tops = level
         return self
@@ -119,6 +124,16 @@ def _json(value):
 def load(conn, schema, programs, seed=14, progress=print):
     """Empty `schema`'s model and fill it with `programs` programs; returns
     (node count, edge count, [Program summaries])."""
+    # COPY cannot run under a green wait callback (psycogreen, installed by the platform's engines)
+    callback = psycopg2.extensions.get_wait_callback()
+    psycopg2.extensions.set_wait_callback(None)
+    try:
+        return _load(conn, schema, programs, seed, progress)
+    finally:
+        psycopg2.extensions.set_wait_callback(callback)
+
+
+def _load(conn, schema, programs, seed, progress):
     rng = random.Random(seed)
     cursor = conn.cursor()
     cursor.execute(f"TRUNCATE {schema}.node, {schema}.edge, {schema}.timeline")
@@ -137,6 +152,7 @@ def load(conn, schema, programs, seed=14, progress=print):
         nodes += len(program.nodes)
         edges += len(program.edges)
         summaries.append({"heat": program.heat, "tops": program.tops, "details": program.details[::97],
+                          "assemblies": program.assemblies,
                           "nodes": len(program.nodes)})
         if progress and (index + 1) % 10 == 0:
             progress(f"  {index + 1}/{programs} programs: {nodes} nodes, {edges} edges, "
@@ -202,7 +218,6 @@ def events(programs, seed=14):
 
 
 if __name__ == "__main__":
-    import psycopg2
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=60)
     parser.add_argument("--dsn", required=True, help="libpq DSN of a migrated traceability database")

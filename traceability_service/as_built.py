@@ -4,10 +4,9 @@ measured, what went wrong and what the MRB decided, with the signature
 manifestations. As JSON, and as a printable HTML page for a customer or an
 auditor (`page` is a pure function of the record)."""
 import datetime as dt
-import uuid
 from html import escape
 
-from sqlalchemy import any_, select
+from sqlalchemy import Text, any_, cast, select
 
 from mes_common import errors
 from traceability_service import domain, store
@@ -27,25 +26,25 @@ OPERATION_FIELDS = ("sequence", "name", "status", "work_center_code", "work_cent
 
 def record(session, serial_id):
     generation = store.active(session)
-    serial = generation.execute(session, select(Node).where(Node.id == serial_id)).scalar_one_or_none()
-    if serial is None or serial.type != "serial":
+    serial = generation.execute(session, select(Node.type).where(Node.id == serial_id)).scalar_one_or_none()
+    if serial != "serial":
         raise errors.NotFound(f"serial {serial_id} is not in the genealogy", {"serial_id": str(serial_id)})
-    reached, edges = domain.walk(serial.id, neighbours(session, generation, "backward", COMPONENT_EDGES), MAX_DEPTH)
+    root = str(serial_id)
+    reached, edges = domain.walk(root, neighbours(session, generation, "backward", COMPONENT_EDGES), MAX_DEPTH)
     found = nodes_by_id(session, generation, reached)
     material = {i: n for i, n in found.items() if domain.is_material(n.type)}
-    wo_ids = {uuid.UUID(n.attrs["work_order_id"]) for n in material.values() if n.attrs.get("work_order_id")}
+    wo_ids = {n.attrs["work_order_id"] for n in material.values() if n.attrs.get("work_order_id")}
     work_orders = nodes_by_id(session, generation, wo_ids)
     operations = _operations(session, generation, list(work_orders))
-    evidence_targets = list(material) + [op.id for op in operations]
-    evidence = _evidence(session, generation, evidence_targets)
+    evidence = _evidence(session, generation, list(material) + [op.id for op in operations])
     history = _timeline(session, generation, [op.id for op in operations] + [n.id for n in evidence])
     names = nodes_by_id(session, generation, _named_ids(work_orders.values(), operations, history)
-                        | {uuid.UUID(n.attrs["lot_id"]) for n in material.values() if n.attrs.get("lot_id")})
+                        | {n.attrs["lot_id"] for n in material.values() if n.attrs.get("lot_id")})
     found = {**names, **found}
     answer = {
-        "serial": _material(serial, found), "generated_at": dt.datetime.now(dt.timezone.utc),
-        "components": _components(serial.id, edges, found),
-        "work_orders": [_work_order(wo, [op for op in operations if op.attrs.get("work_order_id") == str(wo.id)],
+        "serial": _material(found[root], found), "generated_at": dt.datetime.now(dt.timezone.utc),
+        "components": _components(root, edges, found),
+        "work_orders": [_work_order(wo, [op for op in operations if op.attrs.get("work_order_id") == wo.id],
                                     history, names) for wo in sorted(work_orders.values(), key=_by_number)],
         "inspections": [_inspection(n, history) for n in sorted(evidence, key=_by_number) if n.type == "inspection"],
         "ncrs": [_ncr(n, history) for n in sorted(evidence, key=_by_number) if n.type == "ncr"],
@@ -61,7 +60,7 @@ def _material(node, found=None):
     out = {"id": str(node.id), "type": node.type, "number": node.number,
            **{k: node.attrs.get(k) for k in MATERIAL_FIELDS if node.attrs.get(k) is not None}}
     out["on_hold"] = any(k.startswith("hold.") and v.get("status") == "active" for k, v in node.attrs.items())
-    lot = found.get(uuid.UUID(node.attrs["lot_id"])) if found and node.attrs.get("lot_id") else None
+    lot = found.get(node.attrs["lot_id"]) if found and node.attrs.get("lot_id") else None
     if lot is not None:
         out["lot_number"] = lot.number
     return out
@@ -88,7 +87,7 @@ def _components(root, edges, found):
 def _operations(session, generation, wo_ids):
     if not wo_ids:
         return []
-    op_ids = generation.execute(session, select(Edge.from_id).where(Edge.to_id == any_(_IDS),
+    op_ids = generation.execute(session, select(cast(Edge.from_id, Text)).where(Edge.to_id == any_(_IDS),
                                                                     Edge.kind == "operation_of"),
                                 {"ids": wo_ids}).scalars().all()
     ops = nodes_by_id(session, generation, op_ids).values()
@@ -100,7 +99,7 @@ def _evidence(session, generation, target_ids):
     """The inspections and NCRs about any of `target_ids`."""
     if not target_ids:
         return []
-    ids = generation.execute(session, select(Edge.from_id).where(
+    ids = generation.execute(session, select(cast(Edge.from_id, Text)).where(
         Edge.to_id == any_(_IDS), Edge.kind.in_(("inspected_by", "nonconformance_on"))),
         {"ids": target_ids}).scalars().all()
     return list(nodes_by_id(session, generation, set(ids)).values())
@@ -115,7 +114,7 @@ def _timeline(session, generation, node_ids):
                               {"ids": node_ids}).scalars()
     history = {}
     for row in rows:
-        history.setdefault(row.node_id, []).append(row)
+        history.setdefault(str(row.node_id), []).append(row)
     return history
 
 
@@ -124,11 +123,11 @@ def _named_ids(work_orders, operations, history):
     ids |= {(wo.attrs.get("routing") or {}).get("id") for wo in work_orders}
     ids |= {e.data.get("asset_id") for entries in history.values() for e in entries
             if e.type == "mes.resource.asset.used"}
-    return {uuid.UUID(str(i)) for i in ids if i}
+    return {str(i) for i in ids if i}
 
 
 def _name(names, node_id):
-    node = names.get(uuid.UUID(str(node_id))) if node_id else None
+    node = names.get(str(node_id)) if node_id else None
     if node is None:
         return None
     return " ".join(p for p in (node.number, node.attrs.get("name")) if p)

@@ -1,5 +1,7 @@
 """Traceability service: the genealogy read model. Event streams in (one per
 source service, in batches), queries out; it owns no business data."""
+import eventlet
+
 from mes_common.db import UnitOfWork
 from mes_common.events.stream import event_stream
 from mes_common.rpc import rpc
@@ -22,7 +24,12 @@ class TraceabilityService(ServiceBase):
     def _apply(self, events):
         """Project a batch into the generation that answers (in the stream's transaction)."""
         session = self.uow.session
-        store.apply(session, store.active(session, lock="shared"), [projections.project(e) for e in events])
+        facts = []
+        for index, event in enumerate(events):
+            if index % 50 == 49:
+                eventlet.sleep(0)   # projecting is pure Python: let queries run between slices of a batch
+            facts.append(projections.project(event))
+        store.apply(session, store.active(session, lock="shared"), facts)
 
     # ------------------------------------------------------------ intake: every event of each source
 

@@ -5,7 +5,10 @@ them against `trace_a` or `trace_b`. Event handlers apply to the active one
 under a shared advisory lock; a rebuild's swap takes it exclusively, so no
 handler writes into a generation that has just stopped answering.
 """
-from sqlalchemy import case, func, select, text
+import json
+
+from psycopg2.extras import execute_values
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from traceability_service import domain
@@ -13,7 +16,6 @@ from traceability_service.models import GENERATIONS, MODEL_SCHEMA, Edge, ModelSt
 from traceability_service.projections import version
 
 MODEL_LOCK = 0x7472616365   # pg advisory lock key: "trace"
-CHUNK = 1000                # rows per INSERT statement
 
 
 class Generation:
@@ -49,27 +51,35 @@ def apply(session, generation, facts_list):
     node_facts = [(node_id, node_type, attrs, known, version(facts.event))
                   for facts in facts_list for node_id, node_type, attrs, known in facts.nodes]
     nodes = domain.merge_node_facts(node_facts)
-    rows = [{"id": node_id, "type": t, "attrs": attrs, "stamps": stamps, "known": known}
-            for node_id, (t, attrs, stamps, known) in sorted(nodes.items(), key=lambda kv: kv[0])]
-    for start in range(0, len(rows), CHUNK):
-        stmt = insert(Node).values(rows[start:start + CHUNK])
-        new = stmt.excluded
-        generation.execute(session, stmt.on_conflict_do_update(index_elements=[Node.id], set_={
-            "attrs": func.trace_lww_attrs(Node.attrs, Node.stamps, new.attrs, new.stamps),
-            "stamps": func.trace_lww_stamps(Node.stamps, new.stamps),
-            "type": _type_of(Node, new),
-            "known": Node.known | new.known}))
-    _insert_edges(session, generation, [e for f in facts_list for e in f.edges])
-    _insert_new(session, generation, TimelineEntry, [t for f in facts_list for t in f.entries],
-                ("node_id", "event_id"))
+    schema = generation.schema
+    _values(session, f"""
+        INSERT INTO {schema}.node AS n (id, type, attrs, stamps, known) VALUES %s
+        ON CONFLICT (id) DO UPDATE SET
+          attrs = trace_lww_attrs(n.attrs, n.stamps, excluded.attrs, excluded.stamps),
+          stamps = trace_lww_stamps(n.stamps, excluded.stamps),
+          type = CASE WHEN excluded.known AND NOT n.known THEN excluded.type ELSE n.type END,  -- a named node
+          known = n.known OR excluded.known""",            # takes the type its own event gives
+            "(%s::uuid, %s, %s::jsonb, %s::jsonb, %s)",
+            [(str(i), t, json.dumps(a), json.dumps(st), k) for i, (t, a, st, k) in sorted(nodes.items())])
+    _insert_edges(session, schema, [e for f in facts_list for e in f.edges])
+    timeline = {(t["node_id"], t["event_id"]): t for f in facts_list for t in f.entries}
+    _values(session, f"INSERT INTO {schema}.timeline (node_id, event_id, at, type, actor, summary, data) "
+                     "VALUES %s ON CONFLICT DO NOTHING",
+            "(%s::uuid, %s::uuid, %s::timestamptz, %s, %s, %s, %s::jsonb)",
+            [(str(t["node_id"]), str(t["event_id"]), t["at"], t["type"], t["actor"], t["summary"],
+              json.dumps(t["data"])) for _, t in sorted(timeline.items(), key=lambda kv: (str(kv[0][0]),
+                                                                                         str(kv[0][1])))])
 
 
-def _type_of(Node, new):
-    """A node first named by another event takes the type its own event gives."""
-    return case((new.known & ~Node.known, new.type), else_=Node.type)
+def _values(session, sql, template, rows):
+    """One statement per page of 1,000 rows (psycopg2's execute_values), in the
+    session's transaction: a read model takes thousands of rows a second."""
+    if rows:
+        with session.connection().connection.cursor() as cursor:
+            execute_values(cursor, sql, rows, template=template, page_size=1000)
 
 
-def _insert_edges(session, generation, rows):
+def _insert_edges(session, schema, rows):
     """An edge several events describe (an operation's tie to its order) keeps
     the earliest time and the greatest of each value: the same whatever the order."""
     merged = {}
@@ -78,25 +88,23 @@ def _insert_edges(session, generation, rows):
         merged[row["id"]] = row if seen is None else {
             **seen, "at": min(seen["at"], row["at"]),
             **{k: _greatest(seen[k], row[k]) for k in ("quantity", "work_order_id", "operation_id")}}
-    ordered = [merged[k] for k in sorted(merged)]
-    for start in range(0, len(ordered), CHUNK):
-        stmt = insert(Edge).values(ordered[start:start + CHUNK])
-        new = stmt.excluded
-        generation.execute(session, stmt.on_conflict_do_update(index_elements=[Edge.id], set_={
-            "at": func.least(Edge.at, new.at), "quantity": func.greatest(Edge.quantity, new.quantity),
-            "work_order_id": func.greatest(Edge.work_order_id, new.work_order_id),
-            "operation_id": func.greatest(Edge.operation_id, new.operation_id)}))
+    _values(session, f"""
+        INSERT INTO {schema}.edge AS e (id, from_id, to_id, kind, quantity, work_order_id, operation_id, at)
+        VALUES %s ON CONFLICT (id) DO UPDATE SET
+          at = LEAST(e.at, excluded.at), quantity = GREATEST(e.quantity, excluded.quantity),
+          work_order_id = GREATEST(e.work_order_id, excluded.work_order_id),
+          operation_id = GREATEST(e.operation_id, excluded.operation_id)""",
+            "(%s::uuid, %s::uuid, %s::uuid, %s, %s, %s::uuid, %s::uuid, %s::timestamptz)",
+            [(str(r["id"]), str(r["from_id"]), str(r["to_id"]), r["kind"], r["quantity"],
+              _text(r["work_order_id"]), _text(r["operation_id"]), r["at"]) for _, r in sorted(merged.items())])
+
+
+def _text(value):
+    return None if value is None else str(value)
 
 
 def _greatest(a, b):
     return b if a is None else a if b is None else max(a, b)
-
-
-def _insert_new(session, generation, model, rows, keys):
-    unique = {tuple(row[k] for k in keys): row for row in rows}
-    ordered = [unique[k] for k in sorted(unique, key=lambda k: tuple(str(v) for v in k))]
-    for start in range(0, len(ordered), CHUNK):
-        generation.execute(session, insert(model).values(ordered[start:start + CHUNK]).on_conflict_do_nothing())
 
 
 def clear(session, generation):
