@@ -266,6 +266,21 @@ def test_the_trace_of_an_output_serial_names_its_material_people_and_machines(pl
     assert canonical_dump(traceability) == live
 
 
+def test_a_killed_traceability_service_loses_nothing_and_catches_up(plant):
+    system, keeper, reader = plant.system, plant.people.store_keeper, plant.people.quality
+    pid = system.status()["traceability_service"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    heat = f"H-{uuid.uuid4().hex[:6].upper()}"
+    lot = keeper.post(f"{MATERIAL}/lots", 201, json={"part_id": plant.bar["id"], "quantity": 10,
+                                                     "location_id": plant.store["id"], "heat_number": heat})
+    # the event waits in the stream's queue while the service is down, and lands after its restart
+    found = wait_until(lambda: reader.request("GET", f"{API}/trace/heats/{heat}/recall").status_code == 200,
+                       timeout=30, interval=0.2, message="the lot received while the service was down")
+    assert found and system.status()["traceability_service"]["pid"] != pid
+    recall = reader.get(f"{API}/trace/heats/{heat}/recall")
+    assert [(i["id"], i["category"], i["quantity"]) for i in recall["items"]] == [(lot["id"], "in_stock", 10)]
+
+
 def caught_up(plant):
     """Every event in the owners' outboxes is in the traceability inbox."""
     recorded = set()

@@ -137,12 +137,8 @@ def recall_category(node):
 
 
 def recall_quantity(node):
-    if node["type"] == "serial":
-        return 1.0
-    attrs = node["attrs"]
-    if node["type"] == "work_order":
-        return attrs.get("quantity")
-    return attrs.get("quantity")
+    """A serial is one; a lot, what it has on hand; a work order, its quantity."""
+    return 1.0 if node["type"] == "serial" else node["attrs"].get("quantity")
 
 
 def is_material(node_type):
