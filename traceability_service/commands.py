@@ -43,6 +43,9 @@ def rebuild_cmd(ctx, timeout):
         engine.dispose()
     click.echo(f"rebuilt {done['generation']} from {done['events']} events in {done['seconds']} s: "
                f"{done['nodes']} nodes, {done['edges']} edges, {done['timeline']} timeline entries; it answers now")
+    if done["skipped"]:
+        click.echo(f"{len(done['skipped'])} event(s) could not be projected and were skipped (their ids above; "
+                   "the live model dead-lettered them too: `mes dlq list`)", err=True)
 
 
 @traceability.command("status")

@@ -73,7 +73,7 @@ def nest(root, reached, edges, direction, shown, limit):
     (their children hang on the nearest shown node). Returns (tree, count,
     truncated)."""
     children = {}
-    for from_id, to_id, kind, quantity in sorted(edges, key=lambda e: (str(e[0]), str(e[1]), e[2])):
+    for from_id, to_id, kind, quantity in sorted(edges, key=lambda e: (e[2], str(e[0]), str(e[1]))):
         parent, child = (to_id, from_id) if direction == "backward" else (from_id, to_id)
         if reached[child] == reached[parent] + 1:
             children.setdefault(parent, []).append((child, kind, quantity))

@@ -374,6 +374,8 @@ def _inspected(d):
 @projects(*(f"mes.quality.inspection.{v}" for v in ("opened", "results_recorded", "passed", "failed",
                                                      "cancelled")))
 def inspection_changed(f, d):
+    if "inspection" in d:   # results_recorded: {inspection, characteristics, results} (chunked by results)
+        d = {**d["inspection"], "items": d.get("characteristics"), "results": d.get("results")}
     f.node(d["id"], "inspection", number=d["number"], kind=d.get("kind"), status=d.get("status"),
            plan_id=d.get("plan_id"), plan_number=d.get("plan_number"), plan_revision=d.get("plan_revision"),
            part_id=d.get("part_id"), part_number=d.get("part_number"), quantity=d.get("quantity"),

@@ -229,7 +229,7 @@ def _totals(items):
         t = totals.setdefault(item["category"], {"category": item["category"], "lots": 0, "serials": 0,
                                                  "work_orders": 0, "quantity": 0.0})
         t[item["type"] + "s"] += 1
-        if item["type"] != "work_order":
+        if item["type"] == "lot":   # serials are counted; a lot's quantity is in its unit
             t["quantity"] += item["quantity"] or 0.0
     return [totals[c] for c in domain.CATEGORIES if c in totals]
 

@@ -125,7 +125,8 @@ def shop_floor_story(tag, serials=3):
                                                      "criticality": "major", "sample_size": 1}]}
     s.emit("quality_service", "mes.quality.inspection.opened", ids["inspection"], {**inspection, "status": "open"})
     s.emit("quality_service", "mes.quality.inspection.results_recorded", ids["inspection"],
-           {**inspection, "status": "in_progress", "results": [
+           {"inspection": {k: v for k, v in inspection.items() if k != "items"} | {"status": "in_progress"},
+            "characteristics": inspection["items"], "results": [
                {"id": str(uuid.uuid4()), "characteristic": 1, "sample": 1, "value": 10.31, "passed": None,
                 "conforming": False, "gauge_number": "G-1", "inspector": "Quentin",
                 "recorded_at": s.clock.isoformat()}]})

@@ -10,7 +10,6 @@ from mes_common.db import make_engine
 from mes_common.events.dead_letters import dead_letter_count, list_dead_letters, replay_dead_letters
 from mes_common.events.handlers import ReliableEventHandler
 from mes_common.events.outbox import outbox_status
-from mes_common.events.topology import handler_queue_name
 
 
 def handler_queues():
@@ -22,8 +21,7 @@ def handler_queues():
         for attr in dir(cls):
             for entrypoint in getattr(getattr(cls, attr, None), "nameko_entrypoints", ()):
                 if isinstance(entrypoint, ReliableEventHandler):
-                    queues.append(handler_queue_name(entrypoint.source_service, entrypoint.event_type,
-                                                     spec.name, attr))
+                    queues.append(entrypoint.queue_name_for(spec.name, attr))
     return sorted(queues)
 
 

@@ -53,12 +53,15 @@ class ReliableEventHandler(EventHandler):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
 
+    def queue_name_for(self, service_name, method_name):
+        """The queue of this handler in `service_name` (`mes dlq` names them without a container)."""
+        return handler_queue_name(self.source_service, self.event_type, service_name, method_name)
+
     def setup(self):
         config = self.container.config
         settings = events_config(config)
         self.retry_delays_ms = settings["retry_delays_ms"]
-        self.queue_name = handler_queue_name(self.source_service, self.event_type,
-                                             self.container.service_name, self.method_name)
+        self.queue_name = self.queue_name_for(self.container.service_name, self.method_name)
         source_exchange = get_event_exchange(self.source_service, config)
         self.queue = handler_queue(self.queue_name, source_exchange, self.event_type,
                                    settings["delivery_limit"])

@@ -55,11 +55,14 @@ class StreamHandler(ReliableEventHandler):
         self._in_flight = False
         self._timer = None
 
+    def queue_name_for(self, service_name, method_name):
+        return stream_queue_name(self.source_service, service_name, method_name)
+
     def setup(self):
         config = self.container.config
         settings = events_config(config)
         self.retry_delays_ms = settings["retry_delays_ms"]
-        self.queue_name = stream_queue_name(self.source_service, self.container.service_name, self.method_name)
+        self.queue_name = self.queue_name_for(self.container.service_name, self.method_name)
         self.queue = handler_queue(self.queue_name, get_event_exchange(self.source_service, config), "#",
                                    settings["delivery_limit"])
         with Connection(config["AMQP_URI"]) as conn:

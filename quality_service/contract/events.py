@@ -4,8 +4,9 @@ reporting build their views from events alone), plus what a verb adds:
 
 - plan.created | revised | updated | released | superseded: PlanOut
   (`changed` on updated; released carries its signatures);
-- inspection.opened | results_recorded | passed | failed | cancelled: InspectionOut
-  without results; results_recorded adds `results` (ResultOut, this request's);
+- inspection.opened | passed | failed | cancelled: InspectionOut without results;
+  results_recorded: {inspection: InspectionOut without items and results,
+  characteristics: its items, results: [ResultOut] of this request} (in chunks of results);
 - ncr.raised | updated | contained | dispositioned | closed | cancelled | hold_changed:
   NcrOut (dispositioned: the signed lines, each with its id, which the work order
   service's rework operations name; hold_changed: an item's hold landed or was

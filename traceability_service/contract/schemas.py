@@ -137,7 +137,7 @@ class RecallTotal(Schema):
     lots = fields.Integer(required=True)
     serials = fields.Integer(required=True)
     work_orders = fields.Integer(required=True)
-    quantity = fields.Float(required=True)
+    quantity = fields.Float(required=True, metadata={"description": "on hand of the lots"})
 
 
 class RecallOut(Schema):
