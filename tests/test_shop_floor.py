@@ -673,3 +673,14 @@ def test_killing_the_work_order_service_mid_saga_ends_consistent(plant):
     print(f"killed mid-saga: ended {outcome}; saga states {states}; answer {answers[0].status_code}")
     if outcome == "compensated":   # and it can be released again afterwards
         assert planner.post(f"{WORK_ORDERS}/{order['id']}/release", json={})["status"] == "released"
+
+
+def test_every_event_of_the_flows_above_reached_the_read_model(plant):
+    """Last of the module: the traceability streams took every event the flows
+    made (none dead-lettered: each event type projects as its owner publishes it)."""
+    from mes_common.events.dead_letters import list_dead_letters
+    from mes_common.events.stream import stream_queue_name
+    for source in SOURCES:
+        queue = stream_queue_name(source, "traceability_service", f"on_{source.removesuffix('_service')}")
+        assert list_dead_letters(plant.amqp_uri, queue) == [], queue
+    wait_until(lambda: caught_up(plant), timeout=20, message="the model caught up with every outbox")
