@@ -244,7 +244,8 @@ def test_the_trace_of_an_output_serial_names_its_material_people_and_machines(pl
     in_stock = {i["id"] for i in recall["items"] if i["category"] == "in_stock" and i["type"] == "serial"}
     assert order_serials <= in_stock
     csv = reader.request("GET", f"{trace}/heats/H-7731/recall.csv")
-    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv") and serial["serial_number"] in csv.text
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert serial["serial_number"] in csv.text
     page = reader.request("GET", f"{trace}/serials/{serial['id']}/as-built.html")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     for text_ in (serial["serial_number"], "H-7731", "Olga Operator", "5-axis mill", "WI-ASSY v1", "torque"):
@@ -259,7 +260,8 @@ def test_the_trace_of_an_output_serial_names_its_material_people_and_machines(pl
     traceability = plant.engines["traceability_service"]
     wait_until(lambda: caught_up(plant), timeout=20, message="the model caught up with every outbox")
     live = canonical_dump(traceability)
-    done = subprocess.run([str(Path(sys.executable).parent / "mes"), "--config", str(plant.system.config_path), "traceability", "rebuild"],
+    done = subprocess.run([str(Path(sys.executable).parent / "mes"), "--config", str(plant.system.config_path),
+                           "traceability", "rebuild"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "it answers now" in done.stdout
@@ -274,10 +276,11 @@ def test_a_killed_traceability_service_loses_nothing_and_catches_up(plant):
     lot = keeper.post(f"{MATERIAL}/lots", 201, json={"part_id": plant.bar["id"], "quantity": 10,
                                                      "location_id": plant.store["id"], "heat_number": heat})
     # the event waits in the stream's queue while the service is down, and lands after its restart
-    found = wait_until(lambda: reader.request("GET", f"{API}/trace/heats/{heat}/recall").status_code == 200,
-                       timeout=30, interval=0.2, message="the lot received while the service was down")
+    recall = f"{API}/trace/heats/{heat}/recall"   # 503 while the service restarts, 404 until the event lands
+    found = wait_until(lambda: system.request("GET", recall, headers={"Authorization": f"Bearer {reader.token}"})
+                       .status_code == 200, timeout=30, interval=0.2, message="the lot received while it was down")
     assert found and system.status()["traceability_service"]["pid"] != pid
-    recall = reader.get(f"{API}/trace/heats/{heat}/recall")
+    recall = reader.get(recall)
     assert [(i["id"], i["category"], i["quantity"]) for i in recall["items"]] == [(lot["id"], "in_stock", 10)]
 
 

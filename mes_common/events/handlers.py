@@ -70,12 +70,18 @@ class ReliableEventHandler(EventHandler):
             dead_letter_queue(self.queue_name)(channel).declare()
         Consumer.setup(self)  # EventHandler.setup would declare a classic queue
 
-    def handle_message(self, body, message):
+    def _envelope(self, body, message):
+        """The delivery's CloudEvent, or None once a malformed one is dead-lettered."""
         try:
-            event = CloudEvent.from_dict(body)
+            return CloudEvent.from_dict(body)
         except InvalidEnvelope as exc:
             log.error("poison message on %s dead-lettered: %s", self.queue_name, exc)
             self._dead_letter(message, body, f"invalid envelope: {exc}")
+            return None
+
+    def handle_message(self, body, message):
+        event = self._envelope(body, message)
+        if event is None:
             return
         context_data = self.unpack_message_headers(message)
         context_data["correlation_id"] = event.correlationid or event.id

@@ -17,14 +17,10 @@ import functools
 import logging
 
 import eventlet
-from kombu import Connection
-from nameko.messaging import Consumer
-from nameko.standalone.events import get_event_exchange
 
 from mes_common.consumers import ResilientQueueConsumer
-from mes_common.events.envelope import CloudEvent, InvalidEnvelope
 from mes_common.events.handlers import ReliableEventHandler, _transaction_of
-from mes_common.events.topology import ATTEMPT_HEADER, dead_letter_queue, events_config, handler_queue
+from mes_common.events.topology import ATTEMPT_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +51,12 @@ class StreamHandler(ReliableEventHandler):
         self._in_flight = False
         self._timer = None
 
-    def queue_name_for(self, service_name, method_name):
+    def queue_name_for(self, service_name, method_name):   # its event type is "#": every event of the source
         return stream_queue_name(self.source_service, service_name, method_name)
 
-    def setup(self):
-        config = self.container.config
-        settings = events_config(config)
-        self.retry_delays_ms = settings["retry_delays_ms"]
-        self.queue_name = self.queue_name_for(self.container.service_name, self.method_name)
-        self.queue = handler_queue(self.queue_name, get_event_exchange(self.source_service, config), "#",
-                                   settings["delivery_limit"])
-        with Connection(config["AMQP_URI"]) as conn:
-            dead_letter_queue(self.queue_name)(conn.channel()).declare()
-        Consumer.setup(self)
-
     def handle_message(self, body, message):
-        try:
-            event = CloudEvent.from_dict(body)
-        except InvalidEnvelope as exc:
-            log.error("poison message on %s dead-lettered: %s", self.queue_name, exc)
-            self._dead_letter(message, body, f"invalid envelope: {exc}")
+        event = self._envelope(body, message)
+        if event is None:
             return
         if int((message.headers or {}).get(ATTEMPT_HEADER, 0)):
             self._run_alone(event, message)   # it failed before: no batch waits on it again
