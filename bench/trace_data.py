@@ -11,7 +11,7 @@ per order); the details assembled 4 to 6 at a time, level after level, into
 top assemblies 6 to 10 levels below the heat, each assembly with its
 fastener and sealant lots, its work order and its inspection.
 
-    python bench/trace_data.py --programs 60 --dsn postgresql://... --schema trace_b
+    python bench/trace_data.py --programs 60 --dsn 'host=127.0.0.1 dbname=mes_traceability user=postgres'
 """
 import argparse
 import io
