@@ -71,7 +71,7 @@ def run_shapes(rpc, http, shapes, via):
     return timings, sizes
 
 
-def measure(env, rpc, http, summaries, rng, rounds, label):
+def measure(rpc, http, summaries, rng, rounds, label):
     shapes = pick(summaries, rng, rounds)
     run_shapes(rpc, http, shapes[:30], "rpc")   # warm
     results = {}
@@ -131,7 +131,7 @@ def main():
             started = time.monotonic()
             nodes, edges, small = trace_data.load(connection, "trace_a", 1, progress=None)
             log(f"small model: {nodes:,} nodes, {edges:,} edges in trace_a ({time.monotonic() - started:.1f} s)")
-            small_results = measure(env, rpc, http, small, rng, args.rounds, f"{nodes:,} nodes, {edges:,} edges")
+            small_results = measure(rpc, http, small, rng, args.rounds, f"{nodes:,} nodes, {edges:,} edges")
 
             started = time.monotonic()
             big_nodes, big_edges, large = trace_data.load(connection, "trace_b", args.programs, progress=log)
@@ -140,7 +140,7 @@ def main():
                 cursor.execute("UPDATE model_state SET active = 'trace_b'")
             connection.commit()
             log(f"large model: {big_nodes:,} nodes, {big_edges:,} edges in trace_b, generated in {load_s:.0f} s")
-            large_results = measure(env, rpc, http, large, rng, args.rounds,
+            large_results = measure(rpc, http, large, rng, args.rounds,
                                     f"{big_nodes:,} nodes, {big_edges:,} edges")
 
             rows = []

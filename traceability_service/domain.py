@@ -107,7 +107,7 @@ def nest(root, reached, edges, direction, shown, limit):
 
 def order_key(node):
     """Flat traces list by depth, then type, number and id (the page cursor's key)."""
-    return (node["depth"], node["type"], node.get("number") or "", str(node["id"]))
+    return node["depth"], node["type"], node.get("number") or "", str(node["id"])
 
 
 # ------------------------------------------------------------------ recall

@@ -3,7 +3,7 @@ to facts (nodes with attributes, edges, timeline entries), no I/O.
 
 A new event type is one function here:
 
-    @projects("mes.material.lot.received")
+    @projects(material.LOT_RECEIVED)
     def lot_received(f, data):
         f.node(data["id"], "lot", number=..., ...)
         f.edge("produced_by", data["work_order_id"], data["id"])
@@ -17,7 +17,11 @@ gives the same model (traceability_service.store).
 import uuid
 from dataclasses import dataclass, field
 
-from traceability_service.contract import CONSUMES
+from material_service.contract import events as material
+from quality_service.contract import events as quality
+from resource_service.contract import events as resource
+from traceability_service.contract import AUTH_EVENTS, CONSUMES, EQUIPMENT_EVENTS, WORK_ORDER_CHANGES
+from work_order_service.contract import events as work_order
 
 # edge ids that no owner gives are derived from what makes the edge unique
 _NS = uuid.UUID("6d1f6a52-6a3e-4d7c-9a58-3f0f1b3f2c11")
@@ -133,7 +137,7 @@ def _operation_named(f, operation_id, work_order_id, work_order_number=None, seq
     f.edge("operation_of", operation_id, work_order_id)
 
 
-@projects("mes.material.lot.received")
+@projects(material.LOT_RECEIVED)
 def lot_received(f, d):
     _lot(f, d)
     f.edge("produced_by", d.get("work_order_id") if d.get("origin") == "production" else None, d["id"],
@@ -148,14 +152,14 @@ def lot_received(f, d):
                reference=d.get("reference"), reason=d.get("reason"))
 
 
-@projects("mes.material.lot.status_changed")
+@projects(material.LOT_STATUS_CHANGED)
 def lot_status_changed(f, d):
     _lot(f, d)
     f.timeline(d["id"], f"status {d.get('from')} → {d.get('to')}" + (f": {d['reason']}" if d.get("reason") else ""),
                **{"from": d.get("from"), "to": d.get("to"), "reason": d.get("reason")})
 
 
-@projects("mes.material.lot.split")
+@projects(material.LOT_SPLIT)
 def lot_split(f, d):
     _lot(f, d["parent"])
     for child in d.get("children") or ():
@@ -165,7 +169,7 @@ def lot_split(f, d):
                reason=d.get("reason"))
 
 
-@projects("mes.material.lot.merged")
+@projects(material.LOT_MERGED)
 def lot_merged(f, d):
     _lot(f, d["lot"])
     for source in d.get("sources") or ():
@@ -185,19 +189,19 @@ def _consumed(f, d, node_id, number, quantity):
                    work_order_id=wo, operation_id=op)
 
 
-@projects("mes.material.lot.consumed")
+@projects(material.LOT_CONSUMED)
 def lot_consumed(f, d):
     _lot(f, d)
     _consumed(f, d, d["id"], d["lot_number"], d.get("quantity_consumed"))
 
 
-@projects("mes.material.serial.consumed")
+@projects(material.SERIAL_CONSUMED)
 def serial_consumed(f, d):
     _serial(f, d)
     _consumed(f, d, d["id"], d["serial_number"], 1)
 
 
-@projects("mes.material.serial.created")
+@projects(material.SERIAL_CREATED)
 def serials_created(f, d):
     wo = d.get("work_order_id")
     for s in d.get("serials") or ():
@@ -217,7 +221,7 @@ def _end(f, end):
         f.named(end["id"], end["type"], end.get("number"), part_id=end.get("part_id"))
 
 
-@projects("mes.material.serial.assembled")
+@projects(material.SERIAL_ASSEMBLED)
 def serial_assembled(f, d):
     parent, child = d.get("parent") or {}, d.get("child") or {}
     _end(f, parent)
@@ -228,21 +232,21 @@ def serial_assembled(f, d):
                operation_id=d.get("operation_id"))
 
 
-@projects("mes.material.serial.scrapped")
+@projects(material.SERIAL_SCRAPPED)
 def serial_scrapped(f, d):
     _serial(f, d)
     f.timeline(d["id"], "scrapped" + (f" ({d['reference']})" if d.get("reference") else ""),
                reference=d.get("reference"), reason=d.get("reason"))
 
 
-@projects("mes.material.lot.held", "mes.material.serial.held")
+@projects(material.held("lot"), material.held("serial"))
 def held(f, d):
     f.node(d["target_id"], d["target_type"], **_holds([{**d, "status": "active"}]))
     f.timeline(d["target_id"], f"held: {d.get('reason')}" + (f" ({d['reference']})" if d.get("reference") else ""),
                hold_id=d["id"], reference=d.get("reference"), cascade_of=d.get("root_hold_id"))
 
 
-@projects("mes.material.lot.released", "mes.material.serial.released")
+@projects(material.hold_released("lot"), material.hold_released("serial"))
 def hold_released(f, d):
     f.node(d["target_id"], d["target_type"], **_holds([{**d, "status": "released"}]))
     f.timeline(d["target_id"], "hold released" + (f": {d['release_reason']}" if d.get("release_reason") else ""),
@@ -253,7 +257,7 @@ _RELATIONS = {"produced_from": "consumed_into", "assembly": "assembled_into", "s
               "merge": "merged_into"}
 
 
-@projects("mes.material.genealogy.linked")
+@projects(material.GENEALOGY_LINKED)
 def genealogy_linked(f, d):
     for link in d.get("links") or ():
         _end(f, link.get("source") or {"id": link["source_id"], "type": link["source_type"]})
@@ -263,7 +267,7 @@ def genealogy_linked(f, d):
                operation_id=link.get("operation_id"), at=link.get("created_at"))
 
 
-@projects("mes.material.inventory.transacted")
+@projects(material.INVENTORY_TRANSACTED)
 def inventory_transacted(f, d):
     for t in d.get("transactions") or ():
         target = t.get("serial_id") or t.get("lot_id")
@@ -299,8 +303,7 @@ def _operation(f, op, wo_id, wo_number):
     f.edge("operation_of", op["id"], wo_id)
 
 
-@projects(*(f"mes.work_order.work_order.{v}" for v in ("created", "updated", "released", "held", "resumed",
-                                                         "cancelled", "completed", "closed")))
+@projects(*WORK_ORDER_CHANGES)
 def work_order_changed(f, d):
     _work_order(f, d)
     for op in d.get("operations") or ():
@@ -310,7 +313,7 @@ def work_order_changed(f, d):
                status=d.get("status"), routing=d.get("routing"))
 
 
-@projects(*(f"mes.work_order.operation.{v}" for v in ("started", "paused", "resumed", "completed")))
+@projects(*(work_order.operation(v) for v in work_order.OPERATION_VERBS))
 def operation_changed(f, d):
     f.named(d.get("work_order_id"), "work_order", d.get("work_order_number"))
     _operation(f, d, d.get("work_order_id"), d.get("work_order_number"))
@@ -327,7 +330,7 @@ def operation_changed(f, d):
                    work_center_id=d.get("work_center_id"), report=report or None)
 
 
-@projects("mes.work_order.output.reported")
+@projects(work_order.OUTPUT_REPORTED)
 def output_reported(f, d):
     what = f"output reported: {_qty(d.get('quantity'))}" + (f" as lot {d['lot_number']}" if d.get("lot_number")
                                                            else "")
@@ -336,14 +339,14 @@ def output_reported(f, d):
                    serial_numbers=d.get("serial_numbers"), lot_number=d.get("lot_number"))
 
 
-@projects("mes.work_order.step.bought_off")
+@projects(work_order.STEP_BOUGHT_OFF)
 def step_bought_off(f, d):
     _operation_named(f, d.get("operation_id"), d.get("work_order_id"), d.get("work_order_number"))
     f.timeline(d.get("operation_id"), f"step {d['step']} bought off by {d.get('by_name')}", step=d["step"],
                values=d.get("values"), note=d.get("note"), by_id=d.get("by_id"), by_name=d.get("by_name"))
 
 
-@projects(*(f"mes.work_order.rework.{v}" for v in ("created", "started", "completed")))
+@projects(*(work_order.rework(v) for v in work_order.REWORK_VERBS))
 def rework_changed(f, d):
     f.node(d["id"], "operation", number=d["number"], kind="rework", decision=d.get("decision"),
            status=d.get("status"), work_order_id=d.get("work_order_id"), ncr_id=d.get("ncr_id"),
@@ -371,8 +374,7 @@ def _inspected(d):
     return None, None
 
 
-@projects(*(f"mes.quality.inspection.{v}" for v in ("opened", "results_recorded", "passed", "failed",
-                                                     "cancelled")))
+@projects(*quality.INSPECTION.types)
 def inspection_changed(f, d):
     if "inspection" in d:   # results_recorded: {inspection, characteristics, results} (chunked by results)
         d = {**d["inspection"], "items": d.get("characteristics"), "results": d.get("results")}
@@ -398,8 +400,7 @@ def inspection_changed(f, d):
         f.timeline(target_id, f"inspection {d['number']} {verb}", inspection_id=d["id"], status=d.get("status"))
 
 
-@projects(*(f"mes.quality.ncr.{v}" for v in ("raised", "updated", "contained", "dispositioned", "closed",
-                                              "cancelled", "hold_changed")))
+@projects(*quality.NCR.types)
 def ncr_changed(f, d):
     f.node(d["id"], "ncr", number=d["number"], status=d.get("status"), source=d.get("source"),
            severity=d.get("severity"), critical=d.get("critical"), title=d.get("title"),
@@ -420,47 +421,45 @@ def ncr_changed(f, d):
                changed=d.get("changed"))
 
 
-@projects("mes.quality.signature.recorded")
+@projects(quality.SIGNATURE_RECORDED)
 def signature_recorded(f, d):
     s = d.get("signature") or {}
     f.timeline(d.get("record_id"), f"signed ({s.get('meaning')}) by {s.get('printed_name')}",
                record_type=d.get("record_type"), record_number=d.get("record_number"), signature=s)
 
 
-@projects("mes.quality.spc.violation")
+@projects(quality.SPC_VIOLATION)
 def spc_violation(f, d):
     f.timeline(d.get("inspection_id"), f"SPC violation: {d.get('rule')}", violation=d)
 
 
 # ------------------------------------------------------------------ resource and auth: the names shown
 
-@projects(*(f"mes.resource.{level}.{verb}"
-            for level in ("enterprise", "site", "area", "work_center", "work_unit", "equipment")
-            for verb in ("created", "updated", "moved", "deactivated", "reactivated")))
+@projects(*EQUIPMENT_EVENTS)
 def equipment_changed(f, d):
     f.node(d["id"], "equipment", number=d.get("code"), name=d.get("name"), level=d.get("level"),
            active=d.get("active"))
 
 
-@projects(*(f"mes.resource.routing.{v}" for v in ("created", "updated", "released", "obsoleted")))
+@projects(*resource.ROUTING_EVENT_TYPES)
 def routing_changed(f, d):
     f.node(d["id"], "routing", number=f"{d.get('part_revision')}/v{d.get('version')}", part_id=d.get("part_id"),
            part_revision=d.get("part_revision"), version=d.get("version"), status=d.get("status"),
            released_at=d.get("released_at"))
 
 
-@projects("mes.resource.asset.created", "mes.resource.asset.updated")
+@projects(resource.asset_event_type("created"), resource.asset_event_type("updated"))
 def asset_changed(f, d):
     f.node(d["id"], "equipment", number=d.get("asset_number"), name=d.get("description") or d.get("type"),
            level=d.get("kind"), status=d.get("status"), next_due_on=d.get("next_due_on"))
 
 
-@projects("mes.resource.asset.used")
+@projects(resource.asset_event_type("used"))
 def asset_used(f, d):
     f.timeline(d.get("operation_id") or d.get("inspection_id"), "gauge or tool used", asset_id=d.get("asset_id"),
                used_by=d.get("used_by"), used_at=d.get("used_at"))
 
 
-@projects("mes.auth.user.created", "mes.auth.user.updated")
+@projects(*AUTH_EVENTS)
 def user_changed(f, d):
     f.node(d["id"], "person", number=d.get("username"), name=d.get("display_name"))

@@ -28,7 +28,12 @@ _NODE_COLUMNS = (cast(Node.id, Text).label("id"), Node.type, Node.number, Node.k
 
 
 def _node(session, generation, node_id):
-    node = generation.execute(session, select(Node).where(Node.id == node_id)).scalar_one_or_none()
+    return _genealogy_node(generation.execute(session, select(Node).where(Node.id == node_id)).scalar_one_or_none(),
+                           node_id)
+
+
+def _genealogy_node(node, node_id):
+    """`node` (a row or None) if it is a node of the genealogy, else NotFound naming node_id."""
     if node is None or node.type in DIRECTORY_TYPES:
         raise errors.NotFound(f"node {node_id} is not in the genealogy", {"node_id": str(node_id)})
     return node
@@ -99,12 +104,11 @@ def nodes_by_id(session, generation, ids):
 def trace(session, node_id, direction, query):
     domain.check_depth(query["depth"])
     generation = store.active(session)
-    _node(session, generation, node_id)
     root_id = str(node_id)
+    root = _genealogy_node(nodes_by_id(session, generation, [root_id]).get(root_id), node_id)
     reached, edges = domain.walk(root_id, neighbours(session, generation, direction, query.get("via")),
                                  query["depth"])
     found = nodes_by_id(session, generation, reached)
-    root = found[root_id]
     types = set(query.get("types") or NODE_TYPES)
 
     def shown(node_id):
@@ -148,18 +152,13 @@ def _page(listed, query):
     start = 0
     if query.get("cursor"):
         values = decode_cursor(query["cursor"])
-        if len(values) != 4 or not isinstance(values[0], int):
+        if len(values) != 4 or not isinstance(values[0], int) or not all(isinstance(v, str) for v in values[1:]):
             raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor of this list"]})
         after = tuple(values)
-        start = next((i for i, n in enumerate(listed) if _key(n) > after), len(listed))
+        start = next((i for i, n in enumerate(listed) if domain.order_key(n) > after), len(listed))
     page = listed[start:start + query["limit"]]
     more = start + query["limit"] < len(listed)
-    return page, encode_cursor(list(_key(page[-1]))) if more and page else None
-
-
-def _key(node):
-    depth, node_type, number, node_id = domain.order_key(node)
-    return depth, node_type, number, node_id
+    return page, encode_cursor(list(domain.order_key(page[-1]))) if more and page else None
 
 
 # ------------------------------------------------------------------ recall
@@ -169,7 +168,7 @@ def recall(session, query):
     plain JSON values (the RecallOut shape): marshmallow would take longer
     than the walk on a heat lot that reaches 10,000 serials."""
     generation = store.active(session)
-    roots = nodes_by_id(session, generation, [r.id for r in _recall_roots(session, generation, query)])
+    roots = {root.id: root for root in _recall_roots(session, generation, query)}
     reached = {}
     for root_id in roots:
         found, _ = domain.walk(root_id, neighbours(session, generation, "forward"), MAX_DEPTH)
@@ -201,15 +200,15 @@ def recall(session, query):
 
 def _recall_roots(session, generation, query):
     if query.get("node_id"):
-        node = generation.execute(session, select(Node).where(Node.id == query["node_id"])).scalar_one_or_none()
+        node = nodes_by_id(session, generation, [query["node_id"]]).get(str(query["node_id"]))
         if node is None or not domain.is_material(node.type):
             raise errors.NotFound(f"no lot or serial {query['node_id']} in the genealogy",
                                   {"node_id": str(query["node_id"])})
         return [node]
     field = "heat_number" if query.get("heat_number") else "supplier_lot"
     column = Node.heat_number if field == "heat_number" else Node.supplier_lot
-    roots = generation.execute(session, select(Node).where(column == query[field], Node.type == "lot")
-                               .order_by(Node.number, Node.id)).scalars().all()
+    roots = generation.execute(session, select(*_NODE_COLUMNS).where(column == query[field], Node.type == "lot")
+                               .order_by(Node.number, Node.id)).all()
     if not roots:
         raise errors.NotFound(f"no lot has {field.replace('_', ' ')} {query[field]}", {field: query[field]})
     return roots

@@ -1,7 +1,8 @@
 """The read model's tables: which generation answers, and applying facts.
 
-Statements name the schema "trace" (models.MODEL_SCHEMA); a Generation runs
-them against `trace_a` or `trace_b`. Event handlers apply to the active one
+Queries name the schema "trace" (models.MODEL_SCHEMA) and a Generation runs
+them against `trace_a` or `trace_b`; the writes of `apply` name the schema
+themselves (execute_values pages of SQL). Event handlers apply to the active one
 under a shared advisory lock; a rebuild's swap takes it exclusively, so no
 handler writes into a generation that has just stopped answering.
 """

@@ -81,15 +81,18 @@ class ReliableEventHandler(EventHandler):
 
     def handle_message(self, body, message):
         event = self._envelope(body, message)
-        if event is None:
-            return
+        if event is not None:
+            self._run(event, message, (event,))
+
+    def _run(self, event, message, args):
+        """One worker on `args` for this delivery, settled by its outcome (handle_message_processed)."""
         context_data = self.unpack_message_headers(message)
         context_data["correlation_id"] = event.correlationid or event.id
         if event.actor:
             context_data.setdefault("actor", event.actor)
         try:
             self.container.spawn_worker(
-                self, (event,), {}, context_data=context_data,
+                self, args, {}, context_data=context_data,
                 handle_result=functools.partial(self.handle_result, message))
         except Exception:  # ContainerBeingKilled: give it back, another instance takes it
             self.queue_consumer.requeue_message(message)

@@ -100,14 +100,8 @@ class StreamHandler(ReliableEventHandler):
         return result, exc_info
 
     def _run_alone(self, event, message):
-        context_data = {"correlation_id": event.correlationid or event.id}
-        if event.actor:
-            context_data["actor"] = event.actor
-        try:
-            self.container.spawn_worker(self, ([event],), {}, context_data=context_data,
-                                        handle_result=functools.partial(self.handle_result, message))
-        except Exception:
-            self.queue_consumer.requeue_message(message)
+        """The event in a batch of its own, with the retries and dead-letter queue of a handler."""
+        self._run(event, message, ([event],))
 
 
 def event_stream(source_service, event_types, batch_size=500):

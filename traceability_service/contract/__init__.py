@@ -9,6 +9,12 @@ from their event logs (`mes traceability rebuild`).
 - `events`: what it publishes (nothing: a read model announces no change);
 - here: its name, the vocabularies of the genealogy, and the event types it acts on.
 """
+from auth_service.contract import events as auth
+from material_service.contract import events as material
+from quality_service.contract import events as quality
+from resource_service.contract import events as resource
+from work_order_service.contract import events as work_order
+
 SERVICE = "traceability_service"
 
 # the nodes of the genealogy, and the records others name (shown, never traced)
@@ -32,27 +38,26 @@ MAX_DEPTH = 25
 MAX_NODES = 100_000        # a trace larger than this is refused (ask for fewer levels or types)
 
 # Streams: every event of each of these services reaches the model (no event of
-# theirs is left unroutable); these are the types it projects (the others it skips).
-SOURCES = ("material_service", "work_order_service", "quality_service", "resource_service", "auth_service")
+# theirs is left unroutable); CONSUMES are the types it projects (the others it
+# skips), named by the owners' contracts.
+SOURCES = (material.SOURCE, work_order.SOURCE, quality.SOURCE, resource.SOURCE, "auth_service")
 
-_MATERIAL = ("lot.received", "lot.status_changed", "lot.split", "lot.merged", "lot.consumed", "lot.held",
-             "lot.released", "serial.created", "serial.assembled", "serial.consumed", "serial.scrapped",
-             "serial.held", "serial.released", "genealogy.linked", "inventory.transacted")
-_WORK_ORDER = (*(f"work_order.{v}" for v in ("created", "updated", "released", "held", "resumed", "cancelled",
-                                              "completed", "closed")),
-               *(f"operation.{v}" for v in ("started", "paused", "resumed", "completed")),
-               "output.reported", "step.bought_off", "rework.created", "rework.started", "rework.completed")
-_QUALITY = (*(f"inspection.{v}" for v in ("opened", "results_recorded", "passed", "failed", "cancelled")),
-            *(f"ncr.{v}" for v in ("raised", "updated", "contained", "dispositioned", "closed", "cancelled",
-                                   "hold_changed")),
-            "signature.recorded", "spc.violation")
-_RESOURCE_LEVELS = ("enterprise", "site", "area", "work_center", "work_unit", "equipment")
-_RESOURCE = (*(f"{level}.{verb}" for level in _RESOURCE_LEVELS
-               for verb in ("created", "updated", "moved", "deactivated", "reactivated")),
-             *(f"routing.{v}" for v in ("created", "updated", "released", "obsoleted")),
-             "asset.created", "asset.updated", "asset.used")
-_AUTH = ("user.created", "user.updated")
+MATERIAL_EVENTS = frozenset({
+    material.LOT_RECEIVED, material.LOT_STATUS_CHANGED, material.LOT_SPLIT, material.LOT_MERGED,
+    material.LOT_CONSUMED, material.SERIAL_CREATED, material.SERIAL_ASSEMBLED, material.SERIAL_CONSUMED,
+    material.SERIAL_SCRAPPED, material.GENEALOGY_LINKED, material.INVENTORY_TRANSACTED,
+    *(f(target) for f in (material.held, material.hold_released) for target in ("lot", "serial"))})
+WORK_ORDER_CHANGES = frozenset(work_order.work_order(v) for v in work_order.WORK_ORDER_VERBS
+                               if v != "release_failed")   # a refused release changes no genealogy
+WORK_ORDER_EVENTS = WORK_ORDER_CHANGES | {
+    *(work_order.operation(v) for v in work_order.OPERATION_VERBS),
+    *(work_order.rework(v) for v in work_order.REWORK_VERBS),
+    work_order.OUTPUT_REPORTED, work_order.STEP_BOUGHT_OFF}
+QUALITY_EVENTS = frozenset({*quality.INSPECTION.types, *quality.NCR.types, quality.SIGNATURE_RECORDED,
+                            quality.SPC_VIOLATION})
+EQUIPMENT_EVENTS = frozenset(resource.EVENT_TYPES)   # every level of the hierarchy: names shown
+RESOURCE_EVENTS = EQUIPMENT_EVENTS | set(resource.ROUTING_EVENT_TYPES) | {
+    resource.asset_event_type(v) for v in ("created", "updated", "used")}
+AUTH_EVENTS = frozenset({auth.USER_CREATED, auth.USER_UPDATED})
 
-CONSUMES = frozenset({*(f"mes.material.{t}" for t in _MATERIAL), *(f"mes.work_order.{t}" for t in _WORK_ORDER),
-                      *(f"mes.quality.{t}" for t in _QUALITY), *(f"mes.resource.{t}" for t in _RESOURCE),
-                      *(f"mes.auth.{t}" for t in _AUTH)})
+CONSUMES = MATERIAL_EVENTS | WORK_ORDER_EVENTS | QUALITY_EVENTS | RESOURCE_EVENTS | AUTH_EVENTS

@@ -12,6 +12,7 @@ from mes_common import errors
 from mes_common.events.envelope import CloudEvent
 from mes_common.events.dead_letters import list_dead_letters
 from mes_common.events.stream import stream_queue_name
+from mes_common.schemas import encode_cursor
 from mes_common.testing.fixtures import wait_until
 from traceability_service import projections, rebuild, store
 from traceability_service.contract import MAX_DEPTH
@@ -76,6 +77,8 @@ def test_the_forward_trace_and_the_recall_of_the_heat_reach_every_serial(rpc, st
     assert [i["number"] for i in recall["items"] if i["category"] == "in_work"] == [f"WO-{s.tag}"]
     totals = {t["category"]: t for t in recall["totals"]}
     assert totals["in_stock"]["serials"] == 3 and totals["in_stock"]["lots"] == 1
+    by_supplier = rpc.recall({"supplier_lot": f"AL-{s.tag}"})
+    assert {i["id"] for i in by_supplier["items"]} == {i["id"] for i in recall["items"]}
     csv = rpc.recall_csv({"node_id": ids["bar_lot"]})
     lines = csv["content"].splitlines()
     assert lines[0].startswith("category,type,number") and len(lines) == 1 + len(recall["items"])
@@ -119,9 +122,24 @@ def test_the_timeline_tells_who_did_what_when(rpc, story):
     assert len(page["items"]) == 2 and rest["items"] and rest["items"][0]["at"] >= page["items"][-1]["at"]
 
 
+def test_nodes_are_found_by_number(rpc, story):
+    s, ids = story
+    [serial] = rpc.find_trace_nodes({"number": f"SN-{s.tag}-1"})["items"]
+    assert (serial["id"], serial["type"], serial["known"]) == (ids["serials"][0], "serial", True)
+    assert rpc.find_trace_nodes({"number": f"WO-{s.tag}/10", "type": "operation"})["items"][0]["id"] == ids["mill"]
+    assert rpc.find_trace_nodes({"number": f"WO-{s.tag}", "type": "lot"})["items"] == []
+
+
 def test_unknown_nodes_are_404_and_too_deep_names_depth(rpc, story):
     with pytest.raises(errors.NotFound):
         rpc.trace_backward(str(uuid.uuid4()), {})
+    with pytest.raises(errors.NotFound):
+        rpc.get_timeline(str(uuid.uuid4()), {})
+    with pytest.raises(errors.NotFound):   # a person is named by the model, but is no node of the genealogy
+        rpc.trace_forward(story[1]["operator"], {})
+    with pytest.raises(errors.ValidationFailed) as exc:   # a cursor of the right form but the wrong types
+        rpc.trace_forward(story[1]["bar_lot"], {"cursor": encode_cursor([1, 2, 3, 4])})
+    assert list(exc.value.details) == ["cursor"]
     with pytest.raises(errors.ValidationFailed) as exc:
         rpc.trace_forward(story[1]["bar_lot"], {"depth": MAX_DEPTH + 1})
     assert "depth" in exc.value.details
