@@ -671,3 +671,16 @@ def interleaved_rounds(paths, rounds, run, processes):
                 cpu[path][label] = cpu[path].get(label, 0.0) + cpu_seconds(pid) - t
         log(f"round {r + 1}/{rounds} done ({', '.join(order)})")
     return results, cpu
+
+
+def publish_all(amqp_uri, events):
+    """Envelopes published as their sources would (persistent, to each source's exchange)."""
+    from kombu import Connection, Exchange
+    with Connection(amqp_uri) as conn:
+        producer = conn.Producer()
+        exchanges = {}
+        for envelope in events:
+            source = envelope["source"]
+            exchange = exchanges.setdefault(source, Exchange(f"{source}.events", type="topic", durable=True))
+            producer.publish(envelope, exchange=exchange, routing_key=envelope["type"], serializer="json",
+                             message_id=envelope["id"], delivery_mode=2, declare=[exchange])

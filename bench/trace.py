@@ -27,13 +27,13 @@ import time
 import urllib.request
 
 import psycopg2
-from _common import BenchEnv, goal, log, machine_line, parse_args, ratio, summary_ms, table
-from kombu import Connection, Exchange
+from _common import BenchEnv, goal, log, machine_line, parse_args, publish_all, ratio, summary_ms, table
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 import trace_data
 from auth_service.testing import bearer
+from mes_common import readmodel
 from mes_common.db import make_engine
 from mes_common.rpc import ClusterRpcProxy
 from traceability_service import rebuild, store
@@ -93,17 +93,6 @@ def story_events(count, seed):
         events.extend(story.events)
         index += 1
     return events[:count]
-
-
-def publish_all(amqp_uri, events):
-    with Connection(amqp_uri) as conn:
-        producer = conn.Producer()
-        exchanges = {}
-        for envelope in events:
-            source = envelope["source"]
-            exchange = exchanges.setdefault(source, Exchange(f"{source}.events", type="topic", durable=True))
-            producer.publish(envelope, exchange=exchange, routing_key=envelope["type"], serializer="json",
-                             message_id=envelope["id"], delivery_mode=2, declare=[exchange])
 
 
 def main():
@@ -208,12 +197,12 @@ def main():
 
             # rebuild of the large model from its event log
             sessions = sessionmaker(engine)
-            target = store.Generation("trace_a")
+            target = store.MODEL.generation("trace_a")
             with sessions() as session, session.begin():
                 store.clear(session, target)
             t0 = time.monotonic()
-            replayed = rebuild.replay(sessions, target, ({"events": page, "last": 0}
-                                                         for page in trace_data.events(args.programs)))
+            pages = ({"events": page, "last": 0} for page in trace_data.events(args.programs))
+            replayed = readmodel.replay(rebuild.PROJECTOR, sessions, target, pages)
             rebuild_s = time.monotonic() - t0
             with sessions() as session:
                 counts = store.counts(session, target)

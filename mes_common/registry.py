@@ -31,6 +31,10 @@ SERVICES = [
     ServiceSpec("traceability_service", "traceability_service.service:TraceabilityService", "mes_traceability",
                 "TRACEABILITY_DATABASE_URL", commands="traceability_service.commands"),
     # <<< traceability_service
+    # >>> reporting_service (mes new-service)
+    ServiceSpec("reporting_service", "reporting_service.service:ReportingService", "mes_reporting",
+                "REPORTING_DATABASE_URL", commands="reporting_service.commands"),
+    # <<< reporting_service
     # new services go above this line (mes new-service)
 ]
 

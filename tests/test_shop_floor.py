@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from mes_common.testing.fixtures import wait_until
 from tests.harness import API, hire, running_system
+from reporting_service.contract import SOURCES as REPORTING_SOURCES
 from traceability_service.contract import SOURCES
 from traceability_service.testing import canonical_dump
 
@@ -266,6 +268,35 @@ def test_the_trace_of_an_output_serial_names_its_material_people_and_machines(pl
     assert done.returncode == 0, done.stderr
     assert "it answers now" in done.stdout
     assert canonical_dump(traceability) == live
+
+
+def test_the_oee_of_the_flows_work_centers_matches_their_operations(plant):
+    """Issue 15: the reporting read model, from the events of the flow above:
+    each work center's actual production time is its operations' recorded
+    clock, its quantities what they reported, and its OEE is not zero."""
+    planner = plant.people.planner
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    window = {"from": (hour - dt.timedelta(days=1)).isoformat(), "to": (hour + dt.timedelta(hours=1)).isoformat()}
+    orders = planner.get(WORK_ORDERS, params={"part_id": plant.bracket["id"], "limit": 100})["items"]
+    operations = [op for o in orders for op in planner.get(f"{WORK_ORDERS}/{o['id']}")["operations"]
+                  if op["actual_start"] and op["actual_end"]]
+    for center, run_time in ((plant.mill, 12), (plant.bench, 5)):
+        mine = [op for op in operations if op["work_center_id"] == center["id"]]
+        recorded = sum(int(dt.datetime.fromisoformat(op["actual_end"]).timestamp())
+                       - int(dt.datetime.fromisoformat(op["actual_start"]).timestamp()) for op in mine)
+        good = sum(op["quantity_good"] for op in mine)
+
+        def landed():
+            kpis = planner.get(f"{API}/reports/kpis", params={**window, "node_id": center["id"]})
+            return kpis if kpis["total"]["components"]["PQ"] == f"{good:g}" else None
+        total = wait_until(landed, timeout=15, message=f"{center['code']} in the reporting model")["total"]
+        c = total["components"]
+        assert (c["APT"], c["AUBT"], c["GQ"], c["SQ"]) == (recorded, recorded, f"{good:g}", "0"), center["code"]
+        assert c["PRI_PQ"] == f"{run_time * 60 * good:g}" and c["PBT"] > 0
+        oee = total["kpis"]["oee_index"]["value"]
+        assert oee is not None and Decimal(oee) > 0, center["code"]
+    pareto = planner.get(f"{API}/reports/paretos/downtime", params={**window, "node_id": plant.mill["id"]})
+    assert pareto["items"] == []   # no downtime recorded in the flow
 
 
 def test_a_killed_traceability_service_loses_nothing_and_catches_up(plant):
@@ -685,5 +716,8 @@ def test_every_event_of_the_flows_above_reached_the_read_model(plant):
     from mes_common.events.stream import stream_queue_name
     for source in SOURCES:
         queue = stream_queue_name(source, "traceability_service", f"on_{source.removesuffix('_service')}")
+        assert list_dead_letters(plant.amqp_uri, queue) == [], queue
+    for source in REPORTING_SOURCES:
+        queue = stream_queue_name(source, "reporting_service", f"on_{source.removesuffix('_service')}")
         assert list_dead_letters(plant.amqp_uri, queue) == [], queue
     wait_until(lambda: caught_up(plant), timeout=20, message="the model caught up with every outbox")

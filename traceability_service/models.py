@@ -5,7 +5,7 @@ The read model lives twice, in schemas `trace_a` and `trace_b` (same tables):
 the owners' event logs and swaps them in one transaction, so queries never
 see a half-built model. The tables here name the schema "trace"; each
 statement runs with `schema_translate_map` to the generation it means
-(traceability_service.store.Generation).
+(mes_common.readmodel.Generation).
 
 A node's `attrs` are last-writer-wins per key: `stamps` holds, for each key,
 the version (event time | event id) of the event that set it, and a merge
@@ -15,12 +15,13 @@ model is the same whatever order the events arrive in.
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Computed, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import Boolean, Computed, DateTime, Float, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mes_common.audit import audit_model
 from mes_common.db import platform_models
+from mes_common.readmodel import model_state_model
 from mes_common.signatures import signature_model
 
 MODEL_SCHEMA = "trace"             # the placeholder each statement translates
@@ -36,16 +37,7 @@ AuditEntry = audit_model(Base)
 Signature = signature_model(Base)
 
 
-class ModelState(Base):
-    """One row: which generation answers, and the rebuild in progress, if any."""
-    __tablename__ = "model_state"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    active: Mapped[str] = mapped_column(String(20), nullable=False)
-    rebuilding: Mapped[str | None] = mapped_column(String(20))
-    rebuild_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    rebuilt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    rebuild_events: Mapped[int | None] = mapped_column(Integer)
+ModelState = model_state_model(Base)   # which generation answers (mes_common.readmodel)
 
 
 class Node(Base):

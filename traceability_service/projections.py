@@ -1,7 +1,7 @@
 """What each event says about the genealogy: pure functions from a CloudEvent
 to facts (nodes with attributes, edges, timeline entries), no I/O.
 
-A new event type is one function here:
+A new event type is one function here (mes_common.events.projections):
 
     @projects(material.LOT_RECEIVED)
     def lot_received(f, data):
@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from material_service.contract import events as material
+from mes_common.events.projections import Projections
 from quality_service.contract import events as quality
 from resource_service.contract import events as resource
 from traceability_service.contract import AUTH_EVENTS, CONSUMES, EQUIPMENT_EVENTS, WORK_ORDER_CHANGES
@@ -25,23 +26,6 @@ from work_order_service.contract import events as work_order
 
 # edge ids that no owner gives are derived from what makes the edge unique
 _NS = uuid.UUID("6d1f6a52-6a3e-4d7c-9a58-3f0f1b3f2c11")
-
-PROJECTORS = {}
-
-
-def projects(*types):
-    def register(fn):
-        for t in types:
-            assert t in CONSUMES, f"{t} is not in the contract's CONSUMES"
-            PROJECTORS[t] = fn
-        return fn
-    return register
-
-
-def version(event):
-    """Orders two facts about the same key: the event's time (UTC, microseconds,
-    one format for every service), then its id."""
-    return f"{event.time}|{event.id}"
 
 
 def derived_id(*parts):
@@ -85,17 +69,12 @@ class Facts:
             "data": {k: v for k, v in data.items() if v is not None}})
 
 
+projects = Projections(CONSUMES, Facts)   # @projects(type) below: one function per event type
+project = projects.project
+
+
 def _uuid(value):
     return None if value is None else uuid.UUID(str(value))
-
-
-def project(event):
-    """The facts of one event (none for a type the model does not use)."""
-    facts = Facts(event)
-    projector = PROJECTORS.get(event.type)
-    if projector is not None:
-        projector(facts, event.data or {})
-    return facts
 
 
 def _qty(value):

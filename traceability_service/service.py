@@ -1,9 +1,7 @@
 """Traceability service: the genealogy read model. Event streams in (one per
 source service, in batches), queries out; it owns no business data."""
-import eventlet
-
 from mes_common.db import UnitOfWork
-from mes_common.events.stream import event_stream
+from mes_common.events.stream import event_stream, of_source, project_batch
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
 from mes_common.service import ServiceBase
@@ -13,7 +11,7 @@ from traceability_service.models import AuditEntry, Base, InboxEvent, OutboxEven
 
 
 def _of(prefix):
-    return frozenset(t for t in CONSUMES if t.startswith(prefix))
+    return of_source(CONSUMES, prefix)
 
 
 class TraceabilityService(ServiceBase):
@@ -24,12 +22,7 @@ class TraceabilityService(ServiceBase):
     def _apply(self, events):
         """Project a batch into the generation that answers (in the stream's transaction)."""
         session = self.uow.session
-        facts = []
-        for index, event in enumerate(events):
-            if index % 50 == 49:
-                eventlet.sleep(0)   # projecting is pure Python: let queries run between slices of a batch
-            facts.append(projections.project(event))
-        store.apply(session, store.active(session, lock="shared"), facts)
+        store.apply(session, store.active(session, lock="shared"), project_batch(events, projections.project))
 
     # ------------------------------------------------------------ intake: every event of each source
 
@@ -101,8 +94,4 @@ class TraceabilityService(ServiceBase):
 
     @rpc
     def get_model_status(self):
-        session = self.uow.session
-        row = store.state(session)
-        return schemas.ModelStatusOut().dump({**{c: getattr(row, c) for c in (
-            "active", "rebuilding", "rebuild_started_at", "rebuilt_at", "rebuild_events")},
-            **store.counts(session, store.Generation(row.active))})
+        return schemas.ModelStatusOut().dump(store.MODEL.status(self.uow.session))

@@ -1,50 +1,21 @@
-"""The read model's tables: which generation answers, and applying facts.
+"""The read model's tables: which generation answers (mes_common.readmodel),
+and applying facts.
 
 Queries name the schema "trace" (models.MODEL_SCHEMA) and a Generation runs
 them against `trace_a` or `trace_b`; the writes of `apply` name the schema
-themselves (execute_values pages of SQL). Event handlers apply to the active one
-under a shared advisory lock; a rebuild's swap takes it exclusively, so no
-handler writes into a generation that has just stopped answering.
+themselves (execute_values pages of SQL).
 """
 import json
 
 from psycopg2.extras import execute_values
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
-
+from mes_common.events.projections import version
+from mes_common.readmodel import ReadModel
 from traceability_service import domain
-from traceability_service.models import GENERATIONS, MODEL_SCHEMA, Edge, ModelState, Node, TimelineEntry
-from traceability_service.projections import version
+from traceability_service.models import GENERATIONS, MODEL_SCHEMA, ModelState
 
-MODEL_LOCK = 0x7472616365   # pg advisory lock key: "trace"
-
-
-class Generation:
-    def __init__(self, schema):
-        assert schema in GENERATIONS, schema
-        self.schema = schema
-        self.options = {"schema_translate_map": {MODEL_SCHEMA: schema}}
-
-    def execute(self, session, stmt, params=None):
-        return session.execute(stmt, params, execution_options=self.options)
-
-    def other(self):
-        return Generation(next(g for g in GENERATIONS if g != self.schema))
-
-
-def state(session, lock=None):
-    """The model_state row; `lock`: "shared" (writing events) or "exclusive" (swapping)."""
-    if lock == "shared":
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": MODEL_LOCK})
-    elif lock == "exclusive":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MODEL_LOCK})
-    row = session.execute(select(ModelState).where(ModelState.id == 1)).scalar_one_or_none()
-    # the migration writes the row; a database emptied since (tests) starts as it did
-    return row if row is not None else ModelState(id=1, active=GENERATIONS[0])
-
-
-def active(session, lock=None):
-    return Generation(state(session, lock).active)
+MODEL = ReadModel(ModelState, MODEL_SCHEMA, GENERATIONS, lock_key=0x7472616365,   # pg advisory lock: "trace"
+                  tables={"nodes": "node", "edges": "edge", "timeline": "timeline"})
+state, active, clear, counts = MODEL.state, MODEL.active, MODEL.clear, MODEL.counts
 
 
 def apply(session, generation, facts_list):
@@ -106,30 +77,3 @@ def _text(value):
 
 def _greatest(a, b):
     return b if a is None else a if b is None else max(a, b)
-
-
-def clear(session, generation):
-    schema = generation.schema   # a text statement is not translated
-    session.execute(text(f"TRUNCATE {schema}.node, {schema}.edge, {schema}.timeline"))
-
-
-def begin_rebuild(session, started_at):
-    row = state(session)
-    target = Generation(row.active).other()
-    _set_state(session, active=row.active, rebuilding=target.schema, rebuild_started_at=started_at)
-    return target
-
-
-def _set_state(session, **values):
-    stmt = insert(ModelState).values(id=1, **values)
-    session.execute(stmt.on_conflict_do_update(index_elements=[ModelState.id], set_=values))
-
-
-def swap(session, target, events, at):
-    """Make `target` answer (call with the exclusive lock held)."""
-    _set_state(session, active=target.schema, rebuilding=None, rebuilt_at=at, rebuild_events=events)
-
-
-def counts(session, generation):
-    return {name: generation.execute(session, select(func.count()).select_from(model)).scalar()
-            for name, model in (("nodes", Node), ("edges", Edge), ("timeline", TimelineEntry))}

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from mes_common import errors, signatures
+from mes_common.audit import iso_utc
 from mes_common.db import utcnow
 from work_order_service import domain, orders
 from work_order_service.contract import events
@@ -131,7 +132,7 @@ def start(uow, refs, caller, wo_id, op_id, data):
         tx.flush()
         order, operation = _fresh(tx, wo.id, op.id)
         tx.emit(events.operation("started"), op.id, {**operation, "qualification_override": override,
-                                                     "tools": tools})
+                                                     "tools": tools, "at": iso_utc(now)})
         if started_order:
             tx.emit(events.work_order("updated"), wo.id, {**order, "changed": ["status"]})
         tx.audit("start", ENTITY, op.id, new={"work_order": wo.number, "sequence": op.sequence,
@@ -174,10 +175,11 @@ def pause(tx, caller, wo_id, op_id, reason=None):
     domain.check_executable(wo.number, wo.status)
     domain.check_op_transition(op.sequence, op.status, domain.PAUSED)
     op.status = domain.PAUSED
-    orders.close_intervals(tx.session, [op.id], utcnow())
+    now = utcnow()
+    orders.close_intervals(tx.session, [op.id], now)
     tx.flush()
     order, operation = _fresh(tx, wo.id, op.id)
-    tx.emit(events.operation("paused"), op.id, {**operation, "reason": reason})
+    tx.emit(events.operation("paused"), op.id, {**operation, "reason": reason, "at": iso_utc(now)})
     tx.audit("pause", ENTITY, op.id, old={"status": domain.RUNNING}, new={"status": domain.PAUSED}, reason=reason)
     return order
 
@@ -193,10 +195,12 @@ def resume(uow, refs, caller, wo_id, op_id, data):
         override = overridden(tx, ENTITY, op.id, caller, shortfalls, data["override_reason"])
         op.status = domain.RUNNING
         op.operator_id, op.operator_name = caller.user_id, operator_name
-        _open_interval(tx.session, op, utcnow())
+        now = utcnow()
+        _open_interval(tx.session, op, now)
         tx.flush()
         order, operation = _fresh(tx, wo.id, op.id)
-        tx.emit(events.operation("resumed"), op.id, {**operation, "qualification_override": override})
+        tx.emit(events.operation("resumed"), op.id, {**operation, "qualification_override": override,
+                                                     "at": iso_utc(now)})
         tx.audit("resume", ENTITY, op.id, old={"status": domain.PAUSED}, new={"status": domain.RUNNING})
         return order
 
@@ -281,11 +285,11 @@ def complete(uow, refs, caller, wo_id, op_id, data):
         report_out = {"id": str(report.id), "good": float(good), "scrap": float(scrap), "rework": float(rework),
                       "reason_codes": data["reason_codes"]}
         tx.emit(events.operation("completed"), op.id,
-                {**orders.dump_operation(by_id[op.id], fresh), "report": report_out})
+                {**orders.dump_operation(by_id[op.id], fresh), "report": report_out, "at": iso_utc(now)})
         for other in done:
             if other.id != op.id:
                 tx.emit(events.operation("completed"), other.id, {**orders.dump_operation(by_id[other.id], fresh),
-                                                                  "report": None})
+                                                                  "report": None, "at": iso_utc(now)})
         if output is not None:
             tx.emit(events.OUTPUT_REPORTED, report.id, output)
         order = orders.dump(fresh)

@@ -167,7 +167,8 @@ def hold(tx, caller, wo_id, reason):
     paused_ids = {op.id for op in paused}
     for op in wo.operations:
         if op.id in paused_ids:
-            tx.emit(events.operation("paused"), op.id, {**dump_operation(op, wo), "reason": f"order held: {reason}"})
+            tx.emit(events.operation("paused"), op.id, {**dump_operation(op, wo), "reason": f"order held: {reason}",
+                                                        "at": iso_utc(now)})
     out = dump(wo)
     tx.emit(events.work_order("held"), wo.id, out)
     tx.audit("hold", ENTITY, wo.id, old={"status": held_from}, new={"status": domain.ON_HOLD}, reason=reason)
@@ -228,6 +229,12 @@ def _end(uow, material, caller, wo_id, target, reason, sign=None):
             wo.closed_at = now
         tx.flush()
         tx.sign(manifest, RECORD, wo.id, signatures.APPROVAL, closed_content(wo))
+        fresh = get(session, wo.id)
+        stopped = {op.id for op in running}
+        for op in fresh.operations:   # their clocks stop: said as for a hold
+            if op.id in stopped:
+                tx.emit(events.operation("paused"), op.id, {**dump_operation(op, fresh), "reason": f"order {target}",
+                                                            "at": iso_utc(now)})
         out = get_out(session, wo.id)
         tx.emit(events.work_order(target), wo.id, out)
         tx.audit(verb, ENTITY, wo.id, old={"status": old}, new={"status": target}, reason=reason)

@@ -47,6 +47,7 @@ PERMISSIONS = {
     # traceability, reporting, integration
     "trace:read": "query genealogy and traceability",
     "report:read": "see reports and KPIs",
+    "report:write": "define KPIs, targets and alert rules; take snapshots; acknowledge alerts",
     "integration:write": "exchange B2MML/QIF documents with ERP and CMM systems",
     # new services' permissions go above this line (mes new-service)
 }
@@ -61,7 +62,7 @@ BUILTIN_ROLES = {
     "admin": ("Administers users, roles and the plant model", set(PERMISSIONS), True),
     "planner": ("Plans work: parts, routings, work orders and releases",
                 _READ_SHOP | {"routing:write", "material:write", "work_order:write", "work_order:release",
-                              "work_instruction:write", "calendar:write"}, False),
+                              "work_instruction:write", "calendar:write", "report:write"}, False),
     "operator": ("Runs operations on the shop floor",
                  {"resource:read", "routing:read", "material:read", "work_order:read", "work_order:execute",
                   "quality:read", "inspection:record", "qualification:read", "gauge:read", "calendar:read",

@@ -118,3 +118,19 @@ def event_stream(source_service, event_types, batch_size=500):
                 return fn(service, tx.claim_many(events, f"{service.name}.{fn.__name__}"))
         return StreamHandler.decorator(source_service, event_types, batch_size=batch_size)(apply_once)
     return decorator
+
+
+def of_source(event_types, prefix):
+    """The types of `event_types` one source publishes ("mes.material."): a stream's list."""
+    return frozenset(t for t in event_types if t.startswith(prefix))
+
+
+def project_batch(events, project, slice_size=50):
+    """The facts of a batch of events: projecting is pure Python, so other
+    workers (queries) run between slices of a large batch."""
+    facts = []
+    for index, event in enumerate(events):
+        if index % slice_size == slice_size - 1:
+            eventlet.sleep(0)
+        facts.append(project(event))
+    return facts

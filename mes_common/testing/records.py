@@ -35,3 +35,16 @@ def audit_entries(engine, entity_id):
 def unsigned(record):
     """A record's answer without its `signatures` (what its events and audit entries carry)."""
     return {key: value for key, value in record.items() if key != "signatures"}
+
+
+class EventLog:
+    """An owner's `replay_events` over a list of envelopes (its outbox order):
+    the owners of a read model's rebuild in tests."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def replay_events(self, query):
+        after, limit = query["after"], query["limit"]
+        page = self.events[after:after + limit]
+        return {"events": page, "last": after + len(page), "more": after + len(page) < len(self.events)}

@@ -68,11 +68,11 @@ def test_outbox_status_and_migrate(mes_config, tmp_path, db_engines):
     insert = text("INSERT INTO outbox (event_id, type, source, envelope, attempts, last_error) VALUES "
                   "(gen_random_uuid(), :type, 'resource_service', '{}', 3, 'unroutable: x')")
     with db_engines["resource_service"].begin() as conn:
-        conn.execute(insert, {"type": "mes.resource.calendar.changed"})    # nobody consumes it yet
+        conn.execute(insert, {"type": "mes.resource.skill.created"})    # nobody consumes it yet
     code, out = run(config_path, "outbox", "status", "resource_service")
     assert code == 0, out
     assert "resource_service: 1 pending" in out
-    assert "parked until a consumer binds: 1 x mes.resource.calendar.changed" in out
+    assert "parked until a consumer binds: 1 x mes.resource.skill.created" in out
     assert "FAILING" not in out
     with db_engines["resource_service"].begin() as conn:
         conn.execute(insert, {"type": "mes.resource.site.updated"})    # the work order service consumes it

@@ -1,35 +1,19 @@
-"""Pure rules of shift calendars: the working intervals of a week pattern in a
-time zone, planned busy time over an interval, and placing work into working
-time. Instants are aware UTC datetimes; local times are the calendar's (DST
-handled by zoneinfo: a shift across a change is as long as the clocks say).
-Exact: whole seconds, no floating point."""
+"""Pure rules of shift calendars: checking a week pattern and placing work into
+working time. What a calendar's working time is (intervals, planned busy time)
+is the contract's (resource_service.contract.worktime), shared with reporting."""
 import datetime as dt
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from mes_common import errors
+from resource_service.contract.worktime import minute, working
 
-UTC = dt.timezone.utc
 WEEK_MINUTES = 7 * 24 * 60
 HORIZON_DAYS = 400   # placing work looks this far for working time
 
 
-@dataclass(frozen=True)
-class Shift:
-    weekday: int          # 0 = Monday
-    starts: dt.time
-    ends: dt.time         # not after `starts`: the next day
-    breaks: tuple = ()    # ((start, end), ...) local times within the shift
-
-
-def _minute(t):
-    return t.hour * 60 + t.minute
-
-
 def _span(weekday, starts, ends):
     """The shift as minutes of the week [a, b) (b may pass the week's end)."""
-    a = weekday * 24 * 60 + _minute(starts)
-    length = (_minute(ends) - _minute(starts)) % (24 * 60) or 24 * 60
+    a = weekday * 24 * 60 + minute(starts)
+    length = (minute(ends) - minute(starts)) % (24 * 60) or 24 * 60
     return a, a + length
 
 
@@ -46,8 +30,8 @@ def check_shifts(shifts):
                     problems[f"shifts.{i}"] = [f"overlaps shift {j}"]
         inside = []
         for k, (bs, be) in enumerate(shifts[i].breaks):
-            start = a + (_minute(bs) - _minute(shifts[i].starts)) % (24 * 60)
-            end = start + ((_minute(be) - _minute(bs)) % (24 * 60))
+            start = a + (minute(bs) - minute(shifts[i].starts)) % (24 * 60)
+            end = start + ((minute(be) - minute(bs)) % (24 * 60))
             if not (a <= start < end <= b):
                 problems[f"shifts.{i}.breaks.{k}"] = ["not within the shift"]
             elif any(start < e and s < end for s, e in inside):
@@ -56,57 +40,6 @@ def check_shifts(shifts):
     if problems:
         first = next(iter(problems))
         raise errors.RuleViolated(f"{first}: {problems[first][0]}", problems)
-
-
-def _local(day, t, zone):
-    return dt.datetime.combine(day, t, tzinfo=zone).astimezone(UTC)
-
-
-def day_intervals(shifts, zone, day):
-    """The working intervals of the shifts starting on local `day`, in UTC."""
-    out = []
-    for s in shifts:
-        if s.weekday != day.weekday():
-            continue
-        end_day = day if _minute(s.ends) > _minute(s.starts) else day + dt.timedelta(days=1)
-        pieces = [(_local(day, s.starts, zone), _local(end_day, s.ends, zone))]
-        for bs, be in s.breaks:
-            b_day = day if _minute(bs) >= _minute(s.starts) else day + dt.timedelta(days=1)
-            b_end_day = b_day if _minute(be) > _minute(bs) else b_day + dt.timedelta(days=1)
-            pieces = subtract(pieces, [(_local(b_day, bs, zone), _local(b_end_day, be, zone))])
-        out += pieces
-    return sorted(out)
-
-
-def subtract(intervals, holes):
-    """`intervals` minus `holes` (both [(start, end)])."""
-    out = []
-    for start, end in intervals:
-        pieces = [(start, end)]
-        for hs, he in holes:
-            pieces = [p for a, b in pieces for p in ((a, min(b, hs)), (max(a, he), b)) if p[0] < p[1]]
-        out += pieces
-    return out
-
-
-def working(shifts, timezone, exceptions, start, end):
-    """Working intervals in [start, end): the shifts minus their breaks and
-    minus `exceptions` ([(start, end)] UTC), clipped. `shifts` None: no
-    calendar applies, all time works but the exceptions."""
-    if shifts is None:
-        return subtract([(start, end)], exceptions)
-    zone = ZoneInfo(timezone)
-    day = start.astimezone(zone).date() - dt.timedelta(days=1)   # a shift of the day before may run into `start`
-    last = end.astimezone(zone).date()
-    out = []
-    while day <= last:
-        out += [(max(a, start), min(b, end)) for a, b in day_intervals(shifts, zone, day) if a < end and b > start]
-        day += dt.timedelta(days=1)
-    return subtract(sorted(out), exceptions)
-
-
-def seconds(intervals):
-    return sum(int((b - a).total_seconds()) for a, b in intervals)
 
 
 def place(shifts, timezone, exceptions, at, minutes):

@@ -14,7 +14,7 @@ from mes_common import errors, paging
 from mes_common.db import fetch, utcnow
 from mes_common.rules import check_version
 from resource_service.calendars import rules
-from resource_service.contract import events
+from resource_service.contract import events, worktime
 from resource_service.contract.calendars import CalendarOut, ExceptionOut, StateOut
 from resource_service.models import Calendar, CalendarException, CalendarShift, EquipmentNode, EquipmentState
 
@@ -44,7 +44,7 @@ def _zone(name):
 def _rule_shift(row):
     """A stored shift (breaks kept as HH:MM text) as the rules take it."""
     breaks = tuple((dt.time.fromisoformat(b["starts"]), dt.time.fromisoformat(b["ends"])) for b in row.breaks)
-    return rules.Shift(row.weekday, row.starts, row.ends, breaks)
+    return worktime.Shift(row.weekday, row.starts, row.ends, breaks)
 
 
 def _shifts(calendar):
@@ -170,10 +170,10 @@ def planned_time(session, work_center_id, window):
     """Planned busy time of a work center in [from, to): exact seconds and the intervals."""
     _check_window(window)
     calendar, lineage = effective(session, work_center_id)
-    start, end = window["start"].astimezone(rules.UTC), window["end"].astimezone(rules.UTC)
+    start, end = window["start"].astimezone(worktime.UTC), window["end"].astimezone(worktime.UTC)
     exceptions = _exceptions(session, lineage, start, end)
-    intervals = rules.working(_shifts(calendar), calendar and calendar.timezone, exceptions, start, end)
-    total = rules.seconds(intervals)
+    intervals = worktime.working(_shifts(calendar), calendar and calendar.timezone, exceptions, start, end)
+    total = worktime.seconds(intervals)
     return {"work_center_id": work_center_id, "calendar_node_id": calendar and calendar.node_id,
             "timezone": calendar and calendar.timezone, "start": start, "end": end, "seconds": total,
             "minutes": Decimal(total) / 60, "intervals": [{"start": a, "end": b} for a, b in intervals]}
@@ -190,7 +190,7 @@ def plan(session, data):
 
 
 def _plan(session, data):
-    at, out, places = data["start_at"].astimezone(rules.UTC), [], {}
+    at, out, places = data["start_at"].astimezone(worktime.UTC), [], {}
     for op in data["operations"]:
         wc = op["work_center_id"]
         if wc not in places:   # one read per work center: its calendar and every exception from the start on

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from mes_common import errors
-from resource_service.calendars.rules import Shift, check_shifts, place, seconds, working
+from resource_service.calendars.rules import check_shifts, place
+from resource_service.contract.worktime import Shift, seconds, working
 
 pytestmark = pytest.mark.fast
 

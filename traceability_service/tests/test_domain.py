@@ -87,7 +87,7 @@ def test_recall_categories():
 
 
 def test_every_projected_type_is_in_the_contract_and_every_consumed_type_is_projected():
-    assert set(projections.PROJECTORS) == set(CONSUMES)
+    assert set(projections.projects.by_type) == set(CONSUMES)
 
 
 def _facts(events):

@@ -14,6 +14,7 @@ from mes_common.events.dead_letters import list_dead_letters
 from mes_common.events.stream import stream_queue_name
 from mes_common.schemas import encode_cursor
 from mes_common.testing.fixtures import wait_until
+from mes_common.testing.records import EventLog
 from traceability_service import projections, rebuild, store
 from traceability_service.contract import MAX_DEPTH
 from traceability_service.testing import Story, canonical_dump, shop_floor_story
@@ -243,7 +244,7 @@ def test_a_rebuild_from_the_event_logs_gives_the_live_model_and_answers_meanwhil
     def progress(source, count, position):   # the old model answers while the new one fills
         answered.append(len(rpc.trace_backward(serial, {})["nodes"]))
         answered.append(rpc.get_model_status()["rebuilding"])
-    owners = {name: _Log(events) for name, events in sources.items()}
+    owners = {name: EventLog(events) for name, events in sources.items()}
     before = rpc.get_model_status()["active"]
     done = rebuild.rebuild(sessionmaker(db), owners, progress, sources=sorted(sources))
     assert done["events"] == len(PUBLISHED)
@@ -259,18 +260,6 @@ def _was_applied(db, envelope):
     from sqlalchemy import text
     with db.connect() as conn:
         return conn.execute(text("SELECT 1 FROM inbox WHERE event_id = :id"), {"id": envelope["id"]}).first()
-
-
-class _Log:
-    """An owner's replay_events over a list of envelopes (the outbox order)."""
-
-    def __init__(self, events):
-        self.events = events
-
-    def replay_events(self, query):
-        after, limit = query["after"], query["limit"]
-        page = self.events[after:after + limit]
-        return {"events": page, "last": after + len(page), "more": after + len(page) < len(self.events)}
 
 
 def test_rpc_errors_cross_as_types(rpc):

@@ -8,7 +8,10 @@ Type `mes.work_order.<entity>.<verb>`, subject the entity id:
   the routing version the operations were copied from);
 - `operation.started|paused|resumed|completed`: data = OperationOut plus
   `work_order_id`, `work_order_number`, `part_id`, `part_number`,
-  `part_revision`, `work_order_quantity`, and on completed the report
+  `part_revision`, `work_order_quantity`, `at` (the instant of the change:
+  the operation's clock runs from started/resumed to paused/completed;
+  cancelling or closing an order pauses its running operations), and on
+  completed the report
   (`report: {id, good, scrap, rework, reason_codes}`; an operation reports
   partial quantities, each report is one `completed` event: its `status`
   says whether the operation is done);

@@ -1,0 +1,2 @@
+"""Reporting service (mes new-service): its items, the example aggregate to
+replace with the service's own."""
