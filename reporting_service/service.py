@@ -193,7 +193,7 @@ class ReportingService(ServiceBase):
         status = store.MODEL.status(session)
         facts = {t: status.pop(t) for t in store.FACT_TABLES + store.DERIVED_TABLES}
         generation = store.MODEL.generation(status["active"])
-        return schemas.ModelStatusOut().dump({**status, "facts": facts,
+        return schemas.ReportingModelStatusOut().dump({**status, "facts": facts,
                                               "computed_through": store.computed_through(session, generation)})
 
 

@@ -79,6 +79,7 @@ routes.get("/alerts", "list_alerts", query=s.AlertListQuery, response=s.AlertPag
 routes.get("/alerts/<alert_id>", "get_alert", response=s.AlertOut, permission=READ, summary="An alert")
 routes.post("/alerts/<alert_id>/acknowledge", "acknowledge_alert", body=s.Acknowledge, response=s.AlertOut,
             permission=WRITE, summary="Acknowledge an alert (once; who and when are recorded)")
-routes.get("/status", "get_model_status", operation_id="get_reporting_model_status", response=s.ModelStatusOut,
+routes.get("/status", "get_model_status", operation_id="get_reporting_model_status",
+           response=s.ReportingModelStatusOut,
            permission=READ,
            summary="The read model: which generation answers, its size, the last rebuild, the clock")

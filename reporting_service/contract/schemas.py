@@ -101,7 +101,7 @@ def number(**kwargs):
     return fields.Decimal(places=6, validate=validate.Range(min=-10 ** 9, max=10 ** 9), **kwargs)
 
 
-class BandIn(Schema):
+class KpiBandIn(Schema):
     colour = fields.String(required=True, validate=validate.OneOf(BAND_COLOURS))
     below = number(metadata={"description": "values below this"})
     start = number(data_key="from", metadata={"description": "values at or above this"})
@@ -112,7 +112,7 @@ class BandIn(Schema):
             raise ValidationError(Relation("give `below` or `from`"), "colour")
 
 
-class Band(Schema):
+class KpiBand(Schema):
     colour = fields.String(required=True, validate=validate.OneOf(BAND_COLOURS))
     below = decimal_text()
     start = decimal_text(data_key="from")
@@ -124,7 +124,7 @@ class DefinitionIn(Schema):
         "description": "the ISO 22400-2 KPI it computes"})
     target = number(load_default=None, allow_none=True, metadata={
         "description": "in the KPI's value scale (a ratio: 0.85 for 85 %)"})
-    bands = fields.List(fields.Nested(BandIn), load_default=list, validate=validate.Length(max=5), metadata={
+    bands = fields.List(fields.Nested(KpiBandIn), load_default=list, validate=validate.Length(max=5), metadata={
         "description": "colours by value, e.g. [{colour: red, below: 0.65}, {colour: green, from: 0.85}]; "
                        "a value in none of them is amber"})
     decimals = fields.Integer(load_default=1, validate=validate.Range(min=0, max=6))
@@ -140,7 +140,7 @@ class DefinitionOut(Schema):
     expression = fields.String(required=True, metadata={"example": "APT / PBT"})
     unit = fields.String(required=True)
     target = DECIMAL
-    bands = fields.List(fields.Nested(Band), required=True)
+    bands = fields.List(fields.Nested(KpiBand), required=True)
     decimals = fields.Integer(required=True)
     components = fields.List(fields.String(), required=True)
     changed_by = fields.String(required=True)
@@ -311,7 +311,7 @@ class Acknowledge(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=1000), NO_NUL])
 
 
-class ModelStatusOut(Schema):
+class ReportingModelStatusOut(Schema):
     active = fields.String(required=True)
     rebuilding = fields.String(allow_none=True)
     rebuild_started_at = fields.DateTime(allow_none=True)
