@@ -70,7 +70,7 @@ class ReportingService(ServiceBase):
     def on_resource(self, events):
         self._apply(events)
 
-    @config_timer("REPORTING_CLOCK_INTERVAL", default=60.0)
+    @config_timer("REPORTING_CLOCK_INTERVAL", default=60.0, eager=True)   # at start: the hours missed while down
     def clock(self):
         """Time passing: planned time accrues, open intervals grow, windows move;
         the hours since the last tick are computed again and the rules evaluated."""

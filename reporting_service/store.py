@@ -192,10 +192,6 @@ def dirty_hours(session, generation, merged, now, placed=()):
     operations |= {str(r["id"]) for r in merged.get("operation", [])}   # a move to another work center
     for wc, hours in recompute_intervals(session, schema, sorted(operations), now).items():
         dirty[wc].update(hours)
-    for wc, hours in dirty.items():   # nothing happens at a work center before it exists
-        created = tree.nodes.get(wc, (None, None, None))[2]
-        floor = domain.floor_hour(max(created, now - REOPEN_LIMIT)) if created else now - REOPEN_LIMIT
-        dirty[wc] = {h for h in hours if h >= floor}
     return dirty
 
 
@@ -413,11 +409,12 @@ def finish(session, generation, now=None, chunk=dt.timedelta(days=31)):
     for i in range(0, len(operations), 5000):
         recompute_intervals(session, schema, operations[i:i + 5000], now)
     tree = Tree.load(session, schema)
-    # from the first work center's creation: nothing happens at a work center before it exists
-    first = _rows(session, f"""SELECT coalesce((SELECT min(created_at) FROM {schema}.equipment
-                                                WHERE level = 'work_center'),
-                                               least((SELECT min(start) FROM {schema}.operation_interval),
-                                                     (SELECT min(at) FROM {schema}.quantity_report)))""")[0][0]
+    first = _rows(session, f"""SELECT least((SELECT min(created_at) FROM {schema}.equipment
+                                             WHERE level = 'work_center'),
+                                            (SELECT min(start) FROM {schema}.operation_interval),
+                                            (SELECT min(started_at) FROM {schema}.downtime),
+                                            (SELECT min(started_at) FROM {schema}.equipment_state),
+                                            (SELECT min(at) FROM {schema}.quantity_report))""")[0][0]
     wcs = tree.work_centers()
     if first is not None and wcs:
         start = domain.floor_hour(first)
