@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -27,6 +27,8 @@ MODEL_SCHEMA = "report"
 GENERATIONS = ("report_a", "report_b")
 QUANTITY = Numeric(18, 6)
 STAMP = String(80)   # "<event time ISO>|<event id>": compared as text
+# an interval's end, open ones last: the intervals overlapping a window are found by it (store.load_facts)
+OPEN_END = "coalesce({end}, 'infinity'::timestamptz)"
 
 
 class Base(DeclarativeBase):
@@ -117,7 +119,9 @@ class OperationInterval(Base):
     """Derived from the marks: `run` (running) and `span` (start to end) intervals; end null: open."""
     __tablename__ = "operation_interval"
     __table_args__ = (Index("ix_operation_interval_wc", "work_center_id", "start"),
-                      Index("ix_operation_interval_part", "part_id", "start"), {"schema": MODEL_SCHEMA})
+                      Index("ix_operation_interval_part", "part_id", "start"),
+                      Index("ix_operation_interval_wc_end", "work_center_id", text(OPEN_END.format(end='"end"'))),
+                      {"schema": MODEL_SCHEMA})
 
     operation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)
@@ -147,7 +151,9 @@ class QuantityReport(Base):
 
 class Downtime(Base):
     __tablename__ = "downtime"
-    __table_args__ = (Index("ix_downtime_wc", "work_center_id", "started_at"), {"schema": MODEL_SCHEMA})
+    __table_args__ = (Index("ix_downtime_wc", "work_center_id", "started_at"),
+                      Index("ix_downtime_wc_end", "work_center_id", text(OPEN_END.format(end="ended_at"))),
+                      {"schema": MODEL_SCHEMA})
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     work_center_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)

@@ -119,6 +119,14 @@ class Grid:
 
 
 def kpi_report(session, query, definitions):
+    """The KPIs asked (every definition by default), each row with the
+    components they are computed from: only those are read and shown."""
+    wanted = query.get("kpis") or list(definitions)
+    unknown = [k for k in wanted if k not in definitions]
+    if unknown:
+        raise errors.RuleViolated(f"kpis: no definition {unknown[0]}", {"kpis": [f"unknown: {', '.join(unknown)}"]})
+    chosen = {k: definitions[k] for k in wanted}
+    needed = {c for d in chosen.values() for c in d["components"]} | set(domain.TIME_COMPONENTS)
     ctx = Context(session, query)
     grid = Grid(ctx, query["period"], query.get("by"))
     if grid.period == "shift":
@@ -127,8 +135,8 @@ def kpi_report(session, query, definitions):
         _bucket_components(ctx, grid)
     else:
         _part_components(ctx, grid)
-    _counted_components(ctx, grid)
-    return _answer(ctx, grid, query, definitions)
+    _counted_components(ctx, grid, needed)
+    return _answer(ctx, grid, chosen, needed)
 
 
 def _load_shifts(ctx, grid):
@@ -221,8 +229,8 @@ def _spread(ctx, grid, intervals, key, wc, part=None):
             grid.cell(grid.key_of(a, wc), wc, part)[key] += value
 
 
-def _counted_components(ctx, grid):
-    """NCRs, inspections, failures and orders due: few rows, read from the facts."""
+def _counted_components(ctx, grid, needed):
+    """NCRs, inspections, failures and orders due (those `needed`): few rows, read from the facts."""
     everything = ctx.node is None
     params = {"wcs": ctx.work_centers, "a": ctx.start, "b": ctx.end, "part": ctx.part}
     part_filter = "AND {col} = :part" if ctx.part else ""
@@ -230,18 +238,19 @@ def _counted_components(ctx, grid):
     for at, wc, part in ctx.rows(
             "SELECT n.raised_at, o.work_center_id, n.part_id FROM {s}.ncr n LEFT JOIN {s}.operation o "
             f"ON o.id = n.operation_id WHERE NOT n.cancelled AND n.raised_at >= :a AND n.raised_at < :b {in_scope} "
-            + part_filter.format(col="n.part_id"), **params):
+            + part_filter.format(col="n.part_id"), **params) if "NCR" in needed else ():
         _count(grid, at, wc, part, "NCR")
     for at, wc, part, passed in ctx.rows(
             "SELECT i.at, o.work_center_id, i.part_id, i.passed FROM {s}.inspection i LEFT JOIN {s}.operation o "
             f"ON o.id = i.operation_id WHERE i.at >= :a AND i.at < :b {in_scope} "
-            + part_filter.format(col="i.part_id"), **params):
+            + part_filter.format(col="i.part_id"), **params) if "IP" in needed else ():
         _count(grid, at, wc, part, "IP")
         if passed:
             _count(grid, at, wc, part, "GP")
-    if ctx.part is None and grid.by != "part":
+    if ctx.part is None and grid.by != "part" and needed & {"FE", "TBF", "TTR"}:
         _failures(ctx, grid)
-    _orders(ctx, grid, everything, params, part_filter)
+    if "WO_DUE" in needed:
+        _orders(ctx, grid, everything, params, part_filter)
 
 
 def _count(grid, at, wc, part, key, amount=1):
@@ -287,12 +296,7 @@ def _orders(ctx, grid, everything, params, part_filter):
             _count(grid, at, wc, part, "WO_ON_TIME")
 
 
-def _answer(ctx, grid, query, definitions):
-    wanted = query.get("kpis") or list(definitions)
-    unknown = [k for k in wanted if k not in definitions]
-    if unknown:
-        raise errors.RuleViolated(f"kpis: no definition {unknown[0]}", {"kpis": [f"unknown: {', '.join(unknown)}"]})
-    chosen = {k: definitions[k] for k in wanted}
+def _answer(ctx, grid, chosen, needed):
     labels = {}
     if grid.period == "shift":
         for wc_shifts in grid.shifts.values():
@@ -308,11 +312,11 @@ def _answer(ctx, grid, query, definitions):
             continue
         domain.add(total, components)
         start, end, label = _bounds(ctx, grid, key, labels)
-        rows.append(_row(label, start, end, _member(ctx, grid, member), components, chosen))
+        rows.append(_row(label, start, end, _member(ctx, grid, member), components, chosen, needed))
     return {"scope": ctx.scope(), "part_id": ctx.part, "from": _iso(ctx.start), "to": _iso(ctx.end),
             "period": grid.period, "by": grid.by, "timezone": ctx.zone_name,
             "definitions": {k: definitions_out.dump(d) for k, d in chosen.items()},
-            "total": _row("total", ctx.start, ctx.end, None, total, chosen), "rows": rows}
+            "total": _row("total", ctx.start, ctx.end, None, total, chosen, needed), "rows": rows}
 
 
 def _iso(instant):
@@ -341,9 +345,9 @@ def _member(ctx, grid, member):
     return ctx.tree.describe(member)
 
 
-def _row(label, start, end, member, components, definitions):
+def _row(label, start, end, member, components, definitions, needed):
     return {"label": label, "from": _iso(start), "to": _iso(end), "member": member,
-            "components": domain.json_components(components),
+            "components": domain.json_components({k: v for k, v in components.items() if k in needed}),
             "kpis": {key: domain.kpi_value(d, components) for key, d in definitions.items()}}
 
 

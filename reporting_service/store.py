@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from mes_common.readmodel import ReadModel
 from reporting_service import domain
-from reporting_service.models import GENERATIONS, MODEL_SCHEMA, ModelState
+from reporting_service.models import GENERATIONS, MODEL_SCHEMA, OPEN_END, ModelState
 from resource_service.contract import worktime
 
 FACT_TABLES = ("equipment", "calendar", "calendar_exception", "equipment_state", "operation", "operation_mark",
@@ -355,20 +355,20 @@ def load_facts(session, schema, tree, wcs, start, end, now):
         out[wc] = (domain.WorkCenterFacts(created_at=created, calendars=calendars,
                                           exceptions=[e for n in lineage for e in exceptions.get(n, [])]),
                    calendars[-1].timezone if calendars else "UTC")
-    window = "AND {a} < :end AND ({b} IS NULL OR {b} > :start)"
+    window = "AND {a} < :end AND " + OPEN_END + " > :start"   # the index on (work center, end) finds them
     for node, state, a, b in _rows(session, f"SELECT node_id, state, started_at, ended_at FROM {schema}."
                                             "equipment_state WHERE state IN ('setup', 'planned_maintenance') "
-                                            + window.format(a="started_at", b="ended_at"), params):
+                                            + window.format(a="started_at", end="ended_at"), params):
         wc = str(node) if state == "planned_maintenance" else tree.work_center_of(str(node))
         if wc in out:
             (out[wc][0].maintenance if state == "planned_maintenance" else out[wc][0].setups).append((a, b or now))
     for wc, kind, a, b in _rows(session, f'SELECT work_center_id, kind, start, "end" FROM {schema}.operation_interval '
                                          "WHERE work_center_id = ANY(CAST(:wcs AS uuid[])) "
-                                         + window.format(a="start", b='"end"'), params):
+                                         + window.format(a="start", end='"end"'), params):
         (out[str(wc)][0].runs if kind == "run" else out[str(wc)][0].spans).append((a, b or now))
     for wc, a, b in _rows(session, f"SELECT work_center_id, started_at, ended_at FROM {schema}.downtime "
                                    "WHERE work_center_id = ANY(CAST(:wcs AS uuid[])) "
-                                   + window.format(a="started_at", b="ended_at"), params):
+                                   + window.format(a="started_at", end="ended_at"), params):
         out[str(wc)][0].downtimes.append((a, b or now))
     for wc, at, good, scrap, rework, unit in _rows(
             session, f"SELECT work_center_id, at, good, scrap, rework, unit_seconds FROM {schema}.quantity_report "

@@ -12,9 +12,9 @@ SCOPE_DOC = ("`from` and `to` widened to whole hours (at most 400 days; the answ
              "work center, area, site or enterprise (default: every work center); `part_id`: one part (availability "
              "and OEE are then null: planned time is a work center's). Days, weeks and months are those of "
              "`timezone` (default: the calendar of the scope).")
-KPI_DOC = ("Each KPI as ISO 22400-2 defines it, computed once from the summed components shown beside it (a month's "
-           "OEE is not an average of days): `exact` is the fraction, `value` it rounded once to 10 places, `display` "
-           "as its definition says. " + SCOPE_DOC)
+KPI_DOC = ("Each KPI as ISO 22400-2 defines it, computed once from the summed components shown beside it (those of "
+           "the KPIs asked, and the times; a month's OEE is not an average of days): `exact` is the fraction, "
+           "`value` it rounded once to 10 places, `display` as its definition says. " + SCOPE_DOC)
 
 routes.get("/kpis", "get_kpis", query=s.KpiQuery, response=s.KpiReport, permission=READ, error_codes=QUERY_ERRORS,
            summary="KPIs (OEE, availability, effectiveness, quality ratio …) by period and member", doc=KPI_DOC)

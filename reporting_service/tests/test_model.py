@@ -90,8 +90,9 @@ def test_by_shift_area_and_part(rpc, shift):
     assert part["kpis"]["quality_ratio"]["exact"] == "19/20" and part["kpis"]["availability"]["value"] is None
     hourly = rpc.get_kpis(day_query(ids, period="hour", kpis=["availability"]))["rows"]
     assert sum(r["components"]["APT"] for r in hourly) == 24300
-    # 00:00 (the orders' due day begins), 05:00 (setup) to 13:00, and 14:00 (the last report)
-    assert [r["label"][-5:] for r in hourly] == ["00:00"] + [f"{h:02d}:00" for h in range(5, 15)]
+    # 05:00 (setup) to 13:00, and 14:00 (the last report); what availability does not use is not read
+    assert [r["label"][-5:] for r in hourly] == [f"{h:02d}:00" for h in range(5, 15)]
+    assert set(hourly[0]["components"]) == {"PBT", "APT", "AUBT", "AUST", "ADET"}
 
 
 def test_paretos_of_downtime_scrap_and_defects(rpc, shift):
