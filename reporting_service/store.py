@@ -294,10 +294,9 @@ def compute(session, generation, dirty, now):
         instances += [(wc, label, a, b) for label, (a, b) in seen.items()]
         for hour in hours:
             days[wc].add(hour.astimezone(ZoneInfo(zone)).date())
-    _run(session, f"DELETE FROM {schema}.bucket b USING (SELECT * FROM unnest(CAST(:wcs AS uuid[]), "
-                   "CAST(:hours AS timestamptz[]))) AS d(wc, hour) WHERE b.work_center_id = d.wc AND b.start = d.hour",
-          {"wcs": [wc for wc, hours in dirty.items() for _ in hours],
-           "hours": [h for hours in dirty.values() for h in hours]})
+    for wc, hours in sorted(dirty.items()):   # one index probe a work center (a join would hash the whole table)
+        _run(session, f"DELETE FROM {schema}.bucket WHERE work_center_id = :wc AND start = ANY(:hours)",
+             {"wc": wc, "hours": sorted(hours)})
     _values(session, f"INSERT INTO {schema}.bucket (work_center_id, start, shift, pbt, apt, aubt, aust, adet, pq, gq, "
                      "sq, rq, pri_pq) VALUES %s", None, rows)
     _values(session, f"INSERT INTO {schema}.shift_instance AS s (work_center_id, label, start, \"end\") VALUES %s "
@@ -307,30 +306,40 @@ def compute(session, generation, dirty, now):
 
 
 def days_of(session, schema, days):
-    """bucket_day again for {wc: (zone, [local days])}: the sums of the day's buckets."""
-    wcs, zones, dates = [], [], []
-    for wc, (zone, local_days) in days.items():
+    """bucket_day again for {wc: (zone, [local days])}: the sums of the day's
+    buckets, each day read by an index range of its own (LATERAL: a join would
+    hash every bucket of the year)."""
+    rows = []
+    for wc, (zone, local_days) in sorted(days.items()):
+        tz = ZoneInfo(zone)
         for day in local_days:
-            wcs.append(wc)
-            zones.append(zone)
-            dates.append(day)
-    if not wcs:
+            lo = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+            rows.append((wc, day, zone, lo, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)))
+    if not rows:
         return
-    params = {"wcs": wcs, "zones": zones, "days": dates}
-    pick = ("SELECT * FROM unnest(CAST(:wcs AS uuid[]), CAST(:zones AS text[]), CAST(:days AS date[])) "
-            "AS d(wc, zone, day)")
-    _run(session, f"DELETE FROM {schema}.bucket_day b USING ({pick}) AS d "
-                   "WHERE b.work_center_id = d.wc AND b.day = d.day", params)
+    params = {"wcs": [r[0] for r in rows], "days": [r[1] for r in rows], "zones": [r[2] for r in rows],
+              "los": [r[3] for r in rows], "his": [r[4] for r in rows]}
+    pick = ("SELECT * FROM unnest(CAST(:wcs AS uuid[]), CAST(:days AS date[]), CAST(:zones AS text[]), "
+            "CAST(:los AS timestamptz[]), CAST(:his AS timestamptz[])) AS d(wc, day, zone, lo, hi)")
+    for wc, day_list in _by_work_center(rows).items():
+        _run(session, f"DELETE FROM {schema}.bucket_day WHERE work_center_id = :wc AND day = ANY(:days)",
+             {"wc": wc, "days": day_list})
     _run(session, f"""
         INSERT INTO {schema}.bucket_day (work_center_id, day, timezone, pbt, apt, aubt, aust, adet, pq, gq, sq, rq,
                                          pri_pq)
-        SELECT d.wc, d.day, d.zone, sum(b.pbt), sum(b.apt), sum(b.aubt), sum(b.aust), sum(b.adet), sum(b.pq),
-               sum(b.gq), sum(b.sq), sum(b.rq), sum(b.pri_pq)
-        FROM ({pick}) AS d
-        JOIN {schema}.bucket b ON b.work_center_id = d.wc
-             AND b.start >= (d.day::timestamp AT TIME ZONE d.zone)
-             AND b.start < ((d.day + 1)::timestamp AT TIME ZONE d.zone)
-        GROUP BY d.wc, d.day, d.zone""", params)
+        SELECT d.wc, d.day, d.zone, s.* FROM ({pick}) AS d
+        CROSS JOIN LATERAL (SELECT sum(b.pbt), sum(b.apt), sum(b.aubt), sum(b.aust), sum(b.adet), sum(b.pq),
+                                   sum(b.gq), sum(b.sq), sum(b.rq), sum(b.pri_pq)
+                            FROM {schema}.bucket b
+                            WHERE b.work_center_id = d.wc AND b.start >= d.lo AND b.start < d.hi
+                            HAVING count(*) > 0) AS s""", params)
+
+
+def _by_work_center(rows):
+    out = {}
+    for wc, day, *_ in rows:
+        out.setdefault(wc, []).append(day)
+    return out
 
 
 def _calendar(row):
