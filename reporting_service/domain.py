@@ -350,20 +350,8 @@ def decimal_of(value, places=VALUE_PLACES):
         return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(places, rounding=ROUND_HALF_EVEN)
 
 
-def band_of(value, bands):
-    """The colour of the first band the value (a Fraction) is in; amber when in none."""
-    if value is None or not bands:
-        return None
-    for band in bands:
-        if "below" in band and value < fraction(band["below"]):
-            return band["colour"]
-        if "from" in band and value >= fraction(band["from"]):
-            return band["colour"]
-    return "amber"
-
-
 def _band(n, d, bands):
-    """band_of for n / d, by cross-multiplication."""
+    """The colour of the first band n / d is in (by cross-multiplication); amber when in none."""
     if not bands:
         return None
     for band in bands:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from mes_common import errors, paging, svg
 from mes_common.db import fetch, utcnow
-from reporting_service import definitions, domain, exports, queries
+from reporting_service import definitions, exports, queries
 from reporting_service.contract import PARETOS
 from reporting_service.contract.schemas import SnapshotOut, SnapshotSummary
 from reporting_service.models import Snapshot
@@ -114,8 +114,3 @@ def list_snapshots(session, query):
     keys = [(Snapshot.created_at, paging.time_key), (Snapshot.id, paging.uuid_key)]
     return paging.page(session, select(Snapshot), keys, query, lambda rows: [summary_out.dump(r) for r in rows],
                        descending=True)
-
-
-def kpi_value_of(snapshot_report, key):
-    """A KPI's value in a stored report's total (tests, operators)."""
-    return domain.fraction(snapshot_report["total"]["kpis"][key]["exact"])

@@ -129,8 +129,9 @@ def apply(session, generation, facts_list, now=None):
     now = now or utcnow()
     moved = _placed(session, generation.schema, facts_list)
     merged = apply_facts(session, generation, facts_list)
-    dirty = dirty_hours(session, generation, merged, now, moved)
-    compute(session, generation, dirty, now)
+    tree = Tree.load(session, generation.schema)
+    dirty = dirty_hours(session, generation, merged, now, moved, tree)
+    compute(session, generation, dirty, now, tree)
     return dirty
 
 
@@ -167,10 +168,10 @@ def _placed(session, schema, facts_list):
             if i not in known or known[i] != (str(r["parent_id"]) if r["parent_id"] else None)]
 
 
-def dirty_hours(session, generation, merged, now, placed=()):
+def dirty_hours(session, generation, merged, now, placed=(), tree=None):
     """{work center id: {hour}} of a batch's facts."""
     schema, dirty = generation.schema, defaultdict(set)
-    tree = Tree.load(session, schema)
+    tree = tree or Tree.load(session, schema)
     for row in merged.get("quantity_report", []):
         dirty[str(row["work_center_id"])].add(domain.floor_hour(min(_time(row["at"]), now)))
     for row in merged.get("downtime", []):
@@ -270,7 +271,7 @@ class Tree:
 
 # ------------------------------------------------------------------ buckets
 
-def compute(session, generation, dirty, now):
+def compute(session, generation, dirty, now, tree=None):
     """Compute the dirty hours of each work center again, with the daily sums."""
     dirty = {wc: hours for wc, hours in dirty.items() if hours}
     if not dirty:
@@ -280,7 +281,7 @@ def compute(session, generation, dirty, now):
     # time, in a fixed order; the later reads what the earlier committed
     _run(session, "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT hashtextextended(w, :ns) AS k "
                   "FROM unnest(CAST(:wcs AS text[])) AS w ORDER BY w) AS locks", {"wcs": sorted(dirty), "ns": 7})
-    tree = Tree.load(session, schema)
+    tree = tree or Tree.load(session, schema)
     start = min(min(h) for h in dirty.values())
     end = max(max(h) for h in dirty.values()) + domain.HOUR
     facts = load_facts(session, schema, tree, sorted(dirty), start, end, now)
