@@ -673,6 +673,20 @@ def interleaved_rounds(paths, rounds, run, processes):
     return results, cpu
 
 
+def inbox_count(engine):
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM inbox")).scalar()
+
+
+def drain_seconds(engine, before, count):
+    """Seconds from now until the service's inbox holds `count` more events than `before`."""
+    t0 = time.monotonic()
+    while inbox_count(engine) - before < count:
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
 def publish_all(amqp_uri, events):
     """Envelopes published as their sources would (persistent, to each source's exchange)."""
     from kombu import Connection, Exchange

@@ -27,8 +27,8 @@ import time
 import urllib.request
 
 import psycopg2
-from _common import BenchEnv, goal, log, machine_line, parse_args, publish_all, ratio, summary_ms, table
-from sqlalchemy import text
+from _common import (BenchEnv, drain_seconds, goal, inbox_count, log, machine_line, parse_args, publish_all, ratio,
+                     summary_ms, table)
 from sqlalchemy.orm import sessionmaker
 
 import trace_data
@@ -161,8 +161,7 @@ def main():
             publish_all(env.amqp_uri, events)
             log(f"{len(events):,} events waiting in the streams' queues")
             engine = make_engine(url, pool_size=1)
-            with engine.connect() as conn:
-                before = conn.execute(text("SELECT count(*) FROM inbox")).scalar()
+            before = inbox_count(engine)
             env.start("traceability_service", SERVICES["traceability_service"], env.write_config("services"))
             stop, query_times = threading.Event(), []
 
@@ -181,14 +180,7 @@ def main():
             env.wait_rpc("traceability_service")
             worker = threading.Thread(target=querying, daemon=True)
             worker.start()
-            t0 = time.monotonic()
-            while True:
-                with engine.connect() as conn:
-                    applied = conn.execute(text("SELECT count(*) FROM inbox")).scalar() - before
-                if applied >= len(events):
-                    break
-                time.sleep(0.05)
-            intake_s = time.monotonic() - t0
+            intake_s = drain_seconds(engine, before, len(events))
             stop.set()
             worker.join()
             q = summary_ms(query_times)

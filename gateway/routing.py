@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 
 from marshmallow import fields
+from werkzeug.wrappers import Response
 
 from gateway.http import JSON, document_body, json_body, path_id, route
 from mes_common import errors
@@ -92,6 +93,7 @@ class RouteEntry:
     args: object = None      # fn(Call) -> tuple of RPC arguments
     doc: str | None = None   # the operation's description (a forwarder has no docstring)
     calls: tuple = ()        # hand-written: the 'service.method' RPCs it makes (the broker allows no other)
+    encoded: bool = False    # the RPC answers the JSON text itself: passed on as the body, not decoded again
 
     def rpc_targets(self):
         return (f"{self.service}.{self.rpc}",) if self.rpc else self.calls
@@ -102,12 +104,12 @@ class Routes:
         self.service, self.tags, self.prefix = service, list(tags), prefix
         self.entries = []
 
-    def add(self, method, path, rpc, *, args=None, operation_id=None, doc=None, **options):
-        """A route forwarding to `rpc` of this table's service."""
+    def add(self, method, path, rpc, *, args=None, operation_id=None, doc=None, encoded=False, **options):
+        """A route forwarding to `rpc` of this table's service (`encoded`: it answers JSON text)."""
         options.setdefault("tags", self.tags)
         options.setdefault("error_codes", _default_errors(method, path))
         self.entries.append(RouteEntry(method, self.prefix + path, operation_id or rpc, options,
-                                       service=self.service, rpc=rpc, args=args, doc=doc))
+                                       service=self.service, rpc=rpc, args=args, doc=doc, encoded=encoded))
 
     def get(self, path, rpc, **options):
         self.add("GET", path, rpc, **options)
@@ -189,6 +191,8 @@ def _forwarder(entry):
         else:
             args = (*path.values(), payload) if payload is not None else tuple(path.values())
         result = getattr(gateway.services[entry.service], entry.rpc)(*args)
+        if entry.encoded:
+            return Response(result, status=status, mimetype=JSON)
         return (204, None) if status == 204 else result
 
     forward.__doc__ = entry.doc

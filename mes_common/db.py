@@ -256,14 +256,18 @@ class Transaction:
         applied before, in their order (a repeat within the batch counts once)."""
         if not events:
             return []
-        rows = {uuid.UUID(e.id): {"consumer": consumer, "event_id": uuid.UUID(e.id), "event_type": e.type}
-                for e in events}
-        fresh = set(self.session.execute(
-            pg_insert(self._provider.Inbox).values(list(rows.values()))
-            .on_conflict_do_nothing().returning(self._provider.Inbox.event_id)).scalars())
+        types = {}
+        for event in events:
+            types.setdefault(str(uuid.UUID(event.id)), event.type)
+        # arrays, not a VALUES list: one statement text whatever the batch's size (compiled once, cached)
+        fresh = set(self.session.execute(text(
+            f"INSERT INTO {self._provider.Inbox.__table__.name} (consumer, event_id, event_type) "
+            "SELECT :consumer, e.id, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS e(id, type) "
+            "ON CONFLICT DO NOTHING RETURNING CAST(event_id AS text)"),
+            {"consumer": consumer, "ids": list(types), "types": list(types.values())}).scalars())
         claimed = []
         for event in events:
-            key = uuid.UUID(event.id)
+            key = str(uuid.UUID(event.id))
             if key in fresh:
                 fresh.discard(key)
                 claimed.append(event)

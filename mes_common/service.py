@@ -1,5 +1,6 @@
 """What every MES service class has: logging context per worker, the caller,
 `ping` and the audit-trail RPCs."""
+import gc
 import uuid
 from dataclasses import dataclass, field
 
@@ -23,6 +24,11 @@ class WorkerContext(DependencyProvider):
 
     def setup(self):
         self.trusted_logins = broker.trusted_logins(self.container.config)
+
+    def start(self):
+        # what is loaded by now (code, config, pools) lives as long as the process: out of the
+        # collector's sight, a full collection during a large answer costs a few ms, not 100 (measured)
+        gc.freeze()
 
     def worker_setup(self, worker_ctx):
         data = worker_ctx.data

@@ -308,25 +308,72 @@ def fraction(value):
     return Fraction(value)
 
 
-def kpi_terms(formula, components):
-    """(numerator, denominator) of the KPI as coprime integers, or None (no
-    denominator). Integer arithmetic: a report computes thousands of these."""
-    kpi = KPIS[formula]
-    n, d = Fraction(kpi.scale).as_integer_ratio()
-    for key in kpi.numerator:
-        p, q = components.get(key, 0).as_integer_ratio()
-        n, d = n * p, d * q
-    if formula in SUMMED_DENOMINATORS:
-        p, q = sum((Fraction(components.get(key, 0)) for key in kpi.denominator), Fraction(0)).as_integer_ratio()
-        n, d = n * q, d * p
-    else:
-        for key in kpi.denominator:
-            p, q = components.get(key, 0).as_integer_ratio()
+class KpiRule:
+    """A definition taken apart once (its formula's terms, scale, bands and
+    rounding), for the thousands of rows of a report. Integer arithmetic."""
+
+    def __init__(self, definition):
+        kpi = KPIS[definition["formula"]]
+        self.numerator, self.denominator = kpi.numerator, kpi.denominator
+        self.summed = definition["formula"] in SUMMED_DENOMINATORS
+        self.scale = Fraction(kpi.scale).as_integer_ratio()
+        self.unit, self.percent = kpi.unit, kpi.unit in RATIO_UNITS
+        self.decimals = definition.get("decimals", 10)
+        # (is "below", edge numerator, edge denominator, colour)
+        self.bands = [("below" in b, *Decimal(b.get("below", b.get("from"))).as_integer_ratio(), b["colour"])
+                      for b in definition.get("bands") or ()]
+        self.banded = bool(definition.get("bands"))
+
+    def terms(self, components):
+        """(numerator, denominator) as coprime integers, or None (no denominator)."""
+        n, d = self.scale
+        for key in self.numerator:
+            p, q = _ratio(components.get(key, 0))
+            n, d = n * p, d * q
+        if self.summed:
+            p, q = 0, 1
+            for key in self.denominator:
+                a, b = _ratio(components.get(key, 0))
+                p, q = p * b + a * q, q * b
             n, d = n * q, d * p
-    if not d:
-        return None
-    g = gcd(n, d)
-    return n // g, d // g
+        else:
+            for key in self.denominator:
+                p, q = _ratio(components.get(key, 0))
+                n, d = n * q, d * p
+        if not d:
+            return None
+        if d < 0:
+            n, d = -n, -d
+        g = gcd(n, d)
+        return n // g, d // g
+
+    def value(self, components):
+        """{value, exact, display, band} over summed components."""
+        terms = self.terms(components)
+        if terms is None:
+            return {"value": None, "exact": None, "display": "—", "band": None}
+        n, d = terms
+        shown = rounded(n * 100 if self.percent else n, d, self.decimals)
+        return {"value": rounded(n, d, 10), "exact": f"{n}/{d}" if d != 1 else str(n),
+                "display": f"{shown} {self.unit}", "band": self.band(n, d)}
+
+    def band(self, n, d):
+        """The colour of the first band n / d is in (by cross-multiplication); amber when in none."""
+        if not self.banded:
+            return None
+        for below, p, q, colour in self.bands:
+            if (n * q < p * d) if below else (n * q >= p * d):
+                return colour
+        return "amber"
+
+
+def _ratio(value):
+    return (value, 1) if type(value) is int else value.as_integer_ratio()
+
+
+def kpi_terms(formula, components):
+    """(numerator, denominator) of the KPI as coprime integers, or None (no denominator)."""
+    return KpiRule({"formula": formula}).terms(components)
 
 
 def kpi_fraction(formula, components):
@@ -336,11 +383,13 @@ def kpi_fraction(formula, components):
 
 
 def rounded(n, d, places):
-    """n / d (d > 0) as a decimal of `places` places, rounded once, half even."""
+    """n / d (d > 0) as a decimal text of `places` places, rounded once, half even."""
     q, r = divmod(n * 10 ** places, d)
     if 2 * r > d or (2 * r == d and q % 2):
         q += 1
-    return format(Decimal(q).scaleb(-places), "f")
+    digits = str(abs(q)).rjust(places + 1, "0")
+    text = f"{digits[:-places]}.{digits[-places:]}" if places else digits
+    return f"-{text}" if q < 0 else text
 
 
 def decimal_of(value, places=VALUE_PLACES):
@@ -350,41 +399,27 @@ def decimal_of(value, places=VALUE_PLACES):
         return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(places, rounding=ROUND_HALF_EVEN)
 
 
-def _band(n, d, bands):
-    """The colour of the first band n / d is in (by cross-multiplication); amber when in none."""
-    if not bands:
-        return None
-    for band in bands:
-        edge = band.get("below", band.get("from"))
-        p, q = Decimal(edge).as_integer_ratio()
-        if "below" in band and n * q < p * d:
-            return band["colour"]
-        if "from" in band and n * q >= p * d:
-            return band["colour"]
-    return "amber"
-
-
 def kpi_value(definition, components):
     """{value, exact, display, band} of a definition over summed components."""
-    terms = kpi_terms(definition["formula"], components)
-    if terms is None:
-        return {"value": None, "exact": None, "display": "—", "band": None}
-    n, d = terms
-    unit = KPIS[definition["formula"]].unit
-    shown = rounded(n * 100, d, definition["decimals"]) if unit in RATIO_UNITS else rounded(n, d,
-                                                                                              definition["decimals"])
-    return {"value": rounded(n, d, 10), "exact": f"{n}/{d}" if d != 1 else str(n), "display": f"{shown} {unit}",
-            "band": _band(n, d, definition.get("bands"))}
+    return KpiRule(definition).value(components)
 
 
 def json_components(components):
     """Times as whole seconds, quantities as decimal strings."""
     out = {}
     for key, value in sorted(components.items()):
+        if type(value) is int:
+            out[key] = value
+            continue
         if isinstance(value, Fraction):
             value = decimal_of(value) if value.denominator != 1 else value.numerator
-        out[key] = str(_plain(value)) if isinstance(value, Decimal) else int(value)
+        out[key] = _decimal_text(value) if isinstance(value, Decimal) else int(value)
     return out
+
+
+def _decimal_text(value):
+    whole = int(value)
+    return str(whole) if whole == value else str(_plain(value))
 
 
 def _plain(value):

@@ -6,9 +6,10 @@ Time and quantities come from the buckets (whole local days from `bucket_day`
 when the interval is made of them, else from the hour buckets); counts that are
 few (NCRs, inspections, failures, work orders due) from the facts, placed into
 the same rows. Every ratio is computed once from the summed components
-(domain.kpi_value): a month's OEE is not an average of daily ones.
+(domain.KpiRule): a month's OEE is not an average of daily ones.
 """
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +23,9 @@ from reporting_service.contract.schemas import DefinitionOut
 from reporting_service.domain import UTC
 
 definitions_out = DefinitionOut()
-SUMS = "sum(pbt), sum(apt), sum(aubt), sum(aust), sum(adet), sum(pq), sum(gq), sum(sq), sum(rq), sum(pri_pq)"
+# times summed as integers (sum(bigint) is numeric), quantities as numeric: the driver gives int and Decimal
+SUMS = ("sum(pbt)::bigint, sum(apt)::bigint, sum(aubt)::bigint, sum(aust)::bigint, sum(adet)::bigint, sum(pq), "
+        "sum(gq), sum(sq), sum(rq), sum(pri_pq)")
 SQL_PERIOD = {"hour": "b.start", "none": "NULL::timestamptz",
               "day": "(b.start AT TIME ZONE :zone)::date", "shift": "b.shift",
               "week": "date_trunc('week', b.start AT TIME ZONE :zone)::date",
@@ -80,14 +83,18 @@ class Context:
                                                                  "name": "all work centers"}
 
 
+_ZERO = {key: Decimal(0) if key in domain.QUANTITY_COMPONENTS else 0 for key in COMPONENTS}
+
+
 def _empty():
     """Quantities are decimals; times (seconds) and counts are integers."""
-    return {key: Decimal(0) if key in domain.QUANTITY_COMPONENTS else 0 for key in COMPONENTS}
+    return dict(_ZERO)
 
 
 def _add_sums(target, values):
+    """Add a row of SUMS (ints and Decimals, as typed there)."""
     for key, value in zip(domain.BUCKET_COMPONENTS, values):
-        target[key] += Decimal(value) if key in domain.QUANTITY_COMPONENTS else int(value)
+        target[key] += value
 
 
 class Grid:
@@ -99,6 +106,7 @@ class Grid:
         self.slices = domain.periods(ctx.start, ctx.end, period, ctx.zone) if period != "shift" else []
         self.edges = [a for a, _, _ in self.slices] + ([self.slices[-1][1]] if self.slices else [])
         self.shifts = {}
+        self.members = {}   # work center -> its member of `by`
 
     def key_of(self, instant, wc=None):
         """The period key of an instant (None: outside the interval)."""
@@ -114,7 +122,14 @@ class Grid:
         return domain.period_start(instant, self.period, self.ctx.zone)
 
     def cell(self, key, wc=None, part=None):
-        member = part if self.by == "part" else self.ctx.member_of(wc, self.by) if wc else None
+        if self.by == "part":
+            member = part
+        elif wc is None:
+            member = None
+        else:
+            member = self.members.get(wc, self)
+            if member is self:
+                member = self.members[wc] = self.ctx.member_of(wc, self.by)
         return self.cells[(key, member)]
 
 
@@ -162,15 +177,19 @@ def _whole_days(ctx, grid):
 def _bucket_components(ctx, grid):
     if _whole_days(ctx, grid):
         local = [t.astimezone(ctx.zone).date() for t in (ctx.start, ctx.end)]
-        rows = ctx.rows(f"SELECT b.work_center_id, {DAY_PERIOD[grid.period]}, {SUMS} FROM {{s}}.bucket_day b "
+        rows = ctx.rows(f"SELECT b.work_center_id::text, {DAY_PERIOD[grid.period]}, {SUMS} FROM {{s}}.bucket_day b "
                         "WHERE b.work_center_id = ANY(CAST(:wcs AS uuid[])) AND b.day >= :a AND b.day < :b "
                         "GROUP BY 1, 2", wcs=ctx.work_centers, a=local[0], b=local[1])
     else:
-        rows = ctx.rows(f"SELECT b.work_center_id, {SQL_PERIOD[grid.period]}, {SUMS} FROM {{s}}.bucket b "
+        rows = ctx.rows(f"SELECT b.work_center_id::text, {SQL_PERIOD[grid.period]}, {SUMS} FROM {{s}}.bucket b "
                         "WHERE b.work_center_id = ANY(CAST(:wcs AS uuid[])) AND b.start >= :a AND b.start < :b "
                         "GROUP BY 1, 2", wcs=ctx.work_centers, a=ctx.start, b=ctx.end, zone=ctx.zone_name)
+    keys = {}   # a SQL period key -> the grid's (one conversion a period, not a row)
     for wc, key, *sums in rows:
-        _add_sums(grid.cell(_period_key(grid, key), str(wc)), sums)
+        period = keys.get(key, keys)
+        if period is keys:
+            period = keys[key] = _period_key(grid, key)
+        _add_sums(grid.cell(period, wc), sums)
 
 
 def _period_key(grid, key):
@@ -305,18 +324,28 @@ def _answer(ctx, grid, chosen, needed):
                 labels[label] = (min(lo, a), max(hi, b))
     else:
         labels = {grid.key_of(a) if grid.period != "none" else "total": (a, b, label) for a, b, label in grid.slices}
-    rows, total = [], _empty()
-    for (key, member), components in sorted(grid.cells.items(), key=lambda kv: (_sort_key(kv[0][0], labels),
+    rows, rules, shown = [], _signature(chosen), tuple(sorted(needed))
+    sort_keys, bounds, members = {}, {}, {}   # once a period or member, not a row
+    for key, _ in grid.cells:
+        if key not in sort_keys:
+            sort_keys[key] = _sort_key(key, labels) if key is not None else ("", "")
+    for (key, member), components in sorted(grid.cells.items(), key=lambda kv: (sort_keys[kv[0][0]],
                                                                                 str(kv[0][1]))):
         if key is None:
             continue
-        domain.add(total, components)
-        start, end, label = _bounds(ctx, grid, key, labels)
-        rows.append(_row(label, start, end, _member(ctx, grid, member), components, chosen, needed))
+        if key not in bounds:
+            start, end, label = _bounds(ctx, grid, key, labels)
+            bounds[key] = (label, _iso(start), _iso(end))
+        if member not in members:
+            members[member] = _member(ctx, grid, member)
+        rows.append(_row(*bounds[key], members[member], components, rules, shown))
+    total, cells = _empty(), [c for (key, _), c in grid.cells.items() if key is not None]
+    for name in total:   # a column at a time, not a dict update a row
+        total[name] = sum((c[name] for c in cells), total[name])
     return {"scope": ctx.scope(), "part_id": ctx.part, "from": _iso(ctx.start), "to": _iso(ctx.end),
             "period": grid.period, "by": grid.by, "timezone": ctx.zone_name,
             "definitions": {k: definitions_out.dump(d) for k, d in chosen.items()},
-            "total": _row("total", ctx.start, ctx.end, None, total, chosen, needed), "rows": rows}
+            "total": _row("total", _iso(ctx.start), _iso(ctx.end), None, total, rules, shown), "rows": rows}
 
 
 def _iso(instant):
@@ -345,10 +374,33 @@ def _member(ctx, grid, member):
     return ctx.tree.describe(member)
 
 
-def _row(label, start, end, member, components, definitions, needed):
-    return {"label": label, "from": _iso(start), "to": _iso(end), "member": member,
-            "components": domain.json_components({k: v for k, v in components.items() if k in needed}),
-            "kpis": {key: domain.kpi_value(d, components) for key, d in definitions.items()}}
+def _row(label, start, end, member, components, rules, shown):
+    """A row (`start` and `end` as text) showing the components named in `shown`."""
+    values, kpis = _computed(rules, shown, tuple(map(components.__getitem__, shown)))
+    return {"label": label, "from": start, "to": end, "member": member, "components": values, "kpis": kpis}
+
+
+def _signature(chosen):
+    """The definitions asked, as a hashable value (what a row's KPIs depend on besides its components)."""
+    return tuple((key, d["formula"], d.get("decimals"), tuple(tuple(sorted(b.items())) for b in d.get("bands") or ()))
+                 for key, d in chosen.items())
+
+
+@functools.lru_cache(maxsize=64)
+def _rules(signature):
+    return {key: domain.KpiRule({"formula": formula, "decimals": decimals, "bands": [dict(b) for b in bands]})
+            for key, formula, decimals, bands in signature}
+
+
+@functools.lru_cache(maxsize=10_000)
+def _computed(signature, names, values):
+    """A row's components as shown and its KPIs: a pure function of the two, and
+    the same rows come back with every refresh of a dashboard (a past day's
+    numbers change only when late events reopen it), so they are kept (shared:
+    never changed by a caller). About 1.5 kB a row."""
+    components = dict(zip(names, values))
+    return domain.json_components(components), {key: rule.value(components)
+                                                 for key, rule in _rules(signature).items()}
 
 
 # ------------------------------------------------------------------ Paretos

@@ -10,7 +10,6 @@ hour they belong to, and an hour's numbers do not depend on event order.
 import datetime as dt
 import json
 from collections import defaultdict
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from psycopg2.extras import execute_values
@@ -49,6 +48,14 @@ def _values(session, sql, template, rows):
     if rows:
         with session.connection().connection.cursor() as cursor:
             execute_values(cursor, sql, rows, template=template, page_size=1000)
+
+
+def _fetch(session, sql, params):
+    """Rows as plain tuples, straight from the driver (%(name)s parameters): the
+    fact loads of a batch read thousands of rows, and a Row apiece costs."""
+    with session.connection().connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 # ------------------------------------------------------------------ facts
@@ -203,21 +210,22 @@ def recompute_intervals(session, schema, operation_ids, now):
     if not operation_ids:
         return dirty
     ids = {"ids": operation_ids}
-    for wc, start, end in _rows(session, f"DELETE FROM {schema}.operation_interval WHERE operation_id = "
-                                         "ANY(CAST(:ids AS uuid[])) RETURNING work_center_id, start, \"end\"", ids):
-        dirty[str(wc)].update(_span_hours(start, end, now))
+    for wc, start, end in _fetch(session, f"DELETE FROM {schema}.operation_interval WHERE operation_id = "
+                                          "ANY(CAST(%(ids)s AS uuid[])) RETURNING work_center_id::text, start, \"end\"",
+                                 ids):
+        dirty[wc].update(_span_hours(start, end, now))
     marks = defaultdict(list)
-    for op, at, kind in _rows(session, f"SELECT operation_id, at, kind FROM {schema}.operation_mark "
-                                       "WHERE operation_id = ANY(CAST(:ids AS uuid[]))", ids):
-        marks[str(op)].append((at, kind))
+    for op, at, kind in _fetch(session, f"SELECT operation_id::text, at, kind FROM {schema}.operation_mark "
+                                        "WHERE operation_id = ANY(CAST(%(ids)s AS uuid[]))", ids):
+        marks[op].append((at, kind))
     rows = []
-    for op, wc, part in _rows(session, f"SELECT id, work_center_id, part_id FROM {schema}.operation "
-                                       "WHERE id = ANY(CAST(:ids AS uuid[]))", ids):
-        runs, spans = domain.operation_intervals(marks.get(str(op), []))
+    for op, wc, part in _fetch(session, f"SELECT id::text, work_center_id::text, part_id::text FROM {schema}.operation "
+                                        "WHERE id = ANY(CAST(%(ids)s AS uuid[]))", ids):
+        runs, spans = domain.operation_intervals(marks.get(op, []))
         for kind, intervals in (("run", runs), ("span", spans)):
             for start, end in intervals:
-                rows.append((str(op), kind, start, end, str(wc), str(part)))
-                dirty[str(wc)].update(_span_hours(start, end, now))
+                rows.append((op, kind, start, end, wc, part))
+                dirty[wc].update(_span_hours(start, end, now))
     _values(session, f'INSERT INTO {schema}.operation_interval (operation_id, kind, start, "end", work_center_id, '
                      "part_id) VALUES %s", None, rows)
     return dirty
@@ -348,15 +356,17 @@ def _calendar(row):
 
 
 def load_facts(session, schema, tree, wcs, start, end, now):
-    """{wc: (WorkCenterFacts over [start, end), its time zone)}: one query per kind of fact for all of them."""
+    """{wc: (WorkCenterFacts over [start, end), its time zone)}: one query per kind of fact for all of them
+    (ids read as text: they are dictionary keys, not values)."""
     params = {"wcs": wcs, "start": start, "end": end}
     versions = defaultdict(list)
-    for row in _rows(session, f"SELECT node_id, version, valid_from, timezone, shifts FROM {schema}.calendar"):
-        versions[str(row[0])].append(_calendar(row))
+    for row in _fetch(session, f"SELECT node_id::text, version, valid_from, timezone, shifts FROM {schema}.calendar",
+                      params):
+        versions[row[0]].append(_calendar(row))
     exceptions = defaultdict(list)
-    for node, a, b in _rows(session, f"SELECT node_id, starts_at, ends_at FROM {schema}.calendar_exception "
-                                     "WHERE ends_at > :start AND starts_at < :end", params):
-        exceptions[str(node)].append((a, b))
+    for node, a, b in _fetch(session, f"SELECT node_id::text, starts_at, ends_at FROM {schema}.calendar_exception "
+                                      "WHERE ends_at > %(start)s AND starts_at < %(end)s", params):
+        exceptions[node].append((a, b))
     out = {}
     for wc in wcs:
         lineage = tree.lineage(wc)
@@ -365,25 +375,25 @@ def load_facts(session, schema, tree, wcs, start, end, now):
         out[wc] = (domain.WorkCenterFacts(created_at=created, calendars=calendars,
                                           exceptions=[e for n in lineage for e in exceptions.get(n, [])]),
                    calendars[-1].timezone if calendars else "UTC")
-    window = "AND {a} < :end AND " + OPEN_END + " > :start"   # the index on (work center, end) finds them
-    for node, state, a, b in _rows(session, f"SELECT node_id, state, started_at, ended_at FROM {schema}."
-                                            "equipment_state WHERE state IN ('setup', 'planned_maintenance') "
-                                            + window.format(a="started_at", end="ended_at"), params):
-        wc = str(node) if state == "planned_maintenance" else tree.work_center_of(str(node))
+    window = "AND {a} < %(end)s AND " + OPEN_END + " > %(start)s"   # the index on (work center, end) finds them
+    in_scope = "WHERE work_center_id = ANY(CAST(%(wcs)s AS uuid[])) "
+    for node, state, a, b in _fetch(session, f"SELECT node_id::text, state, started_at, ended_at FROM {schema}."
+                                             "equipment_state WHERE state IN ('setup', 'planned_maintenance') "
+                                             + window.format(a="started_at", end="ended_at"), params):
+        wc = node if state == "planned_maintenance" else tree.work_center_of(node)
         if wc in out:
             (out[wc][0].maintenance if state == "planned_maintenance" else out[wc][0].setups).append((a, b or now))
-    for wc, kind, a, b in _rows(session, f'SELECT work_center_id, kind, start, "end" FROM {schema}.operation_interval '
-                                         "WHERE work_center_id = ANY(CAST(:wcs AS uuid[])) "
-                                         + window.format(a="start", end='"end"'), params):
-        (out[str(wc)][0].runs if kind == "run" else out[str(wc)][0].spans).append((a, b or now))
-    for wc, a, b in _rows(session, f"SELECT work_center_id, started_at, ended_at FROM {schema}.downtime "
-                                   "WHERE work_center_id = ANY(CAST(:wcs AS uuid[])) "
-                                   + window.format(a="started_at", end="ended_at"), params):
-        out[str(wc)][0].downtimes.append((a, b or now))
-    for wc, at, good, scrap, rework, unit in _rows(
-            session, f"SELECT work_center_id, at, good, scrap, rework, unit_seconds FROM {schema}.quantity_report "
-                     "WHERE work_center_id = ANY(CAST(:wcs AS uuid[])) AND at >= :start AND at < :end", params):
-        out[str(wc)][0].reports.append((at, Decimal(good), Decimal(scrap), Decimal(rework), Decimal(unit)))
+    for wc, kind, a, b in _fetch(session, f'SELECT work_center_id::text, kind, start, "end" FROM {schema}.'
+                                          "operation_interval " + in_scope + window.format(a="start", end='"end"'),
+                                 params):
+        (out[wc][0].runs if kind == "run" else out[wc][0].spans).append((a, b or now))
+    for wc, a, b in _fetch(session, f"SELECT work_center_id::text, started_at, ended_at FROM {schema}.downtime "
+                                    + in_scope + window.format(a="started_at", end="ended_at"), params):
+        out[wc][0].downtimes.append((a, b or now))
+    for wc, *report in _fetch(session, f"SELECT work_center_id::text, at, good, scrap, rework, unit_seconds "
+                                       f"FROM {schema}.quantity_report " + in_scope + "AND at >= %(start)s "
+                                       "AND at < %(end)s", params):
+        out[wc][0].reports.append(tuple(report))   # numeric columns come as Decimal
     return out
 
 

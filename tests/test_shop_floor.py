@@ -315,6 +315,29 @@ def test_a_killed_traceability_service_loses_nothing_and_catches_up(plant):
     assert [(i["id"], i["category"], i["quantity"]) for i in recall["items"]] == [(lot["id"], "in_stock", 10)]
 
 
+def test_a_killed_reporting_service_loses_nothing_and_catches_up(plant):
+    """Downtime recorded while the reporting service is down waits in its
+    stream's queue and is in the Pareto after the restart, counted once."""
+    system, operator, planner = plant.system, plant.people.operator, plant.people.planner
+    pid = system.status()["reporting_service"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    reason, now = f"KILLED-{uuid.uuid4().hex[:6].upper()}", dt.datetime.now(dt.timezone.utc)
+    operator.post(f"{API}/downtime", 201, json={
+        "work_center_id": plant.bench["id"], "reason_code": reason,
+        "started_at": (now - dt.timedelta(minutes=20)).isoformat(), "ended_at": (now - dt.timedelta(minutes=15))
+        .isoformat()})
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    params = {"node_id": plant.bench["id"], "from": (hour - dt.timedelta(hours=2)).isoformat(),
+              "to": (hour + dt.timedelta(hours=1)).isoformat()}
+
+    def landed():   # 503 while the service restarts; the reason once the event lands
+        answer = system.request("GET", f"{API}/reports/paretos/downtime", params=params,
+                                headers={"Authorization": f"Bearer {planner.token}"})
+        return answer.status_code == 200 and {i["key"]: i["value"] for i in answer.json()["items"]}.get(reason)
+    assert wait_until(landed, timeout=30, interval=0.2, message="the downtime recorded while it was down") == "5"
+    assert system.status()["reporting_service"]["pid"] != pid
+
+
 def caught_up(plant):
     """Every event in the owners' outboxes is in the traceability inbox."""
     recorded = set()

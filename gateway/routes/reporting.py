@@ -16,7 +16,8 @@ KPI_DOC = ("Each KPI as ISO 22400-2 defines it, computed once from the summed co
            "the KPIs asked, and the times; a month's OEE is not an average of days): `exact` is the fraction, "
            "`value` it rounded once to 10 places, `display` as its definition says. " + SCOPE_DOC)
 
-routes.get("/kpis", "get_kpis", query=s.KpiQuery, response=s.KpiReport, permission=READ, error_codes=QUERY_ERRORS,
+routes.get("/kpis", "get_kpis_json", operation_id="get_kpis", encoded=True, query=s.KpiQuery, response=s.KpiReport,
+           permission=READ, error_codes=QUERY_ERRORS,
            summary="KPIs (OEE, availability, effectiveness, quality ratio …) by period and member", doc=KPI_DOC)
 routes.get("/kpis.csv", "get_kpis_csv", query=s.KpiQuery, media_type="text/csv", permission=READ,
            error_codes=QUERY_ERRORS,
