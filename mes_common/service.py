@@ -15,6 +15,9 @@ from mes_common.events.outbox import event_log
 from mes_common.schemas import AuditQuery, EventLogQuery, load
 
 
+_heap_frozen = False
+
+
 class WorkerContext(DependencyProvider):
     """Binds service, entrypoint and correlation id to the worker's log
     records, makes sure calls it makes carry a correlation id, and says
@@ -26,9 +29,13 @@ class WorkerContext(DependencyProvider):
         self.trusted_logins = broker.trusted_logins(self.container.config)
 
     def start(self):
-        # what is loaded by now (code, config, pools) lives as long as the process: out of the
-        # collector's sight, a full collection during a large answer costs a few ms, not 100 (measured)
-        gc.freeze()
+        # what is loaded by the first start (code, config, pools) lives as long as the process: out of
+        # the collector's sight, a full collection during a large answer costs a few ms, not 100 (measured).
+        # Once: a process starting containers again (the tests) must not freeze the garbage of earlier ones.
+        global _heap_frozen
+        if not _heap_frozen:
+            _heap_frozen = True
+            gc.freeze()
 
     def worker_setup(self, worker_ctx):
         data = worker_ctx.data
