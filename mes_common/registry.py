@@ -35,6 +35,10 @@ SERVICES = [
     ServiceSpec("reporting_service", "reporting_service.service:ReportingService", "mes_reporting",
                 "REPORTING_DATABASE_URL", commands="reporting_service.commands"),
     # <<< reporting_service
+    # >>> integration_service (mes new-service)
+    ServiceSpec("integration_service", "integration_service.service:IntegrationService", "mes_integration",
+                "INTEGRATION_DATABASE_URL"),
+    # <<< integration_service
     # new services go above this line (mes new-service)
 ]
 

@@ -49,6 +49,7 @@ PERMISSIONS = {
     "report:read": "see reports and KPIs",
     "report:write": "define KPIs, targets and alert rules; take snapshots; acknowledge alerts",
     "integration:write": "exchange B2MML/QIF documents with ERP and CMM systems",
+    "integration:read": "see the integration message log, endpoints and webhooks",
     # new services' permissions go above this line (mes new-service)
 }
 

@@ -1,0 +1,2 @@
+"""Events the Integration service publishes: none yet."""
+EVENT_TYPES = ()
