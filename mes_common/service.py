@@ -35,6 +35,7 @@ class WorkerContext(DependencyProvider):
         global _heap_frozen
         if not _heap_frozen:
             _heap_frozen = True
+            gc.collect()   # start-up's garbage goes first, not into the frozen heap
             gc.freeze()
 
     def worker_setup(self, worker_ctx):

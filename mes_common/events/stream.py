@@ -19,6 +19,7 @@ import logging
 import eventlet
 
 from mes_common.consumers import ResilientQueueConsumer
+from mes_common.events.envelope import CloudEvent, InvalidEnvelope
 from mes_common.events.handlers import ReliableEventHandler, _transaction_of
 from mes_common.events.topology import ATTEMPT_HEADER
 
@@ -36,9 +37,11 @@ class StreamQueueConsumer(ResilientQueueConsumer):
         return int(self.container.config.get("STREAM_PREFETCH", STREAM_PREFETCH))
 
     def handle_message(self, provider, body, message):
-        # inline, not a greenthread a delivery (nameko's way): a stream only files the
-        # delivery for its next batch, and thousands of spawns a second cost a tenth of the intake
-        provider.handle_message(body, message)
+        # a first delivery is filed for the next batch inline: a greenthread a delivery (nameko's way)
+        # costs a tenth of the intake at thousands a second. Anything that may wait (a worker slot, a
+        # confirmed publish) gets a thread, so this greenthread only ever reads the socket.
+        if not provider.file(body, message):
+            super().handle_message(provider, body, message)
 
 
 def stream_queue_name(source_service, service_name, method_name):
@@ -59,6 +62,22 @@ class StreamHandler(ReliableEventHandler):
     def queue_name_for(self, service_name, method_name):   # its event type is "#": every event of the source
         return stream_queue_name(self.source_service, service_name, method_name)
 
+    def file(self, body, message):
+        """File a first delivery with a valid envelope for the next batch, without waiting on anything: True.
+        False for the rest (a redelivery runs alone, a malformed one is dead-lettered: handle_message)."""
+        try:
+            if int((message.headers or {}).get(ATTEMPT_HEADER, 0)):
+                return False
+            event = CloudEvent.from_dict(body)
+        except (InvalidEnvelope, TypeError, ValueError):
+            return False
+        self._pending.append((event, message))
+        if self._timer is None and not self._in_flight:   # (a batch in flight flushes the next when done)
+            delay = 0 if len(self._pending) >= self.batch_size else self.max_wait
+            self._timer = self.container.spawn_managed_thread(functools.partial(self._flush_later, delay),
+                                                              identifier="stream_flush")
+        return True
+
     def handle_message(self, body, message):
         event = self._envelope(body, message)
         if event is None:
@@ -67,13 +86,10 @@ class StreamHandler(ReliableEventHandler):
             self._run_alone(event, message)   # it failed before: no batch waits on it again
             return
         self._pending.append((event, message))
-        if len(self._pending) >= self.batch_size:
-            self._flush()
-        elif self._timer is None:
-            self._timer = self.container.spawn_managed_thread(self._flush_later, identifier="stream_flush")
+        self._flush()
 
-    def _flush_later(self):
-        eventlet.sleep(self.max_wait)
+    def _flush_later(self, delay):
+        eventlet.sleep(delay)
         self._timer = None
         self._flush()
 
