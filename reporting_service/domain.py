@@ -239,12 +239,6 @@ def _piece(piece, planned_part, producing, spans, setups, downtime, reports):
     return row
 
 
-def add(total, row):
-    for key, value in row.items():
-        total[key] = total.get(key, 0) + value
-    return total
-
-
 # ------------------------------------------------------------------ periods
 
 def period_start(instant, period, zone):

@@ -36,7 +36,8 @@ def day_total(facts):
     hours = domain.hours_between(t("00:00"), t("00:00", DAY + dt.timedelta(days=1)))
     total = {}
     for row in domain.buckets(facts, hours, t("00:00", DAY + dt.timedelta(days=7))).values():
-        domain.add(total, row)
+        for key, value in row.items():
+            total[key] = total.get(key, 0) + value
     return total
 
 
