@@ -30,7 +30,7 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -808,6 +808,234 @@ def show(nouns, request=None, sender=MES_LOGICAL_ID, bod_id=None, now=None, rele
 
 def to_bytes(tree):
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# -- writers of the MES's nouns ------------------------------------------------------------------------------------
+# V0700 elements of what the MES holds (the services' JSON), for show(); each is valid against the official XSDs
+# once in its Show document. Element order follows each type's xsd:sequence: the schema refuses any other.
+
+# the MES's work order status → ISA-95's RequestState (its enumeration has a word for each). A created order is not
+# yet released to the shop floor: Forecast, ISA-95's state of a request known but not to be executed yet.
+REQUEST_STATES = {"created": "Forecast", "released": "Released", "in_progress": "Running", "on_hold": "Held",
+                  "completed": "Completed", "closed": "Closed", "cancelled": "Cancelled"}
+# the MES's equipment level → ISA-95's EquipmentElementLevel
+EQUIPMENT_LEVELS = {"enterprise": "Enterprise", "site": "Site", "area": "Area", "work_center": "WorkCenter",
+                    "work_unit": "WorkUnit"}
+# MES words the enumerations lack, written as Other with this OtherValue (any other word: Other, the word itself).
+# A machine is no level of ISA-95's role-based hierarchy.
+OTHER_VALUES = {"equipment": "Equipment"}
+
+
+def _noun(name):
+    return etree.Element(f"{{{NAMESPACES[V0700]}}}{name}", nsmap={None: NAMESPACES[V0700]})
+
+
+def _decimal(value):
+    """A number of the JSON (a float) as the Decimal it reads as: 0.1 stays 0.1, not 0.1000000000000000055."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite():
+        raise ValueError(f"{value!r} is no number")
+    return number
+
+
+def _numeral(value):
+    """A number as xsd:decimal text, without exponent or trailing zeros: 4.0 → "4", 1e-07 → "0.0000001"."""
+    return format(_decimal(value).normalize(), "f")
+
+
+def _duration(minutes):
+    """Minutes as an xsd:duration in hours, minutes and seconds, to the millisecond: 90 → PT1H30M, 7.5 → PT7M30S
+    (xsd:duration allows a fraction on the seconds only)."""
+    seconds = (_decimal(minutes) * 60).quantize(Decimal("0.001"))
+    sign, seconds = "-" if seconds < 0 else "", abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    whole_minutes, rest = divmod(rest, 60)
+    parts = "".join(f"{_numeral(n)}{unit}" for n, unit in ((hours, "H"), (whole_minutes, "M"), (rest, "S")) if n)
+    return f"{sign}PT{parts or '0S'}"
+
+
+def _moment(value):
+    """An ISO time of the JSON (or a datetime; without a zone: UTC) as a UTC xsd:dateTime."""
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return _timestamp(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+
+
+def _code(parent, name, codes, word):
+    """`word` as its code of an ISA-95 enumeration, else as Other, named in OtherValue."""
+    code = codes.get(word)
+    return _el(parent, name, code) if code else _el(parent, name, "Other", OtherValue=OTHER_VALUES.get(word, word))
+
+
+def _descriptions(parent, *texts):
+    for text in dict.fromkeys(filter(None, texts)):   # each once, in order
+        _el(parent, "Description", text)
+
+
+def _property(parent, name, property_id, value, data_type=None):
+    """A parameter or property (ParameterType, …PropertyType: ID before Value) with one Value/ValueString."""
+    element = _el(parent, name)
+    _el(element, "ID", property_id)
+    value_element = _el(element, "Value")
+    _el(value_element, "ValueString", str(value))
+    if data_type:
+        _el(value_element, "DataType", data_type)
+    return element
+
+
+def _quantity_element(parent, quantity, unit):
+    element = _el(parent, "Quantity")
+    _el(element, "QuantityString", _numeral(quantity))
+    if unit:
+        _el(element, "UnitOfMeasure", unit)
+    return element
+
+
+def operations_schedule(orders, schedule_id=None):
+    """The MES's work orders (the work order service's JSON) as an OperationsSchedule: an OperationsRequest per
+    order, a SegmentRequirement per operation (released ones, else planned ones), and the part made as a
+    MaterialRequirement Produced on the last one: V0700 has material in segments only. An order without operations
+    gets one segment without ID that carries the part alone (the MES's reader, which needs an operation's number,
+    does not take that one back)."""
+    schedule = _noun("OperationsSchedule")
+    _el(schedule, "ID", schedule_id or MES_LOGICAL_ID)
+    for order in orders:
+        _operations_request(_el(schedule, "OperationsRequest"), order)
+    return schedule
+
+
+def _operations_request(request, order):
+    _el(request, "ID", order["number"])
+    _descriptions(request, order.get("description"))
+    _el(request, "OperationsType", "Production")
+    if order.get("planned_start"):
+        _el(request, "StartTime", _moment(order["planned_start"]))
+    if order.get("due_date"):
+        # a due date is a day, and the MES's planning counts an order late only when it ends after that day: the
+        # request may end at the day's last second, which a reader takes back to the same date
+        _el(request, "EndTime", f"{date.fromisoformat(str(order['due_date'])).isoformat()}T23:59:59Z")
+    if order.get("priority") is not None:
+        _el(request, "Priority", _numeral(order["priority"]))
+    if order.get("status"):
+        _code(request, "RequestState", REQUEST_STATES, order["status"])
+    segments = [_segment_requirement(request, operation, order["quantity"])
+                for operation in order.get("operations") or order.get("planned_operations") or ()]
+    produced = _el(segments[-1] if segments else _el(request, "SegmentRequirement"), "MaterialRequirement")
+    _el(produced, "MaterialDefinitionID", order["part_number"])
+    _el(produced, "MaterialUse", "Produced")
+    _quantity_element(produced, order["quantity"], order.get("uom"))
+    if order.get("part_revision"):
+        _property(produced, "MaterialRequirementProperty", "Revision", order["part_revision"])
+
+
+def _segment_requirement(request, operation, quantity):
+    segment = _el(request, "SegmentRequirement")
+    _el(segment, "ID", f"{int(operation['sequence']):04d}")
+    _descriptions(segment, operation.get("name"))
+    if operation.get("process_segment_id"):
+        _el(segment, "ProcessSegmentID", operation["process_segment_id"])
+    for name, key in (("EarliestStartTime", "planned_start"), ("LatestEndTime", "planned_end")):
+        if operation.get(key):
+            _el(segment, name, _moment(operation[key]))
+    if operation.get("run_time") is not None:   # minutes a unit: the run of the order's quantity
+        _el(segment, "Duration", _duration(_decimal(operation["run_time"]) * _decimal(quantity)))
+    if operation.get("setup_time") is not None:
+        _property(segment, "SegmentParameter", "SetupTime", _duration(operation["setup_time"]), "duration")
+    if operation.get("work_center_code"):
+        _el(_el(segment, "EquipmentRequirement"), "EquipmentID", operation["work_center_code"])
+    return segment
+
+
+def material_definition(part):
+    """A part (the material service's JSON) as a MaterialDefinition: its name (and description) as Descriptions,
+    unit, revision, status and type as MaterialDefinitionProperty, B2MML having no element of its own for them."""
+    element = _noun("MaterialDefinition")
+    _el(element, "ID", part["part_number"])
+    _descriptions(element, part.get("name"), part.get("description"))
+    for property_id, key in (("BaseUnitOfMeasure", "uom"), ("Revision", "revision"), ("Status", "status"),
+                             ("PartType", "type")):
+        if part.get(key) is not None:
+            _property(element, "MaterialDefinitionProperty", property_id, part[key])
+    return element
+
+
+def material_lot(lot):
+    """A lot (the material service's JSON) as a MaterialLot: its quantity on hand, and as StorageLocation (an
+    identifier in V0700) the location of its first balance. Status is an open code in B2MML: the MES's word."""
+    element = _noun("MaterialLot")
+    _el(element, "ID", lot["lot_number"])
+    _el(element, "MaterialDefinitionID", lot["part_number"])
+    if lot.get("status"):
+        _el(element, "Status", lot["status"])
+    if lot.get("balances"):
+        _el(element, "StorageLocation", lot["balances"][0]["location_code"])
+    _quantity_element(element, lot["quantity"], lot.get("uom"))
+    return element
+
+
+def equipment(node, children=()):
+    """A node of the equipment hierarchy (the resource service's JSON) as an Equipment, with its level as
+    EquipmentLevel (ISA-95 names the equipment itself there) and the nodes below it nested: `children`, else the
+    node's own "children" (as the resource service's tree gives them), recursively."""
+    element = _noun("Equipment")
+    _equipment(element, node, children)
+    return element
+
+
+def _equipment(element, node, children):
+    _el(element, "ID", node["code"])
+    _descriptions(element, node.get("name"), node.get("description"))
+    if node.get("level"):
+        level = _el(element, "EquipmentLevel")
+        _el(level, "EquipmentID", node["code"])
+        _code(level, "EquipmentElementLevel", EQUIPMENT_LEVELS, node["level"])
+    for child in children or node.get("children") or ():
+        _equipment(_el(element, "Equipment"), child, ())
+
+
+# -- V0600 out -----------------------------------------------------------------------------------------------------
+
+# V0700 names → V0600's, for a performance document (ISA-95 2010 called operations "production")
+_V0600_NAMES = {"OperationsPerformance": "ProductionPerformance", "OperationsResponse": "ProductionResponse",
+                "OperationsRequestID": "ProductionRequestID", "SegmentData": "ProductionData"}
+_V0600_ACTUALS = {"consumed": "MaterialConsumedActual", "produced": "MaterialProducedActual"}
+_V0600_DROPPED = {"OperationsType"}   # V0600 performance has no such element
+
+
+def as_v0600(tree):
+    """A V0700 performance document in V0600's namespace and names, for an ERP that takes V0600 only: Production*
+    for Operations*, MaterialConsumedActual / MaterialProducedActual for a MaterialActual of that use (its
+    MaterialUse dropped). No V0600 schema is at hand: this is checked by the MES's V0600 reader, not by an XSD."""
+    source = _root(tree)
+    v0600 = NAMESPACES[V0600]
+
+    def convert(element, parent):
+        name = _name(element)
+        if name in _V0600_DROPPED:
+            return
+        if name == "MaterialActual":
+            use = (_text(element, V0700, "MaterialUse") or "").lower()
+            name = _V0600_ACTUALS.get(use, name)
+        elif name == "MaterialActualProperty" and _name(element.getparent()) == "MaterialActual":
+            use = (_text(element.getparent(), V0700, "MaterialUse") or "").lower()
+            name = f"{_V0600_ACTUALS[use]}Property" if use in _V0600_ACTUALS else name
+        elif name == "MaterialUse" and (element.text or "").strip().lower() in _V0600_ACTUALS:
+            return
+        else:
+            for old, new in _V0600_NAMES.items():
+                name = name.replace(old, new) if name.endswith(old) else name
+        tag = f"{{{v0600}}}{name}" if etree.QName(element).namespace == NAMESPACES[V0700] else element.tag
+        copy_ = etree.Element(tag, nsmap={None: v0600}, attrib=dict(element.attrib)) if parent is None \
+            else etree.SubElement(parent, tag, attrib=dict(element.attrib))
+        copy_.text, copy_.tail = element.text, element.tail
+        for child in element:
+            if isinstance(child.tag, str):
+                convert(child, copy_)
+        return copy_
+
+    return etree.ElementTree(convert(source, None))
 
 
 # -- schemas -------------------------------------------------------------------------------------------------------

@@ -98,3 +98,9 @@ def by_ids(session, ids):
     if not ids:
         return {}
     return {p.id: p for p in session.execute(select(Part).where(Part.id.in_(ids))).scalars()}
+
+
+def find_by_number(session, part_numbers):
+    """{part number: summary} of the parts with these numbers (an ERP names parts by number)."""
+    rows = session.execute(select(Part).where(Part.part_number.in_(part_numbers))).scalars()
+    return {p.part_number: summary(p) for p in rows}

@@ -62,6 +62,12 @@ class MaterialService(ServiceBase):
         return self._part_written(parts.add_revision, uuid_arg(part_id), load(schemas.RevisionCreate(), data))
 
     @rpc
+    def find_parts(self, query):
+        """{part number: summary} of the parts with these numbers (an ERP names parts by number)."""
+        numbers = load(schemas.PartNumbersQuery(), query)["part_numbers"]
+        return parts.find_by_number(self.uow.session, sorted(set(numbers)))
+
+    @rpc
     def get_part_summaries(self, part_ids):
         """Display fields of many parts at once (for reference caches)."""
         return parts.summaries(self.uow.session, load(schemas.PartSummaryQuery(), {"ids": part_ids})["ids"])

@@ -37,7 +37,7 @@ SERVICES = [
     # <<< reporting_service
     # >>> integration_service (mes new-service)
     ServiceSpec("integration_service", "integration_service.service:IntegrationService", "mes_integration",
-                "INTEGRATION_DATABASE_URL"),
+                "INTEGRATION_DATABASE_URL", commands="integration_service.commands"),
     # <<< integration_service
     # new services go above this line (mes new-service)
 ]

@@ -186,3 +186,23 @@ def ancestors(session, node_id):
 def summaries(session, ids):
     rows = session.execute(select(EquipmentNode).where(EquipmentNode.id.in_(ids))).scalars().all()
     return {str(n.id): summary(n) for n in rows}
+
+
+def find_by_code(session, codes, level=None):
+    """The nodes with these codes (of `level`), each with the codes of its ancestors from the root
+    (`path_codes`) and its site (`site_id`, `site_code`; None above a site): how an ERP names equipment.
+    A code may name several nodes (codes are unique among siblings only); the caller decides."""
+    stmt = select(EquipmentNode).where(EquipmentNode.code.in_(codes)).order_by(EquipmentNode.path)
+    if level:
+        stmt = stmt.where(EquipmentNode.level == level)
+    rows = session.execute(stmt).scalars().all()
+    ancestor_ids = {uuid.UUID(p) for n in rows for p in n.path.strip("/").split("/")[:-1]}
+    above = {n.id: n for n in session.execute(
+        select(EquipmentNode).where(EquipmentNode.id.in_(ancestor_ids))).scalars()} if ancestor_ids else {}
+    found = []
+    for node in rows:
+        line = [above[uuid.UUID(p)] for p in node.path.strip("/").split("/")[:-1]] + [node]
+        site = next((n for n in line if n.level == "site"), None)
+        found.append({**dump(node), "path_codes": [n.code for n in line],
+                      "site_id": str(site.id) if site else None, "site_code": site.code if site else None})
+    return found

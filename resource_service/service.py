@@ -56,6 +56,12 @@ class ResourceService(QualificationEntrypoints, GaugeEntrypoints, CalendarEntryp
         return hierarchy.summaries(self.uow.session, ids)
 
     @rpc
+    def find_nodes(self, query):
+        """The nodes with these codes (an ERP names equipment by code), each with its site."""
+        query = load(schemas.NodeCodesQuery(), query)
+        return hierarchy.find_by_code(self.uow.session, sorted(set(query["codes"])), query["level"])
+
+    @rpc
     def list_nodes(self, query=None):
         return hierarchy.list_page(self.uow.session, load(schemas.NodeListQuery(), query))
 

@@ -60,6 +60,11 @@ class WorkOrder(Base):
     work_center_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     work_center_name: Mapped[str | None] = mapped_column(String(200))
     output_location_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # what the ERP planned (integration's imports): the operations replace the routing's at release
+    description: Mapped[str | None] = mapped_column(Text)
+    planned_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    planned_operations: Mapped[list | None] = mapped_column(JSONB(none_as_null=True))
+    source: Mapped[str | None] = mapped_column(String(200))  # e.g. "b2mml ERP-PROD <message id>"
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_by_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), nullable=False)

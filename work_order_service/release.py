@@ -112,16 +112,16 @@ def release(uow, material, resource, freeze, settings, caller, wo_id):
     run = _begin(uow, settings, wo_id)
     data = run.data
     try:
-        routing = resource.get_released_routing(data["part_id"], data["part_revision"])
+        routing = _routing(resource, data)
         with uow() as tx:  # work instructions live in this database
-            operations = snapshot(routing, lambda codes: freeze(tx.session, codes))
+            operations = snapshot(routing, lambda codes: freeze(tx.session, codes), data.get("planned_operations"))
         _advance(uow, run, settings)  # two RPCs may take most of a lease
         bom = material.explode_bom(data["part_id"], {"revision": data["part_revision"],
                                                      "quantity": data["quantity"], "levels": 1})
         requirements = [{"part_id": r["part_id"], "part_number": r.get("part_number"), "quantity": r["quantity"]}
                         for r in bom["requirements"] if r["quantity"] > 0]
         _advance(uow, run, settings, state=domain.RESERVING, data={
-            **data, "routing": {"id": routing["id"], "version": routing.get("version")},
+            **data, "routing": {"id": routing["id"], "version": routing.get("version")} if routing else None,
             "operations": operations, "requirements": requirements})
         step = 1 if settings.step_delay else settings.concurrency
         for start in range(0, len(requirements), step):
@@ -176,7 +176,8 @@ def _begin(uow, settings, wo_id):
         domain.check_transition(wo.number, wo.status, domain.RELEASED)
         orders.check_no_release_running(session, wo)
         data = {"work_order_id": str(wo.id), "number": wo.number, "part_id": str(wo.part_id),
-                "part_revision": wo.part_revision, "quantity": float(wo.quantity)}
+                "part_revision": wo.part_revision, "quantity": float(wo.quantity),
+                "planned_operations": wo.planned_operations}
         saga = Saga(id=uuid.uuid4(), type=domain.SAGA_RELEASE, work_order_id=wo.id, state=domain.STARTED,
                     data=data, version=1, lease_until=settings.lease())
         session.add(saga)
@@ -184,13 +185,35 @@ def _begin(uow, settings, wo_id):
         return Run(saga.id, wo.id, saga.state, saga.version, data)
 
 
-def snapshot(routing, freeze):
-    """The routing's operations as the order will keep them, each with its work
+def _routing(resource, data):
+    """The part's released routing; None when it has none but the ERP planned the operations."""
+    try:
+        return resource.get_released_routing(data["part_id"], data["part_revision"])
+    except errors.NotFound:
+        if data.get("planned_operations"):
+            return None
+        raise
+
+
+def planned_over_routing(routing, planned):
+    """The operations of an order the ERP planned: the plan's sequence, name, work center and times, with the
+    instruction, skills and special process of the routing's operation of the same sequence, if any."""
+    by_sequence = {op["sequence"]: op for op in (routing or {}).get("operations", [])}
+    return [{**{k: v for k, v in by_sequence.get(op["sequence"], {}).items()
+                if k in ("work_instruction_code", "required_skills", "skill_note", "special_process")},
+             **{k: op[k] for k in ("sequence", "name", "work_center_id", "work_center_code", "work_center_name",
+                                   "setup_time", "run_time")}}
+            for op in planned]
+
+
+def snapshot(routing, freeze, planned=None):
+    """The routing's operations as the order will keep them (or the ERP's plan over them), each with its work
     instruction frozen (the latest released version)."""
-    codes = sorted({op["work_instruction_code"] for op in routing["operations"] if op.get("work_instruction_code")})
+    source = planned_over_routing(routing, planned) if planned else routing["operations"]
+    codes = sorted({op["work_instruction_code"] for op in source if op.get("work_instruction_code")})
     frozen = freeze(codes) if codes else {}
     operations = []
-    for op in sorted(routing["operations"], key=lambda o: o["sequence"]):
+    for op in sorted(source, key=lambda o: o["sequence"]):
         code = op.get("work_instruction_code")
         if code and frozen.get(code) is None:
             raise errors.RuleViolated(

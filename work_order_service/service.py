@@ -17,7 +17,7 @@ from mes_common.schemas import load, uuid_arg
 from mes_common.service import Caller, ServiceBase
 from mes_common.timers import config_timer
 from work_order_service.instructions import use_cases as instructions
-from work_order_service import domain, downtime, execution, orders, planning, references, release
+from work_order_service import domain, downtime, execution, imports, orders, planning, references, release
 from work_order_service.contract import schemas
 from work_order_service.instructions.entrypoints import WorkInstructionEntrypoints
 from work_order_service.models import AuditEntry, Base, InboxEvent, OutboxEvent, Signature
@@ -53,6 +53,18 @@ class WorkOrderService(WorkInstructionEntrypoints, ReworkEntrypoints, ServiceBas
     def create_work_order(self, data):
         data = load(schemas.WorkOrderCreate(), data)
         return orders.create(self.uow, self._refs(), self._caller(), data)
+
+    @rpc
+    def import_work_orders(self, data):
+        """Many orders from the ERP in one transaction (integration's schedule imports): all or none."""
+        data = load(schemas.ImportWorkOrders(), data)
+        return schemas.ImportResult().dump(imports.import_orders(self.uow, self._refs(), self._caller(), data))
+
+    @rpc
+    def find_work_orders(self, data):
+        """The summaries of the orders with these numbers (those that exist)."""
+        data = load(schemas.WorkOrderNumbers(), data)
+        return imports.find(self.uow.session, data["numbers"])
 
     @rpc
     def get_work_order(self, work_order_id):

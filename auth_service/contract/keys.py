@@ -12,9 +12,9 @@ file lock and read it. Production sets `GENERATE_KEYS` to false and mounts
 both files (the private key readable by the auth service alone).
 """
 import fcntl
-import os
 from pathlib import Path
 
+from mes_common import sealing
 from mes_common.config import ROOT
 
 from auth_service.contract.tokens import generate_keypair, public_of
@@ -60,11 +60,7 @@ def _ensure(config):
 
 
 def write_file(path, text, mode):
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    sealing.write_private(path, text, mode)
 
 
 def truthy(value):

@@ -101,7 +101,7 @@ NOT_READY_IS_AN_ANSWER = [c for c in CHECKS if c is not not_a_server_error]
 # a string the document allows is no QIF, and 400 naming the schema's line is its answer
 DOCUMENT_CHECKS = [c for c in CHECKS if c is not positive_data_acceptance]
 # the CLI run's `--checks all` cannot leave that one out per operation: they are fuzzed here only
-DOCUMENT_UPLOADS = ("import_qif_plan", "import_qif_results")
+DOCUMENT_UPLOADS = ("import_qif_plan", "import_qif_results", "receive_b2mml")
 
 
 def _checks(operation):

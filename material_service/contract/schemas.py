@@ -122,6 +122,11 @@ class PartListQuery(PageQuery):
 PartPage = page_schema(PartOut, "PartPage")
 
 
+class PartNumbersQuery(Schema):
+    part_numbers = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                               validate=validate.Length(min=1, max=10_000))
+
+
 class PartSummaryQuery(Schema):
     ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000))
 

@@ -125,18 +125,21 @@ class StreamHandler(ReliableEventHandler):
         self._run(event, message, ([event],))
 
 
-def event_stream(source_service, event_types, batch_size=2000):
+def event_stream(source_service, event_types, batch_size=2000, inbox=True):
     """Decorate a service method as the batch handler of every event of
     `source_service`. It receives the events not applied before (a list of
     CloudEvents, maybe empty), in one transaction with their inbox rows;
     `event_types` are the types it acts on (the contract's CONSUMES), the rest
-    it may ignore."""
+    it may ignore. With `inbox=False` it receives every delivery, in one
+    transaction, and must be idempotent itself (e.g. by a unique event id in
+    what it writes): for a stream that keeps few of the events it sees, an
+    inbox row for each would be most of its work and its table."""
     def decorator(fn):
         @functools.wraps(fn)
         def apply_once(service, events):
             tx = _transaction_of(service)
             with tx:
-                return fn(service, tx.claim_many(events, f"{service.name}.{fn.__name__}"))
+                return fn(service, tx.claim_many(events, f"{service.name}.{fn.__name__}") if inbox else events)
         return StreamHandler.decorator(source_service, event_types, batch_size=batch_size)(apply_once)
     return decorator
 

@@ -205,6 +205,7 @@ def isolated_config(base_config, amqp_uri, service_databases, cache_prefix, log_
     config["EVENTS"] = {**config.get("EVENTS", {}), "RETRY_DELAYS_MS": [100, 200],
                         "SWEEP_INTERVAL": 0.2, "PUBLISH_BACKOFF": 0.2, "PUBLISH_BACKOFF_MAX": 1.0}
     config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    config["INTEGRATION"] = {**config.get("INTEGRATION", {}), "SECRETS_KEY_FILE": str(KEY_DIR / "integration.key")}
     config["AUTH"] = {**config.get("AUTH", {}), "PRIVATE_KEY_FILE": str(KEY_DIR / "signing_key.pem"),
                       "PUBLIC_KEY_FILE": str(KEY_DIR / "signing_key.pub.pem"), "GENERATE_KEYS": True}
     if log_level is None or not config.get("LOGGING"):

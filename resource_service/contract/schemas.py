@@ -81,6 +81,18 @@ class TreeQuery(Schema):
 NodePage = page_schema(NodeOut, "NodePage")
 
 
+class NodeCodesQuery(Schema):
+    codes = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                        validate=validate.Length(min=1, max=10_000))
+    level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LEVELS))
+
+
+class FoundNode(NodeOut):
+    path_codes = fields.List(fields.String(), required=True, metadata={"description": "from the root to it"})
+    site_id = fields.UUID(allow_none=True)
+    site_code = fields.String(allow_none=True)
+
+
 class SummaryQuery(Schema):
     ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000))
 

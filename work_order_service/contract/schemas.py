@@ -66,6 +66,91 @@ class WorkOrderCreate(Schema):
                                      metadata={"description": "where output goes (default: material's PRODUCTION)"})
 
 
+class PlannedOperation(Schema):
+    """An operation as the ERP plans it (B2MML SegmentRequirement): at release it replaces the routing's
+    operation of the same sequence in work center and times, and keeps the routing's instruction, skills and
+    special process (an order whose part has no released routing runs on the plan alone)."""
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=99_999))
+    name = text(200, required=True)
+    work_center_id = fields.UUID(required=True)
+    setup_time = fields.Decimal(load_default=Decimal(0), places=6, validate=validate.Range(min=0, max=10_000_000),
+                                metadata={"description": "minutes"})
+    run_time = fields.Decimal(load_default=Decimal(0), places=6, validate=validate.Range(min=0, max=10_000_000),
+                              metadata={"description": "minutes per unit"})
+    process_segment_id = optional_text(64)
+
+    @validates_schema
+    def _finite(self, data, **kwargs):
+        for name in ("setup_time", "run_time"):
+            if name in data and not data[name].is_finite():
+                raise ValidationError("must be a number", name)
+
+
+class PlannedOperationOut(Schema):
+    sequence = fields.Integer(required=True)
+    name = fields.String(required=True)
+    work_center_id = fields.UUID(required=True)
+    work_center_code = fields.String(allow_none=True)
+    work_center_name = fields.String(allow_none=True)
+    setup_time = fields.Float(required=True, metadata={"description": "minutes"})
+    run_time = fields.Float(required=True, metadata={"description": "minutes per unit"})
+    process_segment_id = fields.String(allow_none=True)
+
+
+class WorkOrderImport(Schema):
+    """One order of an import: its number is the ERP's."""
+    number = fields.String(required=True, validate=[validate.Length(min=1, max=64), NUMBER])
+    part_id = fields.UUID(required=True)
+    part_revision = text(16, load_default=None, allow_none=True)
+    quantity = Quantity(required=True)
+    due_date = fields.Date(required=True)
+    planned_start = UtcDateTime(load_default=None, allow_none=True)
+    priority = fields.Integer(load_default=500, strict=True, validate=validate.Range(min=1, max=999))
+    site_id = fields.UUID(required=True)
+    description = optional_text(2000)
+    operations = fields.List(fields.Nested(PlannedOperation), load_default=list, validate=validate.Length(max=500))
+
+    @validates_schema
+    def _distinct_sequences(self, data, **kwargs):
+        sequences = [op["sequence"] for op in data.get("operations", [])]
+        if len(sequences) != len(set(sequences)):
+            raise ValidationError("the same sequence twice", "operations")
+
+
+IMPORT_MODES = ("create", "change", "sync")
+
+
+class ImportWorkOrders(Schema):
+    orders = fields.List(fields.Nested(WorkOrderImport), required=True, validate=validate.Length(min=1, max=5000))
+    mode = fields.String(load_default="create", validate=validate.OneOf(IMPORT_MODES), metadata={
+        "description": "create: all new (a number in use is refused); change: all exist and are not released "
+                       "yet; sync: create the missing, change those not released, keep the others"})
+    source = optional_text(200)
+
+    @validates_schema
+    def _distinct_numbers(self, data, **kwargs):
+        numbers = [o["number"] for o in data.get("orders", [])]
+        if len(numbers) != len(set(numbers)):
+            raise ValidationError("the same work order number twice", "orders")
+
+
+class ImportedOrderOut(Schema):
+    id = fields.UUID(required=True)
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    action = fields.String(required=True, metadata={"enum": ["created", "changed", "unchanged", "kept"]})
+    reason = fields.String(allow_none=True, metadata={"description": "why a sync kept it as it is"})
+
+
+class ImportResult(Schema):
+    orders = fields.List(fields.Nested(ImportedOrderOut), required=True)
+
+
+class WorkOrderNumbers(Schema):
+    numbers = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                          validate=validate.Length(min=1, max=5000))
+
+
 class WorkOrderUpdate(Schema):
     quantity = Quantity()
     due_date = fields.Date()
@@ -155,6 +240,9 @@ class WorkOrderSummaryOut(Schema):
     work_center_id = fields.UUID(allow_none=True)
     work_center_name = fields.String(allow_none=True)
     output_location_id = fields.UUID(allow_none=True)
+    description = fields.String(allow_none=True)
+    planned_start = fields.DateTime(allow_none=True)
+    source = fields.String(allow_none=True, metadata={"description": "where it came from (an ERP import)"})
     created_by_id = fields.UUID(allow_none=True)
     created_by_name = fields.String(allow_none=True)
     status = fields.String(required=True, metadata={"enum": list(STATUSES)})
@@ -170,6 +258,8 @@ class WorkOrderSummaryOut(Schema):
 
 class WorkOrderOut(WorkOrderSummaryOut):
     operations = fields.List(fields.Nested(OperationOut), required=True)
+    planned_operations = fields.List(fields.Nested(PlannedOperationOut), allow_none=True, metadata={
+        "description": "the ERP's plan (imported): the operations of the release"})
     status_history = fields.List(fields.Nested(StatusChangeOut), attribute="history", required=True)
     signatures = fields.List(fields.Nested(SignatureOut), metadata={
         "description": "of the close, valid while the order is as it was signed"})
