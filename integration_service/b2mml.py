@@ -237,6 +237,7 @@ def parse_setup(text, unit=None):
 # -- elements ------------------------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)   # the readers ask the same few paths thousands of times a document
 def _path(version, path):
     """`SegmentRequirement/ID` in the version's namespace, as find() takes it."""
     return "/".join(f"{{{NAMESPACES[version]}}}{step}" for step in path.split("/"))

@@ -163,8 +163,10 @@ def send(uow, settings, sealer, prepare, message_id):
     with uow() as tx:
         row = messages.get_row(tx.session, message_id)
         endpoint = tx.session.get(Endpoint, row.endpoint_id)
-    if not endpoint.active:
-        return record(uow, settings, message_id, Outcome(False, None, "the endpoint is inactive", retry=True))
+    if not endpoint.active:   # paused since the claim: the message waits, no attempt counted
+        with uow() as tx:
+            messages.get_row(tx.session, message_id, lock=True).next_attempt_at = utcnow()
+        return messages.PENDING
     if not row.payload:
         try:
             row = prepare(uow, row, endpoint)

@@ -132,5 +132,5 @@ def list_page(session, query):
                        lambda rows: [dump(session, r) for r in rows])
 
 
-def active(session):
-    return session.execute(select(Endpoint).where(Endpoint.active.is_(True))).scalars().all()
+def every(session):
+    return session.execute(select(Endpoint)).scalars().all()

@@ -23,9 +23,10 @@ PAGE = 500
 
 
 def rows_for(events, endpoints):
-    """The outbound messages (Message column dicts) of a batch of events, in event order."""
-    hooks = [e for e in endpoints if e.kind == "webhook" and e.active]
-    erps = [e for e in endpoints if e.kind == "b2mml" and e.active and "OperationsPerformance" in e.nouns]
+    """The outbound messages (Message column dicts) of a batch of events, in event order. An inactive endpoint
+    is paused, not forgotten: its messages are queued and wait until it is active again."""
+    hooks = [e for e in endpoints if e.kind == "webhook"]
+    erps = [e for e in endpoints if e.kind == "b2mml" and "OperationsPerformance" in e.nouns]
     rows = []
     for event in events:
         for hook in hooks:

@@ -108,6 +108,7 @@ class IntegrationService(ServiceBase):
     def update_endpoint(self, endpoint_id, changes):
         changes = load(schemas.EndpointUpdate(), changes)
         with self.uow() as tx:
+            tx.after_commit(self.kick)   # an endpoint made active again: its waiting messages go now
             return endpoints.update(tx, self._sealer(), uuid_arg(endpoint_id), changes)
 
     @rpc
@@ -119,7 +120,7 @@ class IntegrationService(ServiceBase):
 
     def _queue(self, events):
         tx = self.uow()
-        if delivery.queue(tx.session, outbound.rows_for(events, endpoints.active(tx.session))):
+        if delivery.queue(tx.session, outbound.rows_for(events, endpoints.every(tx.session))):
             tx.after_commit(self.kick)
 
     on_auth = _stream("auth_service")

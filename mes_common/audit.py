@@ -154,6 +154,36 @@ def append(session, AuditEntry, *, actor, action, entity_type, entity_id, old, n
     return values
 
 
+def append_many(session, AuditEntry, entries):
+    """Append entries (dicts of `append`'s keyword arguments) in the caller's transaction, chained in their
+    order: one lock, one read of the chain's head, one insert (an import of 1,000 orders is 1,000 entries,
+    which one at a time cost 3,000 round trips). Returns their column values."""
+    if not entries:
+        return []
+    table = AuditEntry.__table__
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(table.name)})
+    head = session.execute(select(func.clock_timestamp(), select(table.c.hash).order_by(table.c.id.desc())
+                                  .limit(1).scalar_subquery())).one()
+    at, prev_hash = head[0], head[1] or GENESIS
+    ids = sorted(session.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                                 .select_from(func.generate_series(1, len(entries)))).scalars())
+    rows = []
+    for entry_id, entry in zip(ids, entries):
+        correlation_id = entry.get("correlation_id")
+        values = {
+            "id": entry_id, "at": at, "actor": str(entry["actor"]), "action": str(entry["action"]),
+            "entity_type": str(entry["entity_type"]), "entity_id": str(entry["entity_id"]),
+            "old_values": jsonable(entry.get("old")), "new_values": jsonable(entry.get("new")),
+            "reason": entry.get("reason"),
+            "correlation_id": str(correlation_id) if correlation_id is not None else None,
+            "via": entry.get("via"), "prev_hash": prev_hash,
+        }
+        values["hash"] = prev_hash = entry_hash(values["prev_hash"], values)
+        rows.append(values)
+    session.execute(insert(table).values(rows))   # one statement: an executemany is a round trip a row
+    return rows
+
+
 def query(session, AuditEntry, filters):
     """One page of entries, newest first: {"items", "next_cursor"}. `filters`
     is a loaded mes_common.schemas.AuditQuery."""

@@ -189,6 +189,25 @@ class Transaction:
         self._emitted.append(envelope)
         return event
 
+    def emit_many(self, type_, items):
+        """Record one event per (subject, data) of `items` in the outbox, in one statement."""
+        ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
+        correlation = logs.correlation_var.get() or ctx.get("correlation_id")
+        causation = self.current_event.id if self.current_event else None
+        events = [CloudEvent.new(type_=type_, source=self._provider.service_name, subject=str(subject), data=data,
+                                 correlationid=correlation, causationid=causation, actor=self.actor)
+                  for subject, data in items]
+        if not events:
+            return []
+        envelopes = [event.to_dict() for event in events]
+        lease = func.now() + self._provider.relay.lease
+        # one multi-row VALUES: an executemany is a round trip a row with psycopg2
+        self.session.execute(insert(self._provider.Outbox).values([
+            {"event_id": uuid.UUID(e.id), "type": e.type, "source": e.source, "subject": e.subject,
+             "envelope": envelope, "next_attempt_at": lease} for e, envelope in zip(events, envelopes)]))
+        self._emitted.extend(envelopes)
+        return events
+
     def apply_changes(self, row, changes, entity_type, event_type, dump):
         """Set on `row` the `changes` that differ from it; then, in this
         transaction, emit `event_type` with `{**dump(row), "changed": [names]}`
@@ -227,6 +246,18 @@ class Transaction:
             action=action, entity_type=entity_type, entity_id=entity_id, old=old, new=new,
             reason=reason, correlation_id=logs.correlation_var.get() or ctx.get("correlation_id"),
             via=_via(ctx))
+
+    def audit_many(self, action, entity_type, entries, actor=None):
+        """Append one entry per (entity_id, old, new) of `entries`, chained in their order, in one statement
+        (`audit` one by one costs three round trips each). Holds the audit lock until commit: call it last."""
+        if self._provider.Audit is None:
+            raise RuntimeError(f"{self._provider.service_name} has no audit trail: "
+                               "pass its AuditEntry model to UnitOfWork")
+        ctx = self._worker_ctx.data if self._worker_ctx is not None else {}
+        common = {"actor": actor or self.actor, "action": action, "entity_type": entity_type, "via": _via(ctx),
+                  "correlation_id": logs.correlation_var.get() or ctx.get("correlation_id")}
+        return audit_trail.append_many(self.session, self._provider.Audit, [
+            {**common, "entity_id": entity_id, "old": old, "new": new} for entity_id, old, new in entries])
 
     def sign(self, manifest, record_type, record_id, meaning, content):
         """Store the signature the auth service answered (mes_common.signatures.check)

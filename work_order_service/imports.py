@@ -107,11 +107,10 @@ def import_orders(uow, refs, caller, data):
                                        lambda row: orders.get_out(session, row.id))
                 results.append((wo, UNCHANGED if out is None else CHANGED, None))
         tx.flush()
-        for wo in created:   # the new orders as their events and audit entries carry them: no query each
-            out = orders.dump(wo)
-            out["signatures"] = []
-            tx.emit(events.work_order("created"), wo.id, out)
-            tx.audit("create", orders.ENTITY, wo.id, new=out)
+        # the new orders as their events and audit entries carry them: no query each, one statement each
+        outs = [(wo.id, {**orders.dump(wo), "signatures": []}) for wo in created]
+        tx.emit_many(events.work_order("created"), outs)
+        tx.audit_many("create", orders.ENTITY, [(wo_id, None, out) for wo_id, out in outs])
         return {"orders": [{"id": wo.id, "number": wo.number, "status": wo.status, "action": action,
                             "reason": reason} for wo, action, reason in results]}
 

@@ -103,7 +103,8 @@ class EndpointCreate(Schema):
                            validate=[validate.Length(min=1, max=4000), NO_NUL], metadata={
         "description": "b2mml: the auth header's value (e.g. 'Bearer …'), stored encrypted and never shown again; "
                        "a webhook's signing secret is made by the MES and shown once in the answer"})
-    active = fields.Boolean(load_default=True)
+    active = fields.Boolean(load_default=True, metadata={
+        "description": "false pauses it: its messages are kept and wait until it is active again"})
 
 
 class EndpointUpdate(Schema):

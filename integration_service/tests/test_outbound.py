@@ -62,7 +62,7 @@ def receiver():
 
 @pytest.fixture
 def endpoint(rpc):
-    """`endpoint(data)` makes an endpoint, deactivated after the test (the stack is shared: its receiver goes)."""
+    """`endpoint(data)` makes an endpoint, paused after the test (the stack is shared: its receiver goes)."""
     made = []
 
     def make(data):

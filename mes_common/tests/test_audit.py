@@ -121,6 +121,23 @@ def test_entries_chain_and_verify(engine, monkeypatch):
     assert verify(engine) == {"ok": True, "entries": 5, "first_broken": None}
 
 
+def test_a_batch_chains_like_single_entries_and_verifies(engine):
+    write(engine, 2)
+    with Session(engine) as session, session.begin():
+        audit.append_many(session, AuditEntry, [
+            {"actor": "bob", "action": "create", "entity_type": "work_order", "entity_id": f"w{i}", "old": None,
+             "new": {"number": f"WO-{i}"}, "correlation_id": "batch"} for i in range(4)])
+    write(engine, 1, start=9)
+    entries = rows(engine)
+    assert [e["entity_id"] for e in entries] == ["n0", "n1", "w0", "w1", "w2", "w3", "n9"]
+    for prev, entry in zip(entries, entries[1:]):
+        assert entry["prev_hash"] == prev["hash"] and entry["id"] > prev["id"]
+        assert entry["hash"] == audit.entry_hash(entry["prev_hash"], dict(entry))
+    assert verify(engine) == {"ok": True, "entries": 7, "first_broken": None}
+    tamper(engine, "UPDATE audit_log SET new_values = '{\"number\": \"WO-X\"}' WHERE entity_id = 'w2'")
+    assert verify(engine)["first_broken"]["id"] == entries[4]["id"]
+
+
 def test_none_is_sql_null(engine):
     with Session(engine) as session, session.begin():
         audit.append(session, AuditEntry, actor="a", action="create", entity_type="t", entity_id="1",
