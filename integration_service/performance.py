@@ -314,8 +314,8 @@ def _material(segment, use, part, lot_numbers, serial_numbers, quantity, unit=No
         _el(actual, "MaterialDefinitionID", str(part))
     for lot_number in [lot_numbers] if isinstance(lot_numbers, str) else lot_numbers or ():
         _el(actual, "MaterialLotID", str(lot_number))
-    for serial_number in serial_numbers:
-        _el(actual, "MaterialSubLotID", str(serial_number))
+    for serial_number in sorted(map(str, serial_numbers)):   # a stable document: the same order each time
+        _el(actual, "MaterialSubLotID", serial_number)
     _el(actual, "MaterialUse", use)
     if quantity is not None:
         _quantity(actual, quantity, unit)
