@@ -86,7 +86,8 @@ class PlannedOperation(Schema):
                 raise ValidationError("must be a number", name)
 
 
-class PlannedOperationOut(Schema):
+class OperationPlan(Schema):
+    """What an operation is planned as: where, and how long."""
     sequence = fields.Integer(required=True)
     name = fields.String(required=True)
     work_center_id = fields.UUID(required=True)
@@ -94,6 +95,9 @@ class PlannedOperationOut(Schema):
     work_center_name = fields.String(allow_none=True)
     setup_time = fields.Float(required=True, metadata={"description": "minutes"})
     run_time = fields.Float(required=True, metadata={"description": "minutes per unit"})
+
+
+class PlannedOperationOut(OperationPlan):
     process_segment_id = fields.String(allow_none=True)
 
 
@@ -193,15 +197,8 @@ class BuyOffOut(Schema):
         "description": "the operator's, valid while the buy-off is as it was signed"})
 
 
-class OperationOut(Schema):
+class OperationOut(OperationPlan):
     id = fields.UUID(required=True)
-    sequence = fields.Integer(required=True)
-    name = fields.String(required=True)
-    work_center_id = fields.UUID(required=True)
-    work_center_code = fields.String(allow_none=True)
-    work_center_name = fields.String(allow_none=True)
-    setup_time = fields.Float(required=True, metadata={"description": "minutes"})
-    run_time = fields.Float(required=True, metadata={"description": "minutes per unit"})
     required_skills = fields.List(fields.Nested(resource_schemas.SkillRequirement), required=True, metadata={
         "description": "what the operator must be qualified in, from the routing at release"})
     skill_note = fields.String(allow_none=True)
