@@ -57,8 +57,8 @@ def _check(kind, data):
     if kind == "b2mml" and bool(data.get("auth_header")) != bool(data.get("secret")):
         problems["auth_header" if not data.get("auth_header") else "secret"] = [
             "an auth header needs its secret and a secret its header"]
-    if problems:
-        raise errors.ValidationFailed("the endpoint cannot be used so", problems)
+    if problems:   # values the schema takes, together refused: a rule (422)
+        raise errors.RuleViolated("the endpoint cannot be used so", problems)
 
 
 def dump(session, row, **extra):

@@ -78,7 +78,14 @@ MessagePage = page_schema(MessageSummaryOut, "MessagePage")
 ENDPOINT_KINDS = ("b2mml", "webhook")
 B2MML_VERSIONS = ("V0700", "V0600")
 OUTBOUND_NOUNS = ("OperationsPerformance",)   # what the MES sends an ERP: a completed work order's performance
-URL = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
+# an http(s) URL of a host name or IPv4 address: the documented pattern is the whole check, so the OpenAPI
+# document and the service agree on what a valid URL is
+URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s]*)?$"
+
+
+def url(**kwargs):
+    return fields.String(validate=[validate.Length(max=2000), validate.Regexp(
+        URL_PATTERN, error="an http:// or https:// URL of a host (name or IPv4 address)")], **kwargs)
 EVENT_TYPE = fields.String(validate=[validate.Length(min=3, max=200), validate.Regexp(
     r"^mes(\.[a-z0-9_]+)+(\.\*)?$", error="an event type (mes.work_order.work_order.completed) or a prefix with .*")])
 
@@ -89,7 +96,7 @@ class EndpointCreate(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(ENDPOINT_KINDS), metadata={
         "description": "b2mml: an ERP or PLM taking B2MML documents; webhook: a URL taking MES events "
                        "(CloudEvents JSON, signed)"})
-    url = URL
+    url = url(required=True, metadata={"example": "https://erp.example.com/b2mml"})
     b2mml_version = fields.String(load_default="V0700", validate=validate.OneOf(B2MML_VERSIONS))
     nouns = fields.List(fields.String(validate=validate.OneOf(OUTBOUND_NOUNS)), load_default=list,
                         metadata={"description": "b2mml: the documents it receives"})
@@ -108,7 +115,7 @@ class EndpointCreate(Schema):
 
 
 class EndpointUpdate(Schema):
-    url = fields.Url(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
+    url = url()
     b2mml_version = fields.String(validate=validate.OneOf(B2MML_VERSIONS))
     nouns = fields.List(fields.String(validate=validate.OneOf(OUTBOUND_NOUNS)))
     event_types = fields.List(EVENT_TYPE, validate=validate.Length(max=100))

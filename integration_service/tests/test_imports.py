@@ -301,6 +301,20 @@ def test_master_data_parts_equipment_and_lots_come_in(rpc, services, tag):
     rpc.receive_b2mml({}, lot)
     found = services.material.list_lots({"lot_number": f"L-{tag}"})["items"]
     assert [(x["quantity"], x["status"]) for x in found] == [(2500.0, "released")]
+    assert rpc.receive_b2mml({}, lot) == rpc.receive_b2mml({}, lot)   # a repeat: the first answer, no second lot
+    assert len(services.material.list_lots({"lot_number": f"L-{tag}"})["items"]) == 1
+
+    def get(noun, ids):
+        document = f"""<Get{noun} xmlns="http://www.mesa.org/xml/B2MML" releaseID="1.0">
+  <ApplicationArea><CreationDateTime>2025-03-02T00:00:00Z</CreationDateTime><BODID>G-{noun}-{tag}</BODID>
+  </ApplicationArea><DataArea><Get/><{noun}><ID>{ids}</ID></{noun}></DataArea></Get{noun}>"""
+        return etree.fromstring(rpc.receive_b2mml({}, document).encode())
+    shown = get("MaterialLot", f"L-{tag}")
+    b2mml.validate_v0700(etree.ElementTree(shown), STANDARDS)
+    assert shown.xpath("//b:MaterialLot/b:Quantity/b:QuantityString/text()", namespaces=B2) == ["2500"]
+    tree = get("Equipment", f"S-{tag}")
+    b2mml.validate_v0700(etree.ElementTree(tree), STANDARDS)
+    assert tree.xpath("//b:Equipment/b:ID/text()", namespaces=B2) == [f"S-{tag}", f"A-{tag}", f"WC-{tag}"]
 
 
 def test_get_answers_show_with_the_work_orders_and_master_data(rpc, services, tag):
