@@ -1,7 +1,7 @@
 """The Integration service's RPC and HTTP schemas: B2MML in, the message log."""
 from marshmallow import Schema, fields, validate
 
-from mes_common.schemas import NO_NUL, PageQuery, UtcDateTime, page_schema
+from mes_common.schemas import NO_NUL, PageQuery, Pattern, UtcDateTime, page_schema
 
 DIRECTIONS = ("in", "out")
 MESSAGE_STATUSES = ("processing", "accepted", "rejected", "failed", "pending", "delivered", "parked")
@@ -80,13 +80,15 @@ B2MML_VERSIONS = ("V0700", "V0600")
 OUTBOUND_NOUNS = ("OperationsPerformance",)   # what the MES sends an ERP: a completed work order's performance
 # an http(s) URL of a host name or IPv4 address: the documented pattern is the whole check, so the OpenAPI
 # document and the service agree on what a valid URL is
-URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s]*)?$"
+# (the path in printable ASCII, as RFC 3986 writes it: [!-~] reads the same in Python and in JSON Schema's
+# ECMA regexes, where \s does not)
+URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$"
 
 
 def url(**kwargs):
-    return fields.String(validate=[validate.Length(max=2000), validate.Regexp(
+    return fields.String(validate=[validate.Length(max=2000), Pattern(
         URL_PATTERN, error="an http:// or https:// URL of a host (name or IPv4 address)")], **kwargs)
-EVENT_TYPE = fields.String(validate=[validate.Length(min=3, max=200), validate.Regexp(
+EVENT_TYPE = fields.String(validate=[validate.Length(min=3, max=200), Pattern(
     r"^mes(\.[a-z0-9_]+)+(\.\*)?$", error="an event type (mes.work_order.work_order.completed) or a prefix with .*")])
 
 
@@ -104,7 +106,7 @@ class EndpointCreate(Schema):
                               metadata={"description": "webhook: the event types it receives ('mes.quality.*': all "
                                                        "of a prefix)"})
     auth_header = fields.String(load_default=None, allow_none=True, validate=[
-        validate.Length(min=1, max=100), validate.Regexp(r"^[A-Za-z0-9-]+$", error="a header name")],
+        validate.Length(min=1, max=100), Pattern(r"^[A-Za-z0-9-]+$", error="a header name")],
         metadata={"description": "b2mml: the header carrying the secret (e.g. Authorization)"})
     secret = fields.String(load_default=None, allow_none=True, load_only=True,
                            validate=[validate.Length(min=1, max=4000), NO_NUL], metadata={
@@ -120,7 +122,7 @@ class EndpointUpdate(Schema):
     nouns = fields.List(fields.String(validate=validate.OneOf(OUTBOUND_NOUNS)))
     event_types = fields.List(EVENT_TYPE, validate=validate.Length(max=100))
     auth_header = fields.String(allow_none=True, validate=[validate.Length(min=1, max=100),
-                                                           validate.Regexp(r"^[A-Za-z0-9-]+$", error="a header name")])
+                                                           Pattern(r"^[A-Za-z0-9-]+$", error="a header name")])
     secret = fields.String(allow_none=True, load_only=True, validate=[validate.Length(min=1, max=4000), NO_NUL])
     active = fields.Boolean()
     version = fields.Integer(strict=True, validate=validate.Range(min=1))
