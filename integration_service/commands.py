@@ -1,5 +1,6 @@
 """`mes integration messages|replay|receiver`: the integration service's operator commands."""
 import json
+import re
 import pathlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -59,7 +60,9 @@ def receiver_cmd(port, directory, secret):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            name = self.headers.get("webhook-id") or self.headers.get("Idempotency-Key") or "message"
+            # a file name of the sender's id, reduced to what cannot leave the directory
+            name = re.sub(r"[^A-Za-z0-9_-]", "_", self.headers.get("webhook-id") or
+                          self.headers.get("Idempotency-Key") or "message")[:100]
             verdict = ""
             if secret and "webhook-id" in self.headers:
                 try:
@@ -69,7 +72,9 @@ def receiver_cmd(port, directory, secret):
                     verdict = f"signature INVALID: {exc}"
             extension = "json" if "json" in (self.headers.get("Content-Type") or "") else "xml"
             (out / f"{name}.{extension}").write_bytes(body)
-            (out / f"{name}.headers.json").write_text(json.dumps(dict(self.headers), indent=1))
+            kept = {k: ("(present)" if k.lower() in ("authorization", "proxy-authorization") else v)
+                    for k, v in self.headers.items()}   # a credential is not written down
+            (out / f"{name}.headers.json").write_text(json.dumps(kept, indent=1))
             click.echo(f"{self.command} {self.path} {self.headers.get('Content-Type')} {len(body)} bytes → "
                        f"{out / f'{name}.{extension}'} {verdict}")
             self.send_response(200)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 425, 429}   # and every 5xx: the receiver may take it later; another 4xx refuses this message
 UNFINISHED = (messages.PENDING, messages.PARKED)
+ANSWER_BYTES = 2048   # of a receiver's answer, kept as the error
 SOON = 0.1   # seconds before preparing a document again whose owners are still booking it
 
 
@@ -63,6 +64,8 @@ def queue(session, rows):
     if not rows:
         return 0
     now = utcnow()
+    # created_at orders the messages of a key: a batch's rows get it a microsecond apart, in event order
+    rows = [{**r, "created_at": now + dt.timedelta(microseconds=i)} for i, r in enumerate(rows)]
     columns = {key for r in rows for key in r}   # one VALUES list: every row names every column
     defaults = {"version": None, "verb": None, "document_id": None, "touched": [], "correlation_id": None,
                 "actor": None}
@@ -75,7 +78,8 @@ def queue(session, rows):
 
 
 def claim(uow, settings, limit=None):
-    """Take due messages by lease: the ids of those this delivery sends now."""
+    """Take due messages by lease: (the ids of those this delivery sends now, the lease's end, which marks
+    them as this delivery's: an outcome is written only while it still stands)."""
     earlier = aliased(Message)
     with uow() as tx:
         now = utcnow()
@@ -91,11 +95,11 @@ def claim(uow, settings, limit=None):
                                      Message.endpoint_id.in_(select(Endpoint.id).where(Endpoint.active.is_(True))))
             .order_by(Message.created_at, Message.id).limit(limit or settings.batch)
             .with_for_update(skip_locked=True, of=Message)).scalars().all()
+        lease = now + dt.timedelta(seconds=settings.lease)
         if ids:
             tx.session.execute(update(Message).where(Message.id.in_(ids)).values(
-                next_attempt_at=now + dt.timedelta(seconds=settings.lease)).execution_options(
-                synchronize_session=False))
-        return ids
+                next_attempt_at=lease).execution_options(synchronize_session=False))
+        return ids, lease
 
 
 @dataclass
@@ -109,15 +113,19 @@ class Outcome:
 
 def post(url, body, headers, settings):
     """Send one message: its Outcome (never raises: a network failure is an outcome)."""
+    # the whole exchange is bounded, not each read (a receiver trickling an endless answer would hold the
+    # delivery), and only the answer's first bytes are read
     try:
-        answer = requests.post(url, data=body, headers=headers, allow_redirects=False,
-                               timeout=(settings.connect_timeout, settings.read_timeout))
-    except requests.RequestException as exc:
+        with eventlet.Timeout(settings.connect_timeout + settings.read_timeout):
+            with requests.post(url, data=body, headers=headers, allow_redirects=False, stream=True,
+                               timeout=(settings.connect_timeout, settings.read_timeout)) as answer:
+                status, text = answer.status_code, next(answer.iter_content(ANSWER_BYTES), b"")
+    except (requests.RequestException, eventlet.Timeout) as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
-    if 200 <= answer.status_code < 300:
-        return Outcome(True, answer.status_code)
-    retry = answer.status_code >= 500 or answer.status_code in RETRYABLE
-    return Outcome(False, answer.status_code, f"HTTP {answer.status_code}: {answer.text[:300]}", retry)
+    if 200 <= status < 300:
+        return Outcome(True, status)
+    retry = status >= 500 or status in RETRYABLE
+    return Outcome(False, status, f"HTTP {status}: {text[:300].decode('utf-8', 'replace')}", retry)
 
 
 def request_of(row, endpoint, sealer):
@@ -136,10 +144,15 @@ def request_of(row, endpoint, sealer):
     return body, headers
 
 
-def record(uow, settings, message_id, outcome):
-    """Write a send's outcome: delivered, due again after a backoff, or parked (a refusal, or failing too long)."""
+def record(uow, settings, message_id, lease, outcome):
+    """Write a send's outcome: delivered, due again after a backoff, or parked (a refusal, or failing too long);
+    nothing when the lease ran out meanwhile (another delivery took the message: its outcome counts)."""
     with uow() as tx:
         row = messages.get_row(tx.session, message_id, lock=True)
+        if row.status != messages.PENDING or row.next_attempt_at != lease:
+            log.warning("outbound message %s: the lease ran out during the send; its outcome is not written",
+                        message_id)
+            return row.status
         now = utcnow()
         row.attempts += 1
         row.http_status, row.last_error = outcome.http_status, outcome.error
@@ -158,7 +171,7 @@ def record(uow, settings, message_id, outcome):
         return row.status
 
 
-def send(uow, settings, sealer, prepare, message_id):
+def send(uow, settings, sealer, prepare, message_id, lease):
     """Prepare (when it has no payload yet) and send one claimed message; its new status."""
     with uow() as tx:
         row = messages.get_row(tx.session, message_id)
@@ -171,12 +184,19 @@ def send(uow, settings, sealer, prepare, message_id):
         try:
             row = prepare(uow, row, endpoint)
         except errors.Unavailable as exc:
-            return record(uow, settings, message_id, Outcome(False, None, f"preparing: {exc.message}", soon=True))
+            return record(uow, settings, message_id, lease,
+                          Outcome(False, None, f"preparing: {exc.message}", soon=True))
         except Exception as exc:   # a document that cannot be made (invalid): parked and shown, not retried
             log.exception("outbound message %s could not be prepared", message_id)
-            return record(uow, settings, message_id, Outcome(False, None, f"preparing: {exc}"[:500], retry=False))
-    body, headers = request_of(row, endpoint, sealer)
-    return record(uow, settings, message_id, post(endpoint.url, body, headers, settings))
+            return record(uow, settings, message_id, lease,
+                          Outcome(False, None, f"preparing: {exc}"[:500], retry=False))
+    try:
+        body, headers = request_of(row, endpoint, sealer)
+    except Exception as exc:   # a secret that does not open (another key file): parked and shown
+        log.exception("outbound message %s: its request cannot be made", message_id)
+        return record(uow, settings, message_id, lease,
+                      Outcome(False, None, f"the request cannot be made: {exc}"[:500], retry=False))
+    return record(uow, settings, message_id, lease, post(endpoint.url, body, headers, settings))
 
 
 def serialized(uow):
@@ -193,17 +213,17 @@ def serialized(uow):
 
 def run(uow, settings, sealer, prepare):
     """One round: claim what is due and send it, `concurrency` at a time. The number sent (any outcome)."""
-    ids = claim(uow, settings)
+    ids, lease = claim(uow, settings)
     if ids:
         unit, pool = serialized(uow), eventlet.GreenPool(settings.concurrency)
-        for _ in pool.imap(lambda message_id: _safe_send(unit, settings, sealer, prepare, message_id), ids):
+        for _ in pool.imap(lambda message_id: _safe_send(unit, settings, sealer, prepare, message_id, lease), ids):
             pass
     return len(ids)
 
 
-def _safe_send(uow, settings, sealer, prepare, message_id):
+def _safe_send(uow, settings, sealer, prepare, message_id, lease):
     try:
-        return send(uow, settings, sealer, prepare, message_id)
+        return send(uow, settings, sealer, prepare, message_id, lease)
     except Exception:   # the lease runs out and the message is sent again
         log.exception("outbound message %s: delivery failed; retried when its lease ends", message_id)
         return None

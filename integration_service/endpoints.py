@@ -20,6 +20,7 @@ endpoint_out = EndpointOut()
 
 
 SECRETS_KEY = "INTEGRATION.SECRETS_KEY_FILE"
+PRIVATE_EVENTS = "mes.auth."
 
 
 def sealer(config):
@@ -50,6 +51,9 @@ def _check(kind, data):
         unknown = [p for p in data.get("event_types", []) if not any(matches([p], t) for t in known)]
         if unknown:
             problems["event_types"] = [f"no MES event type is {p}" for p in unknown]
+        private = [p for p in data.get("event_types", []) if p.startswith(PRIVATE_EVENTS) or p == "mes.*"]
+        if private:   # accounts, sign-ins, addresses: not for a webhook and a message log others read
+            problems["event_types"] = [f"{p}: auth events are not forwarded" for p in private]
         if data.get("nouns"):
             problems["nouns"] = ["a webhook receives events, not B2MML nouns"]
     elif data.get("event_types"):
@@ -89,6 +93,9 @@ def update(tx, sealer, endpoint_id, changes):
     session = tx.session
     row = fetch(session, Endpoint.id, endpoint_id, "endpoint", lock=True)
     check_version(changes.pop("version", None), row.version, f"endpoint {row.name}")
+    if row.kind == "webhook" and "secret" in changes:
+        raise errors.RuleViolated(f"{row.name} is a webhook: its signing secret is made by the MES (rotate it)",
+                                  {"secret": ["rotate-secret makes a webhook's secret"]})
     merged = {"event_types": row.event_types, "nouns": row.nouns, "auth_header": row.auth_header,
               "secret": "kept" if row.secret is not None else None, **changes}
     _check(row.kind, merged)

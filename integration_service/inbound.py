@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/xml"
 IMPORT_MODE = {None: "create", "Process": "create", "Change": "change", "Sync": "sync"}
 SCHEDULE_NOUNS = ("OperationsSchedule", "OperationsRequest")
+CANCELLABLE, ENDED = ("created", "released", "on_hold"), ("cancelled", "closed", "completed")
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Context:
     actor: str | None = None
     site_code: str | None = None
     part_type: str | None = None
+    permissions: frozenset | None = None   # the caller's (an API token's scope); None: the platform's own call
 
     def options(self):
         """What the sender asked besides the document (kept with the message: a replay asks it again)."""
@@ -45,10 +47,11 @@ def receive(uow, ctx, document, idempotency_key=None):
     if message.verb in b2mml.ANSWERS:
         raise errors.ValidationFailed(f"{message.element_name} is an answer, not a request",
                                       {"body": [f"{message.verb}: the MES takes Process, Change, Cancel, Sync, Get"]})
+    _authorize(ctx, message)
     digest = messages.payload_hash(document)
     row_id, held = messages.claim(uow, {
         "kind": "b2mml", "version": message.version, "noun": message.noun, "verb": message.verb,
-        "document_id": message.message_id, "sender": message.sender,
+        "document_id": (message.message_id or "")[:200] or None, "sender": (message.sender or "")[:200] or None,
         "idempotency_key": messages.key_of(message, digest, idempotency_key), "payload_hash": digest,
         "correlation_id": ctx.correlation_id, "actor": ctx.actor, "content_type": CONTENT_TYPE,
         "options": ctx.options(), "payload": document})
@@ -62,7 +65,8 @@ def replay(uow, ctx, message_id):
     copy holds it now) and is recorded with its new outcome."""
     with uow() as tx:
         row = messages.get_row(tx.session, message_id, lock=True)
-        if row.direction != messages.IN or row.status not in (messages.REJECTED, messages.FAILED):
+        if row.direction != messages.IN or not (row.status in (messages.REJECTED, messages.FAILED)
+                                                or messages.stale(row)):
             raise errors.Conflict(f"message {message_id} is {row.direction} and {row.status}: only a rejected or "
                                   "failed inbound message is applied again", {"status": [row.status]})
         holder = messages.key_holder(tx.session, row.idempotency_key)
@@ -72,25 +76,60 @@ def replay(uow, ctx, message_id):
         row.status, row.error = messages.PROCESSING, None
         document, options = row.payload, row.options
     ctx.site_code, ctx.part_type = options.get("site"), options.get("part_type")
-    return apply(uow, ctx, message_id, b2mml.read(document, ctx.standards_dir))
+    message = b2mml.read(document, ctx.standards_dir)
+    _authorize(ctx, message)
+    return apply(uow, ctx, message_id, message)
+
+
+# what a caller needs, beside integration:write, to change what a noun changes (its owner's permission: a
+# token that may send B2MML must not do through it what the owner's own routes would refuse it)
+PERMISSIONS = {"OperationsSchedule": "work_order:write", "OperationsRequest": "work_order:write",
+               "MaterialDefinition": "material:write", "MaterialLot": "inventory:write",
+               "MaterialInformation": "material:write", "Equipment": "resource:write",
+               "EquipmentInformation": "resource:write"}
+
+
+def _authorize(ctx, message):
+    needed = PERMISSIONS.get(message.noun)
+    if message.noun == "MaterialInformation" and any(b2mml._name(c) == "MaterialLot" for n in message.nouns
+                                                     for c in n):
+        needed = {"material:write", "inventory:write"}
+    needed = {needed} if isinstance(needed, str) else needed or set()
+    if message.verb == "Get" or ctx.permissions is None:
+        return
+    missing = sorted(needed - ctx.permissions)
+    if missing:
+        raise errors.Forbidden(f"a {message.verb or 'plain'} {message.noun_element} needs {', '.join(missing)}",
+                               {"permissions": missing})
 
 
 def apply(uow, ctx, row_id, message):
-    """Apply a claimed message and record the outcome: the answer, or the error raised after it is logged."""
+    """Apply a claimed message and record the outcome, whatever happens: the answer, or the error raised after
+    it is logged (a row left `processing` would hold its key for good)."""
+    outcome = (messages.FAILED, 500, None, {"error": "internal", "message": "interrupted", "details": {}}, ())
     try:
         touched, answer = _dispatch(ctx, message, row_id)
+        outcome = (messages.ACCEPTED, 200, answer, None, touched)
+        return answer
     except errors.MesError as exc:
         status = messages.FAILED if isinstance(exc, errors.Unavailable) else messages.REJECTED
-        rejection = _answer(message, row_id, error=exc)
-        messages.finish(uow, row_id, status, exc.http_status, answer=rejection, error=exc.to_dict())
+        outcome = (status, exc.http_status, _rejection(message, row_id, exc), exc.to_dict(), ())
         raise
     except Exception as exc:
         log.exception("B2MML message %s failed", row_id)
-        messages.finish(uow, row_id, messages.FAILED, 500, error={"error": "internal", "message": str(exc),
-                                                                  "details": {}})
+        outcome = (messages.FAILED, 500, None, {"error": "internal", "message": str(exc)[:500], "details": {}}, ())
         raise
-    messages.finish(uow, row_id, messages.ACCEPTED, 200, answer=answer, touched=touched)
-    return answer
+    finally:
+        status, http_status, answer, error, touched = outcome
+        messages.finish(uow, row_id, status, http_status, answer=answer, error=error, touched=touched)
+
+
+def _rejection(message, row_id, exc):
+    """The Rejected answer kept in the log, or None when B2MML has no answer for this noun (a ConfirmBOD...)."""
+    try:
+        return _answer(message, row_id, error=exc)
+    except ValueError:
+        return None
 
 
 def _answer(message, row_id, error=None, nouns=None):
@@ -111,6 +150,10 @@ def _dispatch(ctx, message, row_id):
             return show_work_orders(ctx, message)
         touched = import_schedules(ctx, message, row_id)
     elif noun in master_data.NOUNS:
+        _verb(message, (None, "Process", "Change", "Sync", "Get"))
+        if "Delete" in message.actions:
+            raise errors.RuleViolated("the MES does not delete master data from the ERP",
+                                      {"body": ["actionCode Delete: set the part inactive or the lot's status"]})
         if message.verb == "Get":
             return master_data.show(ctx, message)
         touched = master_data.apply(ctx, message, row_id)
@@ -118,6 +161,13 @@ def _dispatch(ctx, message, row_id):
         raise errors.RuleViolated(f"the MES takes no {message.noun_element}",
                                   {"body": [f"{message.noun_element}: the MES takes {', '.join(SUPPORTED)}"]})
     return touched, _answer(message, row_id)
+
+
+def _verb(message, allowed):
+    if message.verb not in allowed:
+        raise errors.RuleViolated(f"the MES does not take {message.verb} for {message.noun_element}",
+                                  {"body": [f"{message.verb}{message.noun_element}: the MES takes "
+                                            f"{', '.join(v or 'a plain noun' for v in allowed)}"]})
 
 
 SUPPORTED = ("OperationsSchedule (V0600 ProductionSchedule)", "MaterialDefinition", "MaterialLot",
@@ -152,6 +202,18 @@ def import_schedules(ctx, message, row_id):
 
 
 _ORDER_FIELD = re.compile(r"^orders\[(\d+)\]\.?(.*)$")
+
+
+def _flat(details, prefix=""):
+    """Marshmallow's nested errors ({"orders": {"0": {"number": [...]}}}) as paths (orders[0].number)."""
+    flat = {}
+    for key, value in details.items():
+        path = f"{prefix}[{key}]" if str(key).isdigit() else f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_flat(value, path))
+        else:
+            flat[path] = value
+    return flat
 _ELEMENT = {"number": "ID", "part_id": "MaterialDefinitionID", "quantity": "Quantity", "due_date": "EndTime",
             "planned_start": "StartTime", "priority": "Priority", "description": "Description"}
 
@@ -161,7 +223,7 @@ def _in_document_terms(exc, orders, version):
     (orders[3].number → OperationsRequest[WO-7]/ID), so the ERP sees where to look."""
     request = "ProductionRequest" if version == b2mml.V0600 else "OperationsRequest"
     details = {}
-    for where, messages_ in exc.details.items():
+    for where, messages_ in _flat(exc.details).items():
         found = _ORDER_FIELD.match(where)
         if found and int(found[1]) < len(orders):
             head = f"{request}[{orders[int(found[1])]['number']}]"
@@ -184,17 +246,18 @@ def _site(ctx):
 
 def cancel(ctx, message, found, row_id):
     """Cancel the named orders: all must exist (one 422 naming the unknown); those already ended are kept."""
-    numbers = [r.id for s in found for r in s.requests]
+    numbers = list(dict.fromkeys(r.id for s in found for r in s.requests))   # each once, in document order
     existing = {o["number"]: o for o in ctx.work_order.find_work_orders({"numbers": numbers})}
-    missing = [n for n in numbers if n not in existing]
-    if missing:
-        name = "ProductionRequest" if message.version == b2mml.V0600 else "OperationsRequest"
-        raise errors.RuleViolated(f"{len(missing)} work order(s) to cancel do not exist: nothing cancelled",
-                                  {f"{name}[{n}]/ID": ["no such work order"] for n in missing})
+    name = "ProductionRequest" if message.version == b2mml.V0600 else "OperationsRequest"
+    problems = {f"{name}[{n}]/ID": ["no such work order"] for n in numbers if n not in existing}
+    problems.update({f"{name}[{n}]/ID": [f"{existing[n]['status']}: work has started; hold it on the shop floor"]
+                     for n in numbers if n in existing and existing[n]["status"] not in CANCELLABLE + ENDED})
+    if problems:   # every order checked before the first is cancelled
+        raise errors.RuleViolated(f"{len(problems)} work order(s) cannot be cancelled: nothing cancelled", problems)
     touched = []
     for number in numbers:
         order = existing[number]
-        if order["status"] in ("cancelled", "closed", "completed"):
+        if order["status"] in ENDED:
             touched.append({"type": "work_order", "id": order["id"], "number": number, "action": "kept",
                             "reason": order["status"]})
             continue

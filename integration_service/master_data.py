@@ -108,9 +108,11 @@ def _lot_status(lot, problems):
     return status
 
 
-def _existing_lot(ctx, number):
-    items = ctx.material.list_lots({"lot_number": number, "limit": 5})["items"]
-    return next((lot for lot in items if lot["lot_number"] == number), None)
+def _existing_lot(ctx, number, part=None):
+    """The lot of this number (of this part: lot numbers are unique per part)."""
+    query = {"lot_number": number, "limit": 50, **({"part_id": part["id"]} if part else {})}
+    items = [lot for lot in ctx.material.list_lots(query)["items"] if lot["lot_number"] == number]
+    return items[0] if len(items) == 1 or (part and items) else None
 
 
 def lots(ctx, verb, found, row_id):
@@ -124,7 +126,12 @@ def lots(ctx, verb, found, row_id):
     plan = []
     for lot in found:
         where = f"MaterialLot[{lot.id}]"
-        existing = _existing_lot(ctx, lot.id)
+        part = known_parts.get(lot.material_definition_id)
+        if part is None:
+            _problem(problems, f"{where}/MaterialDefinitionID", f"no part numbered {lot.material_definition_id!r}"
+                     if lot.material_definition_id else "missing: the lot's part")
+            continue
+        existing = _existing_lot(ctx, lot.id, part)
         status = _lot_status(lot, problems)
         if existing is not None:
             if not change:
@@ -134,10 +141,6 @@ def lots(ctx, verb, found, row_id):
         if not create:
             _problem(problems, f"{where}/ID", f"no lot {lot.id}")
             continue
-        part = known_parts.get(lot.material_definition_id)
-        if part is None:
-            _problem(problems, f"{where}/MaterialDefinitionID", f"no part numbered {lot.material_definition_id!r}"
-                     if lot.material_definition_id else "missing: the lot's part")
         if lot.quantity is None or lot.quantity <= 0:
             _problem(problems, f"{where}/Quantity", "missing or not above 0: a new lot needs its quantity")
         location = _location(ctx, lot.storage_location, locations)
@@ -152,7 +155,7 @@ def lots(ctx, verb, found, row_id):
             made = ctx.material.receive_lot({
                 "part_id": part["id"], "quantity": float(lot.quantity), "location_id": location["id"],
                 "lot_number": lot.id, "reference": f"B2MML message {row_id}",
-                "idempotency_key": f"b2mml-lot:{lot.id}"})
+                "idempotency_key": f"b2mml-lot:{part['part_number']}:{lot.id}"[:200]})
             lot_out, action = made.get("lot", made), "created"
             if status and status != lot_out["status"]:
                 lot_out = ctx.material.set_lot_status(lot_out["id"], {"status": status, "reason": "ERP lot status"})
@@ -186,6 +189,23 @@ def _level(equipment, problems):
     return level
 
 
+def _parents_first(found):
+    """The equipment with each node after its parent when the parent is in the message too (an
+    EquipmentInformation may list them in any order)."""
+    by_id, done, ordered = {e.id: e for e in found}, set(), []
+
+    def visit(e, path=()):
+        if e.id in done or e.id in path:
+            return
+        if e.parent_id in by_id:
+            visit(by_id[e.parent_id], (*path, e.id))
+        done.add(e.id)
+        ordered.append(e)
+    for e in found:
+        visit(e)
+    return ordered
+
+
 def equipment(ctx, verb, found):
     """Create or rename the nodes top down. A node is known by its code under its parent's code (codes are
     unique among siblings); a parent named by HierarchyScope must be in the MES or in the message."""
@@ -203,12 +223,14 @@ def equipment(ctx, verb, found):
         return next((n for n in in_mes.get(code, ()) if (n["path_codes"][-2:-1] or [None])[0] == parent_code), None)
 
     plan = []
-    for e in found:
+    for e in _parents_first(found):
         where = f"Equipment[{e.id}]"
         level = _level(e, problems)
         existing = known(e.id, e.parent_id)
-        if e.parent_id and e.parent_id not in in_message and not in_mes.get(e.parent_id):
-            _problem(problems, f"{where}/HierarchyScope", f"no equipment coded {e.parent_id!r} to put it under")
+        if e.parent_id and e.parent_id not in in_message and len(in_mes.get(e.parent_id, ())) != 1:
+            _problem(problems, f"{where}/HierarchyScope", f"no equipment coded {e.parent_id!r} to put it under"
+                     if not in_mes.get(e.parent_id) else f"{e.parent_id!r} names {len(in_mes[e.parent_id])} nodes "
+                     "(codes are unique among siblings): send the hierarchy from its top")
         if existing is not None and not change:
             _problem(problems, f"{where}/ID", f"{e.id} exists already (send Change or Sync)")
         elif existing is None and not create:
@@ -245,7 +267,7 @@ def show(ctx, message):
         elements = [b2mml.material_definition(found[i]) for i in ids if i in found]
         touched = [{"type": "part", "id": found[i]["id"], "number": i, "action": "shown"} for i in ids if i in found]
     elif noun == "MaterialLot":
-        lots_found = [lot for lot in (_existing_lot(ctx, i) for i in ids) if lot is not None]
+        lots_found = [lot for lot in (_existing_lot(ctx, i) for i in ids) if lot is not None]   # (one per number)
         elements = [b2mml.material_lot(lot) for lot in lots_found]
         touched = [{"type": "lot", "id": lot["id"], "number": lot["lot_number"], "action": "shown"}
                    for lot in lots_found]

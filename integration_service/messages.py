@@ -3,9 +3,10 @@
 An inbound message is claimed under its idempotency key before it is applied (one committed row, status
 `processing`): a second copy arriving meanwhile gets 409, a copy arriving later the first answer. A refused
 (`rejected`) or failed (`failed`) message frees its key: once the cause is fixed the sender may send it again."""
+import datetime as dt
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from mes_common import errors, paging
@@ -28,15 +29,29 @@ def payload_hash(payload):
 
 def key_of(message, digest, header_key=None):
     """The idempotency key: the sender's Idempotency-Key header, else the document's verb, noun and ID with the
-    hash of the payload (the same document sent again is the same message; a changed one is another)."""
-    if header_key:
-        return f"key:{header_key}"
-    return f"{message.verb or 'Document'}:{message.noun}:{message.sender or ''}:{message.message_id or ''}:{digest}"
+    hash of the payload (the same document sent again is the same message; a changed one is another). A key
+    longer than its column is kept as its hash."""
+    key = f"key:{header_key}" if header_key else \
+        f"{message.verb or 'Document'}:{message.noun}:{message.sender or ''}:{message.message_id or ''}:{digest}"
+    return key if len(key) <= 300 else f"sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+STALE_AFTER = dt.timedelta(minutes=5)   # a message `processing` this long was left by a process that stopped
+
+
+def stale(row):
+    return row.status == PROCESSING and row.updated_at < utcnow() - STALE_AFTER
 
 
 def claim(uow, fields):
-    """Record an inbound message as being processed: (row id, None), or (None, the row that holds its key)."""
+    """Record an inbound message as being processed: (row id, None), or (None, the row that holds its key).
+    A copy left `processing` by a process that stopped mid-way is marked failed first: it gives its key up."""
     with uow() as tx:
+        tx.session.execute(update(Message).where(
+            Message.idempotency_key == fields["idempotency_key"], Message.status == PROCESSING,
+            Message.updated_at < func.now() - STALE_AFTER).values(
+            status=FAILED, error={"error": "interrupted", "message": "the service stopped while applying it",
+                                  "details": {}}, finished_at=func.now()))
         row_id = tx.session.execute(
             insert(Message).values(**fields, direction=IN, status=PROCESSING)
             .on_conflict_do_nothing(index_elements=["idempotency_key"],

@@ -9,6 +9,7 @@ from decimal import Decimal
 from mes_common import errors
 
 MAX_SEQUENCE = 99_999
+MAX_MINUTES = Decimal(10_000_000)   # the work order service's bound on setup and run time
 
 
 def part_numbers(schedules):
@@ -99,12 +100,19 @@ def _order(request, version, parts, work_centers, site, sites, problems):
         elif node["site_id"] != site_id:
             problems[at].append(f"{segment.work_center_code} is not in the order's site")
             continue
-        run = _minutes(segment.duration) / request.quantity if segment.duration and request.quantity else Decimal(0)
+        try:
+            run = (_minutes(segment.duration) / request.quantity if segment.duration and request.quantity
+                   else Decimal(0)).quantize(Decimal("0.000001"))
+        except ArithmeticError:
+            run = MAX_MINUTES + 1
+        if run > MAX_MINUTES or (segment.setup and _minutes(segment.setup) > MAX_MINUTES):
+            problems[at.rsplit("/", 2)[0] + "/Duration"].append("more than 10,000,000 minutes a unit")
+            continue
         operations.append({"sequence": sequence, "name": (segment.description or segment.process_segment_id
                                                           or f"Operation {segment.id}")[:200],
                            "work_center_id": node["id"],
                            "setup_time": float(_minutes(segment.setup)) if segment.setup else 0.0,
-                           "run_time": float(run.quantize(Decimal("0.000001"))),
+                           "run_time": float(run),
                            "process_segment_id": segment.process_segment_id})
     if site_id is None:
         if len(sites) == 1:

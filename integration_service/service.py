@@ -43,7 +43,7 @@ class IntegrationService(ServiceBase):
         return inbound.Context(work_order=self.work_order, material=self.material, resource=self.resource,
                                standards_dir=self._standards(), correlation_id=self.context.get("correlation_id"),
                                actor=self._caller().actor, site_code=query.get("site"),
-                               part_type=query.get("part_type"))
+                               part_type=query.get("part_type"), permissions=self._caller().permissions)
 
     def _sealer(self):
         return endpoints.sealer(self.config)

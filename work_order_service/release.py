@@ -195,10 +195,23 @@ def _routing(resource, data):
         raise
 
 
+CONTROLLED = ("work_instruction_code", "required_skills", "special_process")   # what a plan must not drop
+
+
 def planned_over_routing(routing, planned):
     """The operations of an order the ERP planned: the plan's sequence, name, work center and times, with the
-    instruction, skills and special process of the routing's operation of the same sequence, if any."""
+    instruction, skills and special process of the routing's operation of the same sequence, if any. A
+    routing operation that carries any of those and has no planned counterpart refuses the release: an
+    instruction, a qualification or a special process must not vanish because the ERP numbers differently."""
     by_sequence = {op["sequence"]: op for op in (routing or {}).get("operations", [])}
+    planned_sequences = {op["sequence"] for op in planned}
+    dropped = [seq for seq, op in sorted(by_sequence.items())
+               if seq not in planned_sequences and any(op.get(key) for key in CONTROLLED)]
+    if dropped:
+        raise errors.RuleViolated(
+            "release refused: the ERP's plan has no operation " + ", ".join(map(str, dropped))
+            + " of the released routing, which carries an instruction, required skills or a special process",
+            {"planned_operations": [f"operation {seq} missing" for seq in dropped]})
     return [{**{k: v for k, v in by_sequence.get(op["sequence"], {}).items()
                 if k in ("work_instruction_code", "required_skills", "skill_note", "special_process")},
              **{k: op[k] for k in ("sequence", "name", "work_center_id", "work_center_code", "work_center_name",

@@ -82,6 +82,7 @@ BUILTIN_ROLES = {
                 _READ_SHOP | {"audit:read", "user:read", "role:read"}, True),
     "integration": ("Machine account of ERP/CMM integrations (API tokens)",
                     _READ_SHOP | {"integration:write", "integration:read", "material:write", "inventory:write",
+                                  "resource:write",
                                   "work_order:write", "api_token:write", "equipment_state:write", "quality:write",
                                   "inspection:record"}, False),
 }

@@ -9,6 +9,8 @@ from lxml import etree
 from sqlalchemy import text
 
 from mes_common import errors
+from mes_common.rpc import ClusterRpcProxy
+from work_order_service.testing import build
 from integration_service import b2mml
 from integration_service.tests.test_b2mml import STANDARDS
 
@@ -338,3 +340,36 @@ def test_get_answers_show_with_the_work_orders_and_master_data(rpc, services, ta
         f"<ID>Q</ID><OperationsRequest><ID>WO-100234-{tag}</ID></OperationsRequest>", f"<ID>7731-100-A-{tag}</ID>")
     shown = etree.fromstring(rpc.receive_b2mml({}, part.replace(f"GET-{tag}", f"GET2-{tag}")).encode())
     assert shown.xpath("//b:MaterialDefinition/b:ID/text()", namespaces=B2) == [f"7731-100-A-{tag}"]
+
+
+def test_a_plan_that_drops_a_controlled_routing_operation_is_not_released(rpc, services, tag):
+    """The ERP numbers its operations; a routing operation with required skills it does not plan would vanish
+    at release with its qualification check: the release is refused instead."""
+    skill = services.resource.create_skill({"code": f"SK-{tag}", "name": "Torque tightening"})
+    world = build(services, components=1, operations=2, first_requires=[{"skill": skill["code"], "min_level": 1}])
+    wc20 = world.wcs[1]["code"]
+    document = _change(tag, f"WO-P-{tag}", 2, verb="Process").replace(f"WC-SAW-01-{tag}", wc20).replace(
+        f"7731-100-A-{tag}", world.part["part_number"]).replace("<ID>0010</ID>", "<ID>0020</ID>")
+    rpc.receive_b2mml({"site": world.site["code"]}, document)
+    order = services.wo.find_work_orders({"numbers": [f"WO-P-{tag}"]})[0]
+    with pytest.raises(errors.RuleViolated) as refused:
+        services.wo.release_work_order(order["id"])
+    assert refused.value.details == {"planned_operations": ["operation 10 missing"]}
+
+
+def test_a_token_sends_only_what_its_permissions_allow_and_an_unanswerable_noun_is_logged(stack, tag):
+    with ClusterRpcProxy(stack.config, timeout=30, context_data={
+            "actor": "erp", "permissions": ["integration:write"]}) as narrow:
+        with pytest.raises(errors.Forbidden) as refused:
+            narrow.integration_service.receive_b2mml({}, _change(tag, f"WO-F-{tag}", 1, verb="Process"))
+    assert refused.value.details == {"permissions": ["work_order:write"]}
+    # a valid ConfirmBOD (an ERP's reply to a BOD) has no Acknowledge in B2MML: refused and logged so, never
+    # left `processing` (which would hold its key for good)
+    confirm = f"""<ConfirmBOD xmlns="http://www.mesa.org/xml/B2MML">
+  <ApplicationArea><CreationDateTime>2025-03-02T00:00:00Z</CreationDateTime><BODID>C-{tag}</BODID></ApplicationArea>
+  <DataArea><Confirm/><BOD><Description>received</Description></BOD></DataArea></ConfirmBOD>"""
+    for _ in range(2):
+        with pytest.raises(errors.RuleViolated):
+            stack.rpc.integration.receive_b2mml({}, confirm)
+    logged = stack.rpc.integration.list_messages({"noun": "ConfirmBOD"})["items"]   # (a plain noun: no BODID read)
+    assert [(m["status"], m["http_status"]) for m in logged] == [("rejected", 422)] * 2

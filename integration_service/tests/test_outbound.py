@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from lxml import etree
 
+from mes_common import errors
 from mes_common.testing.fixtures import free_port, wait_until
 from integration_service import b2mml
 from integration_service.contract import webhooks
@@ -103,6 +104,8 @@ def test_a_webhook_receiver_down_for_a_while_gets_every_event_in_order_and_signe
                                 "event_types": ["mes.work_order.work_order.*"]})
     secret = hook["signing_secret"]
     assert secret.startswith("whsec_") and "signing_secret" not in rpc.get_endpoint(hook["id"])
+    with pytest.raises(errors.RuleViolated):   # a webhook's secret is the MES's to make (rotate-secret)
+        rpc.update_endpoint(hook["id"], {"secret": "hunter2"})
     site, part = _world(services, tag)
     wo = services.wo.create_work_order({"part_id": part["id"], "quantity": 5, "due_date": "2026-12-31",
                                         "site_id": site["id"]})
