@@ -2,6 +2,7 @@
 key) is stored sealed (mes_common.sealing) and never answered again; a webhook's is made by the MES and shown
 once, when the endpoint is made or its secret rotated."""
 import fnmatch
+import functools
 import importlib
 from pathlib import Path
 
@@ -24,12 +25,17 @@ PRIVATE_EVENTS = "mes.auth."
 
 
 def sealer(config):
-    """The sealer of endpoint secrets: its key file (generated in development, INTEGRATION.GENERATE_KEYS)."""
+    """The sealer of endpoint secrets: its key file (generated in development, INTEGRATION.GENERATE_KEYS), read
+    once a process (the delivery loop asks every tick)."""
     section = config.get("INTEGRATION") or {}
     path = Path(section.get("SECRETS_KEY_FILE") or "var/integration/secrets.key")
     generate = str(section.get("GENERATE_KEYS", True)).strip().lower() in ("1", "true", "yes", "on")
-    return sealing.Sealer(sealing.key_file(path if path.is_absolute() else ROOT / path, generate, SECRETS_KEY),
-                          SECRETS_KEY)
+    return _sealer(path if path.is_absolute() else ROOT / path, generate)
+
+
+@functools.lru_cache(maxsize=4)
+def _sealer(path, generate):
+    return sealing.Sealer(sealing.key_file(path, generate, SECRETS_KEY), SECRETS_KEY)
 
 
 def known_event_types():
@@ -65,12 +71,23 @@ def _check(kind, data):
         raise errors.RuleViolated("the endpoint cannot be used so", problems)
 
 
-def dump(session, row, **extra):
-    counts = dict(session.execute(select(Message.status, func.count()).where(
-        Message.endpoint_id == row.id, Message.status.in_(("pending", "parked"))).group_by(Message.status)).all())
-    return endpoint_out.dump({**{c.key: getattr(row, c.key) for c in Endpoint.__table__.columns},
-                              "has_secret": row.secret is not None, "pending": counts.get("pending", 0),
-                              "parked": counts.get("parked", 0), **extra})
+def _waiting(session, ids):
+    """{(endpoint id, status): count} of the messages pending and parked of these endpoints, in one query."""
+    return {(endpoint_id, status): n for endpoint_id, status, n in session.execute(
+        select(Message.endpoint_id, Message.status, func.count()).where(
+            Message.endpoint_id.in_(ids), Message.status.in_(("pending", "parked")))
+        .group_by(Message.endpoint_id, Message.status)).all()} if ids else {}
+
+
+def dump_many(session, rows):
+    counts = _waiting(session, [r.id for r in rows])
+    return [endpoint_out.dump({**{c.key: getattr(row, c.key) for c in Endpoint.__table__.columns},
+                               "has_secret": row.secret is not None, "pending": counts.get((row.id, "pending"), 0),
+                               "parked": counts.get((row.id, "parked"), 0)}) for row in rows]
+
+
+def dump(session, row):
+    return dump_many(session, [row])[0]
 
 
 def create(tx, sealer, data):
@@ -136,7 +153,7 @@ def list_page(session, query):
         if name in query:
             stmt = stmt.where(getattr(Endpoint, name) == query[name])
     return paging.page(session, stmt, [(Endpoint.name, paging.text_key), (Endpoint.id, paging.uuid_key)], query,
-                       lambda rows: [dump(session, r) for r in rows])
+                       lambda rows: dump_many(session, rows))
 
 
 def every(session):
