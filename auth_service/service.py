@@ -18,7 +18,7 @@ from auth_service.contract.revocations import RevocationList
 from auth_service.throttle import Throttle
 from mes_common.cache import DEFAULT_PREFIX
 from mes_common.config import database_url
-from mes_common.db import StandaloneUnitOfWork, UnitOfWork
+from mes_common.db import StandaloneUnitOfWork, UnitOfWork, one_at_a_time
 from mes_common.errors import Forbidden, MesError, NotFound, ValidationFailed
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
@@ -50,6 +50,7 @@ class AuthRuntime(DependencyProvider):
                                    Base, OutboxEvent, InboxEvent, AuditEntry)
         try:
             with uow.transaction("system") as tx:
+                one_at_a_time(tx.session, "auth.builtin_roles")   # instances starting together
                 changed = accounts.sync_builtin_roles(tx)
                 sealed = mfa.seal_legacy_secrets(tx, self.settings.sealer)
             if changed:

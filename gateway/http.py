@@ -28,7 +28,7 @@ from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway.auth import AUTHENTICATED, Authenticator
-from mes_common import errors
+from mes_common import errors, metrics
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("gateway.access")
@@ -126,6 +126,7 @@ class JsonApp(WsgiApp):
                 response.headers["Allow"] = ", ".join(sorted(static) if static else exc.valid_methods or [])
             elif isinstance(exc, RequestRedirect):  # e.g. `//` merged: say where to go
                 response.headers["Location"] = exc.new_url
+            metrics.HTTP_REQUESTS.labels("unmatched", request.method, exc.code).inc()   # (a path is unbounded)
         if self._tls is None:
             self._tls = _truthy(self.server.container.config.get("GATEWAY_TLS"))
         return secure(response, request.path, self._tls)(environ, start_response)
@@ -209,9 +210,12 @@ class ApiRoute(HttpRequestHandler):
         except Exception as exc:
             response = self.response_from_exception(exc)
         response.headers[REQUEST_ID] = request_id
+        elapsed = time.perf_counter() - started
+        metrics.HTTP_REQUESTS.labels(self.url, self.method, response.status_code).inc()
+        metrics.HTTP_SECONDS.labels(self.url, self.method).observe(elapsed)
         access_log.info("%s %s %d", request.method, request.path, response.status_code, extra={
             "correlation_id": request_id, "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            "duration_ms": round(elapsed * 1000, 2)})
         return response
 
     def response_from_result(self, result):

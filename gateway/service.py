@@ -17,7 +17,7 @@ from gateway.http import json_response, route
 from gateway.openapi import build_spec
 from gateway.routes import route_tables
 from gateway.routing import install
-from mes_common import registry
+from mes_common import metrics, registry
 from mes_common.amqp import broker_status
 from mes_common.cache import ReferenceDataCache
 from mes_common.errors import Unavailable
@@ -77,6 +77,7 @@ class Gateway:
     cache = ReferenceDataCache()
     services = ServiceClients()
     ready_answer = ContainerState()  # {"last": (monotonic time, answer)} of /ready
+    worker_metrics = metrics.Metrics()   # this process's /metrics listener (METRICS.PORT)
 
     _openapi = None
 
@@ -120,6 +121,13 @@ class Gateway:
             return "ok"
         except Unavailable as exc:
             return f"unavailable: {exc.message}"
+
+    @route("GET", "/metrics", summary="This gateway process's Prometheus metrics", tags=["system"],
+           permission="metrics:read", media_type="text/plain", error_codes=(),
+           description="The text exposition format. Behind a load balancer each request reaches one gateway "
+                       "instance: scrape each instance (its METRICS.PORT, or its own address) to see them all.")
+    def metrics(self, request):
+        return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE)
 
     @route("GET", "/openapi.json", summary="This document", tags=["system"], public=True, error_codes=(),
            include_in_schema=False)

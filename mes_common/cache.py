@@ -31,6 +31,8 @@ from nameko.extensions import DependencyProvider
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from mes_common import metrics
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "mes"
@@ -444,6 +446,7 @@ class ReferenceDataCache(DependencyProvider):
         )
         self.client = redis.Redis(connection_pool=self.pool)
         self.stats = CacheStats()
+        metrics.add_source("cache", self.container.service_name, self.stats)
 
     def get_dependency(self, worker_ctx):
         return CacheClient(

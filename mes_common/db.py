@@ -5,6 +5,7 @@ rows in one PostgreSQL transaction (ARCHITECTURE.md §4–§5); the outbox relay
 is woken right after the commit.
 """
 import datetime as dt
+import hashlib
 import logging
 import uuid
 
@@ -16,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from mes_common import audit as audit_trail, errors, logs, signatures
+from mes_common import audit as audit_trail, errors, logs, metrics, signatures
 from mes_common.config import database_url
 from mes_common.consumers import BROKER_ORIGIN
 from mes_common.events.envelope import CloudEvent
@@ -84,6 +85,27 @@ def platform_models(Base):
                                                          server_default=func.now())
 
     return OutboxEvent, InboxEvent
+
+
+def advisory_key(name):
+    """A constant signed bigint naming a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.sha256(f"mes:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+def take_turn(session, name):
+    """Whether this transaction may do the work `name` now: False while another
+    (another instance's timer) holds it. The lock ends with the transaction.
+    For periodic work that must not run twice at once and that the next tick
+    of whichever instance catches up on."""
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                {"key": advisory_key(name)}).scalar())
+
+
+def one_at_a_time(session, name):
+    """Wait until no other transaction (another instance starting) does the work
+    `name`; the lock ends with this transaction. For start-up work that reads
+    what is there and adds what is missing: the second instance sees the first's rows."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
 
 def fetch(session, column, value, what, lock=False):
@@ -359,6 +381,7 @@ class UnitOfWork(DependencyProvider):
         self.engine = make_engine(url, pool_size=int(config.get("DB_POOL_SIZE", 10)))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.relay.attach(self.engine, self.Outbox, self.service_name)
+        metrics.add_source("uow", self.service_name, self)
 
     def stop(self):
         if self.engine is not None:

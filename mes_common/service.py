@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from mes_common import audit, broker, errors, logs, signatures
+from mes_common.metrics import Metrics
 from mes_common.consumers import BROKER_ORIGIN, BROKER_USER, TRUSTED, ResilientRpc
 from mes_common.rpc import rpc
 from mes_common.events.outbox import event_log
@@ -98,6 +99,7 @@ class ServiceBase:
 
     name = None
     context = WorkerContext()
+    worker_metrics = Metrics()
 
     def _caller(self):
         """The Caller of this worker (a service that shows display names

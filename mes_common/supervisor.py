@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -92,8 +93,36 @@ class _Child:
         return self.popen is not None and self.popen.returncode is None
 
 
+@dataclass(frozen=True)
+class Instance:
+    """One supervised process: ``name`` (unique, the log prefix), the nameko
+    ``module`` it runs and its own environment (added to the supervisor's)."""
+    name: str
+    module: str
+    env: dict = field(default_factory=dict, hash=False)
+
+
+def instances(specs, replicas=None, metrics_base_port=0):
+    """The processes to start: ``replicas`` (name -> N, default 1) instances of
+    each spec, named ``name`` when alone and ``name.1`` … ``name.N`` otherwise.
+    Each knows its name (MES_INSTANCE) and, with a base port, gets its own
+    metrics port (MES_METRICS_PORT): base, base + 1, … in this order."""
+    replicas = replicas or {}
+    out = []
+    for spec in specs:
+        count = int(replicas.get(spec.name, 1))
+        for index in range(1, count + 1):
+            name = spec.name if count == 1 else f"{spec.name}.{index}"
+            env = {"MES_INSTANCE": name}
+            if metrics_base_port:
+                env["MES_METRICS_PORT"] = str(metrics_base_port + len(out))
+            out.append(Instance(name, spec.module, env))
+    return out
+
+
 class Supervisor:
-    """Run and watch one child process per spec (anything with ``name`` and ``module``).
+    """Run and watch one child process per spec (anything with ``name``,
+    ``module`` and optionally ``env``, such as `Instance`).
 
     ``env`` is added to (overrides) the supervisor's own environment for the
     children. ``out`` is where prefixed lines go (default: sys.stdout).
@@ -213,6 +242,7 @@ class Supervisor:
     def _spawn(self, child):
         env = dict(os.environ)
         env.update(self.env)
+        env.update(getattr(child.spec, "env", None) or {})   # the instance's own (e.g. its metrics port)
         env["PYTHONUNBUFFERED"] = "1"
         cmd = self.command(self.config_path, child.spec.module)
         popen = subprocess.Popen(

@@ -8,7 +8,7 @@ import orjson
 from nameko.extensions import DependencyProvider
 
 from mes_common.config import database_url
-from mes_common.db import StandaloneUnitOfWork, UnitOfWork
+from mes_common.db import StandaloneUnitOfWork, UnitOfWork, one_at_a_time, take_turn
 from mes_common.events.stream import event_stream, of_source, project_batch
 from mes_common.rpc import rpc
 from mes_common.schemas import load, uuid_arg
@@ -31,6 +31,7 @@ class DefaultDefinitions(DependencyProvider):
                                    AuditEntry)
         try:
             with uow.transaction("system") as tx:
+                one_at_a_time(tx.session, "reporting.default_definitions")   # instances starting together
                 added = definitions.ensure_defaults(tx)
             if added:
                 log.info("KPI definitions added: %s", ", ".join(added))
@@ -77,6 +78,8 @@ class ReportingService(ServiceBase):
         """Time passing: planned time accrues, open intervals grow, windows move;
         the hours since the last tick are computed again and the rules evaluated."""
         with self.uow() as tx:
+            if not take_turn(tx.session, "reporting.clock"):   # another instance's clock is ticking
+                return
             store.tick(tx.session, store.active(tx.session, lock="shared"))
             alerts.evaluate(tx)
 

@@ -353,6 +353,14 @@ def _expire_lease(uow, run):
         log.exception("could not expire the lease of saga %s", run.id)
 
 
+def active_saga_counts(session):
+    """Release sagas under way, by state (the metric `mes_release_sagas`): one
+    stuck in `compensating` or piling up in `reserving` needs a look."""
+    counts = dict(session.execute(select(Saga.state, func.count()).where(Saga.state.in_(domain.SAGA_ACTIVE))
+                                  .group_by(Saga.state)).all())
+    return [((state,), counts.get(state, 0)) for state in domain.SAGA_ACTIVE]
+
+
 def recover(uow, material, settings, limit=10):
     """Compensate sagas whose lease ran out (their worker died). Returns the ids done."""
     with uow() as tx:

@@ -11,6 +11,7 @@ from nameko.dependency_providers import Config
 from mes_common import signatures
 from mes_common.cache import ReferenceDataCache
 from mes_common.db import UnitOfWork
+from mes_common.metrics import DatabaseGauge
 from mes_common.events.handlers import event_handler
 from mes_common.rpc import RpcClient, rpc
 from mes_common.schemas import load, uuid_arg
@@ -35,6 +36,8 @@ class WorkOrderService(WorkInstructionEntrypoints, ReworkEntrypoints, ServiceBas
     resource = RpcClient("resource_service")
     auth = RpcClient("auth_service")
     quality = RpcClient("quality_service")
+    sagas = DatabaseGauge("mes_release_sagas", "Work order release sagas under way, by state", ["state"],
+                          release.active_saga_counts)
 
     # ------------------------------------------------------------ helpers
 

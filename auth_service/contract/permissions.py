@@ -14,6 +14,7 @@ PERMISSIONS = {
     "role:write": "create and change custom roles",
     "api_token:write": "create API tokens for oneself",
     "audit:read": "query and verify the audit trails",
+    "metrics:read": "scrape the gateway's Prometheus metrics (a monitoring system's API token)",
     # equipment hierarchy and routings
     "resource:read": "see the equipment hierarchy",
     "resource:write": "change the equipment hierarchy",
@@ -85,4 +86,6 @@ BUILTIN_ROLES = {
                                   "resource:write",
                                   "work_order:write", "api_token:write", "equipment_state:write", "quality:write",
                                   "inspection:record"}, False),
+    "monitoring": ("Machine account of a monitoring system (Prometheus): scrapes the gateway's metrics",
+                   {"metrics:read", "api_token:write"}, False),
 }

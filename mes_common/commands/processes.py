@@ -23,13 +23,16 @@ def _gateway_address(config):
               help="seconds to wait after SIGTERM before SIGKILLing a process")
 @click.option("--log-dir", type=click.Path(file_okay=False),
               help="also write each process's output to <log-dir>/<name>.log")
+@click.option("--replicas", "replica_args", multiple=True, metavar="NAME=N",
+              help="run N instances of a process (`all=N`: of every one); repeatable; "
+                   "overrides config.yml's REPLICAS")
 @click.pass_context
-def run(ctx, names, stop_timeout, log_dir):
+def run(ctx, names, stop_timeout, log_dir, replica_args):
     """Run every service and the gateway (or only NAMES) under a supervisor.
 
     A process that dies is restarted; Ctrl-C / SIGTERM stops them all.
     """
-    from mes_common.supervisor import Supervisor
+    from mes_common.supervisor import Supervisor, instances
 
     specs = registry.processes()
     if names:
@@ -43,7 +46,11 @@ def run(ctx, names, stop_timeout, log_dir):
     config_path = _config_path(ctx)
     base = ctx.obj["installation_config"]
     _check_logins(base, specs)
-    supervisor = Supervisor(specs, config_path, log_dir=log_dir, stop_timeout=stop_timeout, cwd=str(ROOT))
+    config = ctx.obj["config"]
+    replicas = replica_counts(config.get("REPLICAS"), replica_args, [s.name for s in registry.processes()])
+    metrics_port = int((config.get("METRICS") or {}).get("BASE_PORT") or 0)
+    processes = instances(specs, replicas, metrics_port)
+    supervisor = Supervisor(processes, config_path, log_dir=log_dir, stop_timeout=stop_timeout, cwd=str(ROOT))
     supervisor.start()
     without = [spec.name for spec in specs if broker.password(base, spec.name) is None]
     if without:
@@ -52,7 +59,10 @@ def run(ctx, names, stop_timeout, log_dir):
                        "`mes infra logins` creates the logins")
 
     address = _gateway_address(ctx.obj["config"])
-    lines = [f"supervising {', '.join(s.name for s in specs)} (config {config_path})"]
+    lines = [f"supervising {', '.join(p.name for p in processes)} (config {config_path})"]
+    if metrics_port:
+        lines.append(f"  metrics:   http://127.0.0.1:{metrics_port}/metrics … :{metrics_port + len(processes) - 1}"
+                     f" (one port a process, in the order above)")
     if any(s.name == registry.GATEWAY.name for s in specs):
         lines += [
             f"  API docs:  http://{address}/docs",
@@ -66,6 +76,32 @@ def run(ctx, names, stop_timeout, log_dir):
     for line in lines:
         supervisor.log(line)
     sys.exit(supervisor.run_forever())
+
+
+def replica_counts(configured, args, known):
+    """name -> instances, from config.yml's REPLICAS (a mapping, `all` for every
+    process) overridden by `--replicas NAME=N` options, in that order."""
+    counts = {}
+    items = [(str(k), v, "REPLICAS") for k, v in (configured or {}).items()]
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{arg!r}: expected NAME=N", param_hint="--replicas")
+        items.append((name.strip(), value, "--replicas"))
+    for name, value, where in items:
+        if name != "all" and name not in known:
+            raise click.BadParameter(f"unknown process {name!r}; known: all, {', '.join(known)}", param_hint=where)
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            count = 0
+        if not 1 <= count <= 16:
+            raise click.BadParameter(f"{name}={value}: a whole number of instances from 1 to 16", param_hint=where)
+        if name == "all":
+            counts.update(dict.fromkeys(known, count))
+        else:
+            counts[name] = count
+    return counts
 
 
 def _check_logins(base, specs):

@@ -14,14 +14,14 @@ from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 
-from mes_common import errors
+from mes_common import errors, metrics
 from mes_common.amqp import ConfirmingPublisher, PublishFailed, Unroutable
 from mes_common.consumers import ResilientQueueConsumer
 from mes_common.db import UnitOfWork
 from mes_common.events.envelope import CloudEvent, InvalidEnvelope
 from mes_common.events.topology import (ATTEMPT_HEADER, DELAY_EXCHANGE, DLX, ERROR_HEADER, RETRY_EXCHANGE,
-                                        dead_letter_queue, delay_queue, events_config, handler_queue,
-                                        handler_queue_name)
+                                        dead_letter_queue, declare_handler_queue, delay_queue, events_config,
+                                        handler_queue, handler_queue_name)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class RetryPublisher(SharedExtension):
 class ReliableEventHandler(EventHandler):
     queue_consumer = ResilientQueueConsumer()
     retry_publisher = RetryPublisher()
+    single_active_consumer = False   # competing instances share the work; a stream takes one at a time
 
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
@@ -64,10 +65,10 @@ class ReliableEventHandler(EventHandler):
         self.queue_name = self.queue_name_for(self.container.service_name, self.method_name)
         source_exchange = get_event_exchange(self.source_service, config)
         self.queue = handler_queue(self.queue_name, source_exchange, self.event_type,
-                                   settings["delivery_limit"])
+                                   settings["delivery_limit"], self.single_active_consumer)
         with Connection(config["AMQP_URI"]) as conn:
-            channel = conn.channel()
-            dead_letter_queue(self.queue_name)(channel).declare()
+            dead_letter_queue(self.queue_name)(conn.channel()).declare()
+            declare_handler_queue(conn, self.queue)
         Consumer.setup(self)  # EventHandler.setup would declare a classic queue
 
     def _envelope(self, body, message):
@@ -97,9 +98,13 @@ class ReliableEventHandler(EventHandler):
         except Exception:  # ContainerBeingKilled: give it back, another instance takes it
             self.queue_consumer.requeue_message(message)
 
+    def _counted(self, counter, message, n=1):
+        counter.labels(self.container.service_name, self.method_name, metrics.event_type(message)).inc(n)
+
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            self._counted(metrics.EVENTS_CONSUMED, message)
             return
         exc = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
@@ -118,6 +123,7 @@ class ReliableEventHandler(EventHandler):
             log.warning("handler %s failed (attempt %d), retry in %d ms: %s",
                         self.queue_name, attempt + 1, delay, reason)
             self.queue_consumer.ack_message(message)
+            self._counted(metrics.EVENTS_RETRIED, message)
             return
         log.error("handler %s gave up on event %s after %d attempts: %s",
                   self.queue_name, message.properties.get("message_id"), attempt + 1, reason)
@@ -141,8 +147,10 @@ class ReliableEventHandler(EventHandler):
         except (PublishFailed, Unroutable):
             # the broker dead-letters it itself (reason "rejected")
             self.queue_consumer.reject_message(message)
+            self._counted(metrics.EVENTS_DEAD_LETTERED, message)
             return
         self.queue_consumer.ack_message(message)
+        self._counted(metrics.EVENTS_DEAD_LETTERED, message)
 
 
 def _transaction_of(service):

@@ -2,6 +2,7 @@
 confirms and `mandatory`, right after each commit and on a sweep timer;
 unroutable rows stay in the outbox, are retried with backoff and are
 reported."""
+import collections
 import datetime as dt
 import logging
 import time
@@ -17,6 +18,7 @@ from sqlalchemy import func, select, update
 from mes_common import registry
 from mes_common.amqp import ConfirmingPublisher, Outgoing, PublishFailed, Unroutable
 from mes_common.events.topology import events_config
+from mes_common.metrics import EVENTS_PUBLISHED, EVENTS_UNROUTABLE
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +120,10 @@ class OutboxRelay(SharedExtension):
             declare=[self.exchange])
         published = [uuid.UUID(i) for i, result in outcome.items() if result is None]
         types = {env["id"]: env["type"] for env in batch}
+        _count(self.service_name, EVENTS_PUBLISHED, (types[str(i)] for i in published))
         unroutable = {i: (types[i], str(r)) for i, r in outcome.items() if isinstance(r, Unroutable)}
         failed = [uuid.UUID(i) for i, r in outcome.items() if isinstance(r, PublishFailed)]
+        _count(self.service_name, EVENTS_UNROUTABLE, (t for t, _ in unroutable.values()))
         # recorded by the marker greenthread, so the next commit's events are
         # not held up by this batch's database round trips
         self._marks.put((published, failed, unroutable))
@@ -191,7 +195,10 @@ class OutboxRelay(SharedExtension):
             if published:
                 conn.execute(update(O).where(O.id.in_(published)).values(
                     published_at=func.now(), last_error=None))
+                _count(self.service_name, EVENTS_PUBLISHED, (row.type for row in rows
+                                                             if outcome[str(row.event_id)] is None))
             if unroutable:
+                _count(self.service_name, EVENTS_UNROUTABLE, (row.type for row, _ in unroutable))
                 _alert_unroutable([(row.type, row.attempts + 1) for row, _ in unroutable], self.awaited)
             for row, reason in unroutable:
                 attempts = row.attempts + 1
@@ -226,6 +233,11 @@ def _alert_unroutable(types_and_attempts, awaited):
     if parked:
         log.debug("%d event(s) parked in the outbox until a consumer binds: %s",
                   sum(n for n, _ in parked.values()), _listing(parked))
+
+
+def _count(service, counter, types):
+    for type_, n in collections.Counter(types).items():
+        counter.labels(service, type_).inc(n)
 
 
 def _listing(counts):

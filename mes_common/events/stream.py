@@ -13,11 +13,13 @@ A batch that fails is not retried as a batch: each of its events runs again
 alone, with the retries, backoff and dead-letter queue of `event_handler`, so
 a poison event goes to its dead-letter queue and the others commit.
 """
+import collections
 import functools
 import logging
 
 import eventlet
 
+from mes_common import metrics
 from mes_common.consumers import ResilientQueueConsumer
 from mes_common.events.envelope import CloudEvent, InvalidEnvelope
 from mes_common.events.handlers import ReliableEventHandler, _transaction_of
@@ -50,6 +52,9 @@ def stream_queue_name(source_service, service_name, method_name):
 
 class StreamHandler(ReliableEventHandler):
     queue_consumer = StreamQueueConsumer()
+    # a read model applies its source's events in the order they come: of several
+    # instances one consumes, the others stand by (docs/architecture.md, "Replicas")
+    single_active_consumer = True
 
     def __init__(self, source_service, event_types, batch_size=2000, max_wait=0.02, **kwargs):
         super().__init__(source_service, "#", **kwargs)
@@ -111,6 +116,8 @@ class StreamHandler(ReliableEventHandler):
         if exc_info is None:
             for _, message in batch:
                 self.queue_consumer.ack_message(message)
+            for type_, n in collections.Counter(event.type for event, _ in batch).items():
+                metrics.EVENTS_CONSUMED.labels(self.container.service_name, self.method_name, type_).inc(n)
         else:
             log.warning("stream %s: a batch of %d failed (%s: %s); its events run one by one",
                         self.queue_name, len(batch), type(exc_info[1]).__name__, exc_info[1])

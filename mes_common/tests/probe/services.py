@@ -2,6 +2,7 @@
 from mes_common.db import UnitOfWork
 from mes_common.errors import PermanentEventError
 from mes_common.events.handlers import event_handler
+from mes_common.events.stream import event_stream
 from mes_common.rpc import rpc
 from mes_common.service import ServiceBase
 from mes_common.tests.probe.models import Base, Effect, InboxEvent, OutboxEvent
@@ -37,3 +38,14 @@ class ProbeConsumer(ServiceBase):
         if subject in behaviour["fail_subjects"]:
             raise RuntimeError(f"handler bug on {subject}")
         self.uow.session.add(Effect(event_id=event.id, consumer="on_happened", subject=subject))
+
+
+class ProbeStream(ServiceBase):
+    """A read model's stream of the emitter's events (two instances in the replica tests)."""
+    name = "probe_stream"
+    uow = UnitOfWork(Base, OutboxEvent, InboxEvent)
+
+    @event_stream("probe_emitter", {HAPPENED}, batch_size=50)
+    def on_probe(self, events):
+        self.uow.session.add_all([Effect(event_id=e.id, consumer="stream", subject=e.data["subject"])
+                                  for e in events])
