@@ -43,3 +43,29 @@ def create_admin(ctx, username, display_name, email):
     click.echo(f"created administrator {user['username']} ({user['id']}) with role admin\n"
                "the admin role requires MFA: the first sign-in opens the enrolment of an authenticator only "
                "(POST /api/v1/auth/me/mfa/totp, then .../confirm; `mes shell` enrols in a terminal)")
+
+
+@main.command("generate-keys")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="directory to write the keys to")
+def generate_keys(out):
+    """A new signing key pair and secrets key for a deployment that does not
+    generate its own (Kubernetes: docs/operations.md). The private key and the
+    secrets key go to the auth service alone; the public key to the gateway."""
+    from pathlib import Path
+    from cryptography.fernet import Fernet
+    from auth_service.contract.tokens import generate_keypair
+    from mes_common.sealing import write_private
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: out / name for name in ("signing_key.pem", "signing_key.pub.pem", "secrets.key")}
+    existing = [str(p) for p in files.values() if p.exists()]
+    if existing:
+        raise click.ClickException(f"not overwriting {', '.join(existing)}: a replaced key signs users out "
+                                   "and a replaced secrets key loses the TOTP seeds it sealed")
+    private_pem, public_pem = generate_keypair()
+    write_private(files["signing_key.pem"], private_pem)
+    write_private(files["signing_key.pub.pem"], public_pem, mode=0o644)
+    write_private(files["secrets.key"], Fernet.generate_key().decode())
+    for path in files.values():
+        click.echo(path)

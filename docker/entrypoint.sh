@@ -8,6 +8,12 @@
 #   entrypoint.sh migrate            wait for every database server, then `mes db create`,
 #                                    `mes infra logins` and `mes migrate` as the superusers
 #                                    (compose's one-shot job)
+#   entrypoint.sh migrate SERVICE... the same for these services' databases only, no broker
+#                                    (Kubernetes: one migration Job per service)
+#   entrypoint.sh broker-logins      `mes infra logins` alone (Kubernetes: the broker's Job)
+#   entrypoint.sh await-schema SERVICE
+#                                    wait until the service's database is at this image's
+#                                    newest migration (Kubernetes: the pods' init container)
 #   entrypoint.sh health             container healthcheck of whatever PID 1 runs
 #                                    (gateway: GET /health; a service: `mes health`)
 #   entrypoint.sh <command> [args]   anything else is exec'd as is
@@ -90,10 +96,11 @@ def admin_on_server_of(url):
         hide_password=False)
 
 
-if service == "migrate":   # the superuser's login on each service database's server
+if service == "migrate":   # the superuser's login on each service database's server (or the named ones')
     from mes_common import registry
+    only = os.environ.get("MES_MIGRATE_ONLY", "").split()
     targets = [(f"PostgreSQL of {spec.name}", *db_target(admin_on_server_of(database_url(config, spec.name))))
-               for spec in registry.SERVICES if spec.database]
+               for spec in registry.SERVICES if spec.database and (not only or spec.name in only)]
 else:
     targets = [("broker", *amqp_target())]
 if service not in ("gateway", "migrate"):
@@ -183,10 +190,53 @@ case "$1" in
         ;;
     migrate)
         # one-shot job: roles, databases and migrations, as the servers' superuser (MES_PG_ADMIN_URL)
+        shift
+        if [[ $# -gt 0 ]]; then   # these services' databases only
+            MES_MIGRATE_ONLY="$*" wait_for_dependencies migrate
+            mes db create "$@"
+            exec mes migrate "$@"
+        fi
         wait_for_dependencies migrate
         mes db create
         mes infra logins   # each process's own broker login (MES_RABBITMQ_API: the management API)
         exec mes migrate
+        ;;
+    broker-logins)
+        wait_for_dependencies gateway   # (the broker only)
+        exec mes infra logins
+        ;;
+    await-schema)
+        [[ $# -eq 2 ]] || { log "usage: await-schema SERVICE"; exit 2; }
+        exec python -W ignore - "$2" <<'PY'
+import os
+import sys
+import time
+
+from mes_common import migrations
+from mes_common.config import database_url, load_config
+
+service = sys.argv[1]
+url = database_url(load_config(os.environ["MES_CONFIG"]), service)
+head = migrations.head(service)
+deadline = time.monotonic() + float(os.environ.get("MES_SCHEMA_TIMEOUT", "900"))
+said = None
+while True:
+    try:
+        current = migrations.current(service, url)
+    except Exception as exc:  # the database not up yet: wait like for a migration
+        current = f"unreachable ({type(exc).__name__})"
+    if current == head:
+        print(f"entrypoint: the database of {service} is at {head}", file=sys.stderr)
+        sys.exit(0)
+    if current != said:
+        print(f"entrypoint: waiting for the migration of {service} to {head} (now {current})", file=sys.stderr,
+              flush=True)
+        said = current
+    if time.monotonic() > deadline:
+        sys.exit(f"entrypoint: the database of {service} is not at {head} after MES_SCHEMA_TIMEOUT: "
+                 "has its migration Job run?")
+    time.sleep(2)
+PY
         ;;
     *_service)
         service="$1"

@@ -25,7 +25,10 @@ import weakref
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.timer import Timer
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest, start_http_server
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
@@ -147,17 +150,34 @@ def exposition():
     return generate_latest(REGISTRY)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):   # a scrape every 15 s is not news
+        pass
+
+
+def _listener_app(metrics_app):
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":   # liveness: the process's event loop answers
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        return metrics_app(environ, start_response)
+    return app
+
+
 def serve(port, address="0.0.0.0"):
-    """Start this process's /metrics listener once (a second container in the
-    same process shares it). A port in use is logged, not fatal."""
+    """Start this process's listener once (a second container in the same
+    process shares it): GET /metrics, and GET /healthz for a liveness probe.
+    A port in use is logged, not fatal."""
     global _listener
     if not port or _listener is not None:
         return
     try:
-        server, _thread = start_http_server(int(port), addr=address)
+        server = make_server(address, int(port), _listener_app(make_wsgi_app(REGISTRY)), ThreadingWSGIServer,
+                             handler_class=_QuietHandler)
     except OSError as exc:
         log.warning("metrics listener not started on port %s: %s", port, exc)
         return
+    threading.Thread(target=server.serve_forever, name="mes-metrics", daemon=True).start()
     _listener = (int(port), server)
     log.info("metrics on http://%s:%s/metrics", address, port)
 

@@ -65,7 +65,7 @@ def claims(config, token):
 def test_builtin_roles_are_seeded(rpc):
     roles = {r["name"]: r for r in rpc.list_roles()}
     assert set(roles) == {"admin", "planner", "store_keeper", "operator", "quality_engineer", "inspector",
-                          "mrb_member", "auditor", "integration"}
+                          "mrb_member", "auditor", "integration", "monitoring"}
     assert "audit:read" in roles["auditor"]["permissions"] and "user:write" not in roles["auditor"]["permissions"]
     assert all(r["builtin"] for r in roles.values())
     with pytest.raises(errors.RuleViolated) as exc:

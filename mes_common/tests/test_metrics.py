@@ -81,3 +81,9 @@ def test_a_failing_handler_counts_its_retries(port, probe_config, container_fact
     labels = {"service": "probe_consumer", "handler": "on_happened", "type": HAPPENED}
     wait_until(lambda: value(scrape(port), "mes_events_retried_total", **labels)
                - value(before, "mes_events_retried_total", **labels) >= 1, message="a retry counted")
+
+
+def test_the_listener_answers_a_liveness_probe(port, probe_config, container_factory):
+    container_factory(ProbeEmitter, probe_config).start()
+    response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert response.status_code == 200 and response.text == "ok\n"
