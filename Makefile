@@ -22,7 +22,8 @@ APT_ENV     := DEBIAN_FRONTEND=noninteractive
 STANDARDS_DIR ?= $(firstword $(wildcard $(abspath ../shared/standards) /work/shared/standards))
 export STANDARDS_DIR
 
-.PHONY: help venv infra db run test test-fast demo reset compose-tool pdf-libs bench clean distclean
+.PHONY: help venv infra db run test test-fast demo reset compose-tool pdf-libs bench clean distclean \
+        podman-tools image container-test
 
 help: ## this list
 	@echo "usage: make TARGET   (variables: PYTHON=$(PYTHON), PYTEST_ARGS='...')"
@@ -79,6 +80,38 @@ demo: venv ## load the README's plant, people, parts, lots and an order in progr
 reset: venv ## drop the development databases, the keys and the demo's state (then `make run` starts afresh)
 	$(MES) db drop --yes
 	rm -rf var/auth var/demo
+
+# ---- containers, for real (podman; ../shared/containers/README.md says what this machine needs) -------
+IMAGE          ?= localhost/mes-platform:dev
+PYTHON_IMAGE   ?= localhost/mes-python:3.11-slim
+PODMAN_LIMITS  := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+CA_BUNDLE      := /etc/ssl/certs/ca-certificates.crt
+
+podman-tools: ## (used by image) podman and debootstrap, and RabbitMQ's management API, when missing and root
+	@if ! command -v podman >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then \
+	  [ "$$(id -u)" = 0 ] || { echo "podman and debootstrap are needed: apt-get install podman debootstrap"; exit 1; }; \
+	  echo "installing podman and debootstrap (apt-get)"; \
+	  $(APT_ENV) apt-get install -y -q podman debootstrap >/dev/null \
+	  || { apt-get update -q >/dev/null && $(APT_ENV) apt-get install -y -q podman debootstrap >/dev/null; }; \
+	fi
+	@# the broker Job makes the logins through the management API, as it would in a cluster
+	@if command -v rabbitmq-plugins >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	    && ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_management; then \
+	  echo "enabling RabbitMQ's management plugin"; rabbitmq-plugins enable rabbitmq_management >/dev/null; \
+	fi
+
+image: podman-tools ## build the MES image with podman (its Python base image first, from Debian packages)
+	@podman image exists $(PYTHON_IMAGE) || IMAGE=$(PYTHON_IMAGE) bash docker/build-base-image.sh
+	@start=$$(date +%s); \
+	podman build --format docker $(PODMAN_LIMITS) --network host \
+	  $$( [ -f $(CA_BUNDLE) ] && echo "-v $(CA_BUNDLE):$(CA_BUNDLE):ro --build-arg PIP_CERT=$(CA_BUNDLE)" ) \
+	  --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) -t $(IMAGE) . >.image-build.log 2>&1 \
+	  || { tail -30 .image-build.log; exit 1; }; \
+	echo "built $(IMAGE) in $$(( $$(date +%s) - start )) s: $$(podman image inspect $(IMAGE) --format '{{.Size}}' \
+	  | awk '{printf "%.0f MB", $$1 / 1e6}')"
+
+container-test: venv infra image ## every process as a container of the image, the README flows through it
+	MES_CONTAINER_TEST=1 MES_IMAGE=$(IMAGE) $(BIN)/pytest -p no:randomly -q -s tests/containers $(PYTEST_ARGS)
 
 test-fast: venv ## the tests that need no server (domain rules, route tables, architecture): seconds
 	$(BIN)/pytest -m fast -q $(PYTEST_ARGS)

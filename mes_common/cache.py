@@ -460,7 +460,9 @@ class ReferenceDataCache(DependencyProvider):
             self.pool.disconnect()
 
     def stop(self):
+        metrics.remove_source("cache", self.container.service_name, self.stats)
         self._close()
 
     def kill(self):
+        metrics.remove_source("cache", self.container.service_name, self.stats)
         self._close()

@@ -384,6 +384,7 @@ class UnitOfWork(DependencyProvider):
         metrics.add_source("uow", self.service_name, self)
 
     def stop(self):
+        metrics.remove_source("uow", self.service_name, self)
         if self.engine is not None:
             self.engine.dispose()
 

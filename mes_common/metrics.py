@@ -71,10 +71,17 @@ def event_type(message):
 
 
 def add_source(kind, service, obj):
-    """Read `obj` at each scrape: kind "uow" (engine + Outbox), "cache" (CacheStats)
-    or "gauge" (a DatabaseGauge). Weakly held: a stopped container's go away."""
+    """Read `obj` at each scrape: kind "uow" (engine + Outbox), "cache" (CacheStats),
+    "dlq" (an event handler) or "gauge" (a DatabaseGauge). Weakly held: a stopped
+    container's go away."""
     with _sources_lock:
         _sources[(kind, service, id(obj))] = weakref.ref(obj)
+
+
+def remove_source(kind, service, obj):
+    """A stopped container's source: no longer read (its engine is disposed, its broker connection gone)."""
+    with _sources_lock:
+        _sources.pop((kind, service, id(obj)), None)
 
 
 def _live(kind):
@@ -126,11 +133,55 @@ class _ScrapeCollector:
             errors.add_metric([service], snapshot["errors"])
         yield from (hits, misses, errors)
 
+        yield _dead_letter_depths()
+
         for service, gauge in _live("gauge"):
             try:
                 yield gauge.family(service)
             except Exception as exc:
                 log.warning("metrics: %s of %s not read: %s", gauge.metric, service, exc)
+
+
+DLQ_READ_EVERY = 10.0   # seconds: a scrape burst (two Prometheus replicas) costs one broker round trip
+_dlq_cache = {}         # AMQP URI -> (monotonic time read, {(service, queue): messages})
+
+
+def _dead_letter_depths():
+    """mes_dead_letter_queue_messages: the messages waiting in each handler's
+    dead-letter queue (what `mes dlq list` shows), read with passive declares."""
+    family = GaugeMetricFamily("mes_dead_letter_queue_messages", "Messages in a handler's dead-letter queue",
+                               labels=["service", "queue"])
+    handlers = {}
+    for service, handler in _live("dlq"):
+        try:
+            uri = handler.container.config["AMQP_URI"]
+        except ReferenceError:   # its container is gone
+            continue
+        handlers.setdefault(uri, []).append((service, handler.queue_name))
+    for uri, queues in handlers.items():
+        read_at, depths = _dlq_cache.get(uri, (0.0, None))
+        if depths is None or time.monotonic() - read_at > DLQ_READ_EVERY:
+            try:
+                depths = _read_depths(uri, queues)
+            except Exception as exc:   # the broker away: no figure (its own alert says so)
+                log.warning("metrics: dead-letter queues not read: %s", exc)
+                continue
+            _dlq_cache[uri] = (time.monotonic(), depths)
+        for (service, queue), count in depths.items():
+            family.add_metric([service, f"{queue}.dlq"], count)
+    return family
+
+
+def _read_depths(uri, queues):
+    from kombu import Connection
+    depths = {}
+    with Connection(uri, connect_timeout=2) as conn:
+        for service, queue in queues:
+            try:
+                depths[(service, queue)] = conn.channel().queue_declare(f"{queue}.dlq", passive=True).message_count
+            except Exception:  # not declared (yet): nothing in it
+                depths[(service, queue)] = 0
+    return depths
 
 
 REGISTRY.register(_ScrapeCollector())

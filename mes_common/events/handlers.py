@@ -69,7 +69,12 @@ class ReliableEventHandler(EventHandler):
         with Connection(config["AMQP_URI"]) as conn:
             dead_letter_queue(self.queue_name)(conn.channel()).declare()
             declare_handler_queue(conn, self.queue)
+        metrics.add_source("dlq", self.container.service_name, self)
         Consumer.setup(self)  # EventHandler.setup would declare a classic queue
+
+    def stop(self):
+        metrics.remove_source("dlq", self.container.service_name, self)
+        super().stop()
 
     def _envelope(self, body, message):
         """The delivery's CloudEvent, or None once a malformed one is dead-lettered."""

@@ -283,6 +283,8 @@ def test_redis_down_degrades_to_misses_and_direct_loads(dead_cache, caplog):
 
 
 class ContainerStub:
+    service_name = "cache_test"
+
     def __init__(self, config):
         self.config = config
         self.shared_extensions = {}

@@ -36,7 +36,8 @@ def port(probe_config, monkeypatch):
 
 
 def test_events_rpc_and_outbox_are_counted_and_scraped(port, probe_config, container_factory, probe_engines,
-                                                       probe_behaviour):
+                                                       probe_behaviour, monkeypatch):
+    monkeypatch.setattr(metrics, "DLQ_READ_EVERY", 0.0)
     emitter = container_factory(ProbeEmitter, probe_config)
     consumer = container_factory(ProbeConsumer, probe_config)
     emitter.start()
@@ -63,6 +64,7 @@ def test_events_rpc_and_outbox_are_counted_and_scraped(port, probe_config, conta
     assert grew("mes_events_published_total", service="probe_emitter", type=HAPPENED) == 4
     assert grew("mes_events_dead_lettered_total", service="probe_consumer", handler="on_happened",
                 type=HAPPENED) == 1
+    assert value(after, "mes_dead_letter_queue_messages", service="probe_consumer", queue=f"{QUEUE}.dlq") == 1
     assert grew("mes_rpc_requests_total", service="probe_emitter", method="emit", outcome="ok") == 1
     assert grew("mes_rpc_request_duration_seconds_count", service="probe_emitter", method="emit") == 1
     assert value(after, "mes_db_pool_size", service="probe_emitter") >= 1
