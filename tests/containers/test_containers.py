@@ -16,9 +16,9 @@ import os
 import re
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -138,8 +138,8 @@ def stack(tmp_path_factory):
     os.chmod(workdir, 0o755)
     stack = Stack(workdir)
     keys = workdir / "keys"
-    subprocess.run([sys.executable, "-m", "mes_common.cli", "generate-keys", "--out", str(keys / "auth")], check=True,
-                   capture_output=True)
+    subprocess.run([str(Path(sys.executable).parent / "mes"), "generate-keys", "--out", str(keys / "auth")],
+                   check=True, capture_output=True)
     (keys / "public").mkdir()
     (keys / "public" / "signing_key.pub.pem").write_bytes((keys / "auth" / "signing_key.pub.pem").read_bytes())
     (keys / "integration").mkdir()
@@ -184,7 +184,7 @@ def stack(tmp_path_factory):
 def test_the_image_is_small_runs_as_a_user_and_carries_no_compiler():
     [image] = json.loads(podman("image", "inspect", IMAGE).stdout)
     assert image["Config"]["User"] == "mes"
-    assert image["Config"]["Healthcheck"]["Test"][-1] == "health"   # built with --format docker
+    assert image["Healthcheck"]["Test"][-1] == "health"   # built with --format docker
     size_mb = image["Size"] / 1e6
     print(f"image {IMAGE}: {size_mb:.0f} MB")
     assert size_mb < 600
@@ -216,15 +216,16 @@ def test_the_readme_first_session_and_shop_floor_run_through_the_containers(stac
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
-    assert "chains ok" in output or "ok" in output
-    # the work order ran from release to output: its serials exist in the containerized material service
-    assert re.search(r"SN-\d+", output), output[-3000:]
+    # the work order ran from release to output and was closed; material made its serials
+    assert '"status":"closed"' in output and "WO-000001-0005" in output, output[-3000:]
 
 
 def test_a_killed_service_container_is_restarted_by_its_policy(stack):
     name = container_of(stack, "material_service")
-    before = json.loads(podman("inspect", name).stdout)[0]["RestartCount"]
-    podman("kill", "--signal", "KILL", name)
+    [state] = json.loads(podman("inspect", name).stdout)
+    before = state["RestartCount"]
+    # its process dies as in a crash or the OOM killer (`podman kill` would be a stop asked for: no restart)
+    os.kill(state["State"]["Pid"], signal.SIGKILL)
     wait_until(lambda: json.loads(podman("inspect", name).stdout)[0]["RestartCount"] > before, timeout=60,
                interval=1, message="restarted")
     wait_until(lambda: healthy(name), timeout=120, interval=2, message="healthy again")
