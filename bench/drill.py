@@ -28,6 +28,7 @@ lists, work orders, lot balances and traces are read. Latency per transaction ty
 """
 import collections
 import concurrent.futures
+import datetime
 import itertools
 import os
 import random
@@ -416,6 +417,9 @@ def latency_table(results, title):
     rows.append(["all", len(everything), sum(failed.values()), f"{percentile(everything, 50) * 1e3:.1f}",
                  f"{percentile(everything, 95) * 1e3:.1f}", f"{percentile(everything, 99) * 1e3:.1f}"])
     table(["transaction", "n", "failed", "p50 ms", "p95 ms", "p99 ms"], rows, title=title)
+    reasons = collections.Counter((kind, str(status)) for _, kind, _, ok, status in results if not ok)
+    if reasons:
+        print("failures: " + "; ".join(f"{kind} {status} ×{n}" for (kind, status), n in reasons.most_common(8)))
     return percentile(everything, 95), sum(failed.values())
 
 
@@ -449,9 +453,9 @@ class CpuMeter:
         self.total.clear()
 
 
-def disruption(results, at, window=60.0):
-    """After a fault at `at`: how long requests kept failing, and how many did."""
-    failures = [start for start, _, _, ok, _ in results if not ok and at <= start < at + window]
+def disruption(results, at, until):
+    """After a fault at `at` (until the next one): how long requests kept failing, and how many did."""
+    failures = [start for start, _, _, ok, _ in results if not ok and at <= start < until]
     if not failures:
         return 0.0, 0
     return max(failures) - at, len(failures)
@@ -493,7 +497,8 @@ def main():
             METRICS={"PORT": 0})
         import yaml
         config = yaml.safe_load(config_path.read_text())
-        supervisor = Supervisor(instances(registry.processes(), {"all": args.replicas}), config_path,
+        supervisor = Supervisor(instances(registry.processes(), {p.name: args.replicas for p in registry.processes()}),
+                                config_path,
                                 env={"MES_DRILL_KILL_AFTER_PUBLISH": str(kill_file),
                                      "PYTHONPATH": str(REPO)},
                                 log_dir=env.tmp / "logs", stop_timeout=10, cwd=str(REPO), out=open(os.devnull, "w"))
@@ -514,7 +519,7 @@ def main():
                 user = cluster.auth_service.create_user({"username": "olga", "display_name": "Olga Operator",
                                                          "roles": ["operator"], "password": "drill pumpkin violin 7"})
                 plant = Plant(base, {"Authorization": bearer(config, subject=user["id"], name="olga",
-                                                              roles=("admin",), ttl=7200)})
+                                                              roles=("admin",), ttl=datetime.timedelta(hours=3))})
                 setup(cluster, plant, user["id"])
             log("plant, parts, routings and 16 lots ready")
             load = Load(plant)
@@ -562,8 +567,10 @@ def main():
             print("CPU cores per service: " + ", ".join(f"{k} {v / elapsed:.2f}" for k, v in cpu.total.most_common())
                   + f" (total {sum(cpu.total.values()) / elapsed:.2f} of 2)")
             rows = []
+            times = sorted(at for at, _ in fired.values()) + [t0 + elapsed]
             for name, (at, extra) in sorted(fired.items(), key=lambda item: item[1][0]):
-                window, count = disruption(load.results, at)
+                until = min(t for t in times if t > at) if any(t > at for t in times) else at + 60
+                window, count = disruption(load.results, at, min(until, at + 60))
                 rows.append([name, f"{at - t0:.0f}", f"{window:.1f}", count, extra])
             table(["fault", "at s", "failing for s", "failed requests", "process back after"], rows,
                   title="faults and recovery")
@@ -585,7 +592,7 @@ def schedule_faults(duration, supervisor, rabbit, proxies, kill_file, config, en
     faults = []
     for i, spec in enumerate(registry.processes()):
         name = f"{spec.name}.1"
-        faults.append((30 + 20 * i * scale if scale >= 1 else 10 + 8 * i * scale, f"SIGKILL {name}",
+        faults.append((30 * scale + 20 * i * scale, f"SIGKILL {name}",
                        lambda name=name: kill_instance(supervisor, name)))
     faults += [
         (220 * scale, "broker restart", lambda: restart_broker(rabbit)),

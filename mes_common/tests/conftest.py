@@ -47,8 +47,8 @@ def probe_config(mes_config, probe_database_urls, probe_engines):
 @pytest.fixture
 def probe_behaviour():
     from mes_common.tests.probe import services
-    services.behaviour["fail_subjects"].clear()
-    services.behaviour["permanent_subjects"].clear()
+    for key in ("fail_subjects", "permanent_subjects", "unavailable"):
+        services.behaviour[key].clear()
     yield services.behaviour
-    services.behaviour["fail_subjects"].clear()
-    services.behaviour["permanent_subjects"].clear()
+    for key in ("fail_subjects", "permanent_subjects", "unavailable"):
+        services.behaviour[key].clear()

@@ -97,6 +97,17 @@ def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
     assert dead_letter_count(amqp, QUEUE) == 0
 
 
+def test_a_consumer_whose_database_is_away_waits_for_it_and_never_dead_letters(
+        consumer, emitter, probe_config, probe_engines, probe_behaviour):
+    """(the drill's finding: a read model's database down for a minute dead-lettered what came meanwhile)
+    Six failures for want of the database, three times what RETRY_DELAYS_MS allows a failing event."""
+    probe_behaviour["unavailable"]["waits"] = 6
+    emit(emitter, ["waits"])
+    wait_until(lambda: "waits" in effects(probe_engines["probe_consumer"]), timeout=20, message="applied at last")
+    assert probe_behaviour["unavailable"]["waits"] == 0
+    assert dead_letter_count(probe_config["AMQP_URI"], QUEUE) == 0
+
+
 def test_permanent_error_goes_straight_to_the_dlq(consumer, emitter, probe_config, probe_behaviour):
     probe_behaviour["permanent_subjects"].add("never")
     emit(emitter, ["never"])

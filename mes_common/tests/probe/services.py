@@ -1,6 +1,6 @@
 """Stand-in services that exercise the platform: an emitter and a consumer."""
 from mes_common.db import UnitOfWork
-from mes_common.errors import PermanentEventError
+from mes_common.errors import PermanentEventError, Unavailable
 from mes_common.events.handlers import event_handler
 from mes_common.events.stream import event_stream
 from mes_common.rpc import rpc
@@ -11,7 +11,7 @@ HAPPENED = "mes.probe.thing.happened"
 UNHEARD = "mes.probe.thing.unheard"
 
 # tests flip these to make the consumer fail and then heal
-behaviour = {"fail_subjects": set(), "permanent_subjects": set()}
+behaviour = {"fail_subjects": set(), "permanent_subjects": set(), "unavailable": {}}
 
 
 class ProbeEmitter(ServiceBase):
@@ -35,6 +35,9 @@ class ProbeConsumer(ServiceBase):
         subject = event.data["subject"]
         if subject in behaviour["permanent_subjects"]:
             raise PermanentEventError(f"cannot apply {subject}")
+        if behaviour["unavailable"].get(subject, 0) > 0:   # its database away this many more tries
+            behaviour["unavailable"][subject] -= 1
+            raise Unavailable("the database is unavailable")
         if subject in behaviour["fail_subjects"]:
             raise RuntimeError(f"handler bug on {subject}")
         self.uow.session.add(Effect(event_id=event.id, consumer="on_happened", subject=subject))
