@@ -105,6 +105,15 @@ class ResilientRpc(Rpc):
         from mes_common import broker
         self.service_logins = broker.service_logins(self.container.config)
 
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        # a read outside a transaction that lost its database answers 503 (retry), like one inside it
+        if exc_info is not None:
+            from mes_common import errors
+            translated = errors.unavailable(exc_info[1])
+            if translated is not None and translated is not exc_info[1]:
+                exc_info = (type(translated), translated, exc_info[2])
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
     def unpack_message_headers(self, message):
         """The call's context, with `broker_user` the publisher's broker login as
         RabbitMQ validated it (the AMQP user-id property: a message claiming

@@ -110,3 +110,18 @@ class PermanentEventError(MesError):
 
 ALL = (ValidationFailed, RuleViolated, NotFound, Conflict, Unauthenticated, Forbidden, Throttled, TooLarge,
        Unavailable)
+
+
+def unavailable(exc):
+    """The Unavailable that `exc` means when a dependency is away (the database's connection lost or refused,
+    another service or the broker not answering), else None: what a caller should retry, never a 500."""
+    from nameko.exceptions import RpcTimeout
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    if isinstance(exc, Unavailable):
+        return exc
+    if isinstance(exc, (OperationalError, InterfaceError)) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return Unavailable("the database is unavailable", {"reason": str(getattr(exc, "orig", exc))[:200]})
+    if isinstance(exc, (ConnectionError, TimeoutError, RpcTimeout)):
+        return Unavailable(f"a dependency did not answer: {type(exc).__name__}", {})
+    return None

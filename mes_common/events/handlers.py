@@ -9,8 +9,6 @@ import logging
 import uuid
 
 from kombu import Connection
-from nameko.exceptions import RpcTimeout
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import SharedExtension
 from nameko.messaging import Consumer
@@ -116,7 +114,7 @@ class ReliableEventHandler(EventHandler):
         exc = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        if _unavailable(exc):
+        if errors.unavailable(exc) is not None:
             # the consumer's database or a service it asks is away, not the event at fault: it waits the
             # longest delay and comes back, as often as it takes, never counted towards its dead letter
             delay = self.retry_delays_ms[-1] if self.retry_delays_ms else 30000
@@ -172,17 +170,6 @@ class ReliableEventHandler(EventHandler):
             return
         self.queue_consumer.ack_message(message)
         self._counted(metrics.EVENTS_DEAD_LETTERED, message)
-
-
-def _unavailable(exc):
-    """Whether a handler failed because something it needs is away (its database, another service,
-    the broker), as opposed to something about the event."""
-    if isinstance(exc, errors.Unavailable):
-        return True
-    if isinstance(exc, (OperationalError, InterfaceError)) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated):
-        return True
-    return isinstance(exc, (ConnectionError, TimeoutError, RpcTimeout))
 
 
 def _transaction_of(service):

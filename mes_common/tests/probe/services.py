@@ -1,4 +1,6 @@
 """Stand-in services that exercise the platform: an emitter and a consumer."""
+from sqlalchemy.exc import OperationalError
+
 from mes_common.db import UnitOfWork
 from mes_common.errors import PermanentEventError, Unavailable
 from mes_common.events.handlers import event_handler
@@ -24,6 +26,12 @@ class ProbeEmitter(ServiceBase):
         with self.uow() as tx:
             ids = [tx.emit(type_, subject, {"subject": subject}).id for subject in subjects]
         return ids
+
+
+    @rpc
+    def read_while_the_database_is_away(self):
+        """A read outside a transaction whose connection the database server closed."""
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
 
 
 class ProbeConsumer(ServiceBase):
