@@ -27,7 +27,7 @@ class Http(requests.Session):
 
     def __init__(self, config):
         super().__init__()
-        self.base = f"http://{config['WEB_SERVER_ADDRESS']}"
+        self.base, self.config = f"http://{config['WEB_SERVER_ADDRESS']}", config
         self.headers["Authorization"] = bearer(config)
 
     def request(self, method, url, *args, **kwargs):
@@ -154,6 +154,20 @@ def test_openapi_document_validates_and_docs_are_served(http):
     asset = http.get("/docs/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.content) > 100_000
     assert http.get("/docs/../../etc/passwd").status_code == 404
+
+
+def test_metrics_need_metrics_read_and_count_each_route(http):
+    """A monitoring system's API token scrapes the gateway's own metrics; nobody else may."""
+    base, auth = http.base, http.headers["Authorization"]
+    assert requests.get(base + "/metrics", timeout=10).status_code == 401
+    operator = {"Authorization": bearer(http.config, permissions=["resource:read"])}
+    assert requests.get(base + "/metrics", headers=operator, timeout=10).status_code == 403
+    http.get(NODES)
+    scraped = requests.get(base + "/metrics", headers={"Authorization": auth}, timeout=10)
+    assert scraped.status_code == 200 and scraped.headers["Content-Type"].startswith("text/plain")
+    route = 'mes_http_requests_total{method="GET",route="/api/v1/resource/nodes",status="200"}'
+    assert any(line.startswith(route) and float(line.split()[-1]) >= 1 for line in scraped.text.splitlines())
+    assert 'mes_http_requests_total{method="GET",route="/metrics",status="401"}' in scraped.text
 
 
 @pytest.mark.usefixtures("other_services")
