@@ -459,6 +459,36 @@ class CpuMeter:
         self.total.clear()
 
 
+class DatabaseWork:
+    """What each service's database did during the run (pg_stat_database): where one database per
+    service meets its limit first."""
+
+    COLUMNS = "xact_commit, tup_inserted + tup_updated + tup_deleted, tup_returned + tup_fetched, blks_read"
+
+    def __init__(self, env):
+        self.env = env
+        self.before = self.read()
+
+    def read(self):
+        names = {url.rsplit("/", 1)[1]: service for service, url in self.env.databases.items()}
+        engine = create_engine(self.env.pg_admin_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT datname, {self.COLUMNS} FROM pg_stat_database "
+                                     "WHERE datname = ANY(:names)"), {"names": list(names)}).all()
+        engine.dispose()
+        return {names[row[0]]: row[1:] for row in rows}
+
+    def report(self, seconds):
+        after = self.read()
+        rows = []
+        for service in sorted(after, key=lambda s: -(after[s][1] - self.before.get(s, (0, 0, 0, 0))[1])):
+            delta = [a - b for a, b in zip(after[service], self.before.get(service, (0, 0, 0, 0)))]
+            rows.append([service, f"{delta[0] / seconds:.0f}", f"{delta[1] / seconds:.0f}", f"{delta[2] / seconds:.0f}",
+                         delta[3]])
+        table(["database", "commits/s", "rows written/s", "rows read/s", "blocks read from disk"], rows,
+              title="each service's database during the fault run")
+
+
 def disruption(results, at, until):
     """After a fault at `at` (until the next one): how long requests kept failing, and how many did."""
     failures = [start for start, _, _, ok, _ in results if not ok and at <= start < until]
@@ -535,7 +565,7 @@ def main():
             rate = args.rate
             if args.find:
                 found = None
-                for step_rate in (25, 50, 75, 100, 125, 150):
+                for step_rate in (20, 30, 40, 50, 75, 100, 150):
                     load.results.clear()
                     cpu.reset()
                     sent = load.run(step_rate, args.step)
@@ -554,6 +584,7 @@ def main():
             # -- 2. the fault run
             load.results.clear()
             cpu.reset()
+            database_work = DatabaseWork(env)
             t0 = time.monotonic()
             faults = schedule_faults(args.duration, supervisor, rabbit, proxies, kill_file, config, env)
             done = set()
@@ -581,6 +612,7 @@ def main():
             table(["fault", "at s", "failing for s", "failed requests", "process back after"], rows,
                   title="faults and recovery")
             cpu.running = False
+            database_work.report(elapsed)
 
             # -- 3. nothing lost, nothing applied twice
             left = load.finish_orders()

@@ -19,6 +19,8 @@ the release sagas by state).
 """
 import logging
 import threading
+
+import eventlet
 import time
 import weakref
 
@@ -89,11 +91,20 @@ def _live(kind):
         items = list(_sources.items())
     for (k, service, key), ref in items:
         obj = ref()
-        if obj is None:
+        if obj is None or not _container_alive(obj):
             with _sources_lock:
                 _sources.pop((k, service, key), None)
         elif k == kind:
             yield service, obj
+
+
+def _container_alive(obj):
+    """An extension's container is held weakly (nameko): one gone means a source to forget."""
+    try:
+        container = getattr(obj, "container", None)
+        return container is None or container.service_name is not None
+    except ReferenceError:
+        return False
 
 
 class _ScrapeCollector:
@@ -115,8 +126,8 @@ class _ScrapeCollector:
             in_use.add_metric([service], engine.pool.checkedout())
             size.add_metric([service], engine.pool.size())
             try:
-                count, age = outbox_backlog(engine, uow.Outbox)
-            except Exception as exc:  # the database away: no figure, not a failed scrape
+                count, age = _bounded(lambda: outbox_backlog(engine, uow.Outbox))
+            except Exception as exc:  # the database away or slow: no figure, not a failed scrape
                 log.warning("metrics: outbox of %s not read: %s", service, exc)
                 continue
             pending.add_metric([service], count)
@@ -137,7 +148,7 @@ class _ScrapeCollector:
 
         for service, gauge in _live("gauge"):
             try:
-                yield gauge.family(service)
+                yield _bounded(lambda: gauge.family(service))
             except Exception as exc:
                 log.warning("metrics: %s of %s not read: %s", gauge.metric, service, exc)
 
@@ -162,10 +173,10 @@ def _dead_letter_depths():
         read_at, depths = _dlq_cache.get(uri, (0.0, None))
         if depths is None or time.monotonic() - read_at > DLQ_READ_EVERY:
             try:
-                depths = _read_depths(uri, queues)
-            except Exception as exc:   # the broker away: no figure (its own alert says so)
-                log.warning("metrics: dead-letter queues not read: %s", exc)
-                continue
+                depths = _bounded(lambda: _read_depths(uri, queues))
+            except Exception as exc:   # the broker away: no figure (its own alert says so), and not asked again
+                log.warning("metrics: dead-letter queues not read: %s", exc)   # before the next interval
+                depths = {}
             _dlq_cache[uri] = (time.monotonic(), depths)
         for (service, queue), count in depths.items():
             family.add_metric([service, f"{queue}.dlq"], count)
@@ -185,6 +196,15 @@ def _read_depths(uri, queues):
 
 
 REGISTRY.register(_ScrapeCollector())
+
+
+READ_TIMEOUT = 2.0   # seconds a scrape waits for one source: a database or broker away never hangs it
+
+
+def _bounded(read):
+    """`read()`, or TimeoutError after READ_TIMEOUT (the processes run on eventlet: a green timeout)."""
+    with eventlet.Timeout(READ_TIMEOUT, TimeoutError(f"no answer within {READ_TIMEOUT:g} s")):
+        return read()
 
 
 def outbox_backlog(engine, Outbox):
@@ -280,6 +300,11 @@ class DatabaseGauge(DependencyProvider):
     def setup(self):
         self.uow = next(d for d in self.container.dependencies if hasattr(d, "sessionmaker") and hasattr(d, "Outbox"))
         add_source("gauge", self.container.service_name, self)
+
+    def stop(self):
+        remove_source("gauge", self.container.service_name, self)
+
+    kill = stop
 
     def family(self, service):
         family = GaugeMetricFamily(self.metric, self.documentation, labels=["service", *self.labels])

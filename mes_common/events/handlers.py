@@ -76,6 +76,10 @@ class ReliableEventHandler(EventHandler):
         metrics.remove_source("dlq", self.container.service_name, self)
         super().stop()
 
+    def kill(self):
+        metrics.remove_source("dlq", self.container.service_name, self)
+        super().kill()
+
     def _envelope(self, body, message):
         """The delivery's CloudEvent, or None once a malformed one is dead-lettered."""
         try:

@@ -16,7 +16,7 @@ QUEUE = handler_queue_name("probe_emitter", HAPPENED, "probe_consumer", "on_happ
 
 def scrape(port):
     """{(name, frozenset(labels)): value} of every sample the listener answers."""
-    response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=15)
     assert response.status_code == 200
     return {(s.name, frozenset(s.labels.items())): s.value
             for family in text_string_to_metric_families(response.text) for s in family.samples}
