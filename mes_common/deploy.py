@@ -308,6 +308,7 @@ SETTINGS = {
     "GATEWAY_TRUSTED_PROXY_HOPS": "1",   # behind the cluster's ingress
     "GATEWAY_TLS": "true",               # TLS ends at the ingress: HSTS on every answer
     "MES_METRICS_PORT": str(METRICS_PORT),
+    "MES_METRICS_ADDRESS": "0.0.0.0",     # scraped from the monitoring namespace (a network policy admits it)
     "MES_MIGRATE": "0",                  # the migration Jobs do it
     "MES_WAIT_TIMEOUT": "120",
     "AUTH_GENERATE_KEYS": "false",

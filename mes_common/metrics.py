@@ -235,7 +235,7 @@ def _listener_app(metrics_app):
     return app
 
 
-def serve(port, address="0.0.0.0"):
+def serve(port, address="127.0.0.1"):
     """Start this process's listener once (a second container in the same
     process shares it): GET /metrics, and GET /healthz for a liveness probe.
     A port in use is logged, not fatal."""
@@ -257,6 +257,10 @@ def metrics_port(config):
     return int((config.get("METRICS") or {}).get("PORT") or 0)
 
 
+def metrics_address(config):
+    return str((config.get("METRICS") or {}).get("ADDRESS") or "127.0.0.1")
+
+
 class Metrics(DependencyProvider):
     """Times every worker of a service; starts the process's /metrics listener."""
 
@@ -265,7 +269,7 @@ class Metrics(DependencyProvider):
         self._started = {}
 
     def start(self):
-        serve(metrics_port(self.container.config))
+        serve(metrics_port(self.container.config), metrics_address(self.container.config))
 
     def worker_setup(self, worker_ctx):
         self._started[worker_ctx] = time.perf_counter()
