@@ -22,7 +22,7 @@ APT_ENV     := DEBIAN_FRONTEND=noninteractive
 STANDARDS_DIR ?= $(firstword $(wildcard $(abspath ../shared/standards) /work/shared/standards))
 export STANDARDS_DIR
 
-.PHONY: help venv infra db run test test-fast demo reset compose-tool pdf-libs bench clean distclean \
+.PHONY: help venv infra db run test test-console test-fast demo reset compose-tool pdf-libs browser bench clean distclean \
         podman-tools image container-test
 
 help: ## this list
@@ -71,8 +71,22 @@ pdf-libs: ## (used by run and test) Pango and a font for PDF reports (WeasyPrint
 	  || echo "warning: could not install Pango; PDF reports will answer 503" >&2; \
 	fi
 
-test: venv compose-tool pdf-libs infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)
+browser: ## (used by test) Debian's Chromium for the console's browser tests, when missing and root
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Chromium for the console's browser tests (apt-get)"; \
+	  $(APT_ENV) apt-get install -y -q chromium >/dev/null \
+	  || { apt-get update -q >/dev/null && $(APT_ENV) apt-get install -y -q chromium >/dev/null; } \
+	  || echo "warning: could not install Chromium; the browser tests will say so" >&2; \
+	fi
+
+test: venv compose-tool pdf-libs browser infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory test-console; fi
+
+# Playwright's synchronous API cannot share a process with eventlet's monkey patching (a blocked
+# call starves the supervisor's pipes): the browser tests run in a pytest of their own.
+test-console: venv browser infra ## the console's browser tests (Playwright + Debian's Chromium), screenshots in var/
+	$(BIN)/pytest -p no:pytest_eventlet tests/console $(CONSOLE_ARGS)
 
 demo: venv ## load the README's plant, people, parts, lots and an order in progress into a running MES
 	$(BIN)/python tools/demo.py

@@ -50,7 +50,8 @@ def begin_totp(tx, sealer, user_id):
     user.totp_secret = sealer.seal(secret)
     user.totp_last_step = None
     tx.audit("mfa_enrolment_started", USER, user.id)  # never the secret
-    return {"secret": secret, "provisioning_uri": domain.provisioning_uri(secret, user.username)}
+    uri = domain.provisioning_uri(secret, user.username)
+    return {"secret": secret, "provisioning_uri": uri, "qr_svg": domain.qr_svg(uri)}
 
 
 def _new_recovery_codes(tx, user):

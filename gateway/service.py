@@ -2,7 +2,6 @@
 OpenAPI, Swagger UI, /health and /ready."""
 import json
 import logging
-import mimetypes
 import time
 from pathlib import Path
 
@@ -13,10 +12,11 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from gateway.http import json_response, route
+from gateway.http import route
 from gateway.openapi import build_spec
 from gateway.routes import route_tables
 from gateway.routing import install
+from gateway.static import StaticFiles
 from mes_common import metrics, registry
 from mes_common.amqp import broker_status
 from mes_common.cache import ReferenceDataCache
@@ -26,7 +26,11 @@ from mes_common.service import WorkerContext
 
 log = logging.getLogger(__name__)
 
-SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+SWAGGER = StaticFiles(swagger_ui_bundle.swagger_ui_path, cache_control="public, max-age=86400")
+# the shop-floor console (docs/console.md): static files that talk to /api/v1 only
+CONSOLE = StaticFiles(Path(__file__).parent / "console")
+CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 DOCS_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>MES API</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head>
@@ -146,11 +150,22 @@ class Gateway:
     def docs_asset(self, request, asset):
         if asset == "mes-init.js":
             return Response(DOCS_INIT, mimetype="text/javascript")
-        path = (SWAGGER_DIR / asset).resolve()
-        if SWAGGER_DIR.resolve() not in path.parents or not path.is_file():
-            return json_response({"error": "not_found", "message": f"no asset {asset}", "details": {}}, 404)
-        return Response(path.read_bytes(), mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return SWAGGER.answer(request, asset)
+
+    @route("GET", "/", summary="To the console", tags=["system"], public=True, error_codes=(),
+           include_in_schema=False)
+    def home(self, request):
+        return Response(status=302, headers={"Location": "/console"})
+
+    @route("GET", "/console", summary="The shop-floor console", tags=["system"], public=True, error_codes=(),
+           include_in_schema=False)
+    def console(self, request):
+        return CONSOLE.answer(request, "index.html", headers={"Content-Security-Policy": CONSOLE_CSP})
+
+    @route("GET", "/console/<path:asset>", summary="The console's files", tags=["system"], public=True,
+           error_codes=(404,), include_in_schema=False)
+    def console_asset(self, request, asset):
+        return CONSOLE.answer(request, asset, headers={"Content-Security-Policy": CONSOLE_CSP})
 
 
 install(Gateway, route_tables())

@@ -200,6 +200,7 @@ class Revoked(Schema):
 class TotpEnrolment(Schema):
     secret = fields.String(required=True, metadata={"description": "base32, for manual entry"})
     provisioning_uri = fields.String(required=True, metadata={"description": "otpauth:// URI for a QR code"})
+    qr_svg = fields.String(required=True, metadata={"description": "the URI as a QR code: an SVG document"})
 
 
 class TotpCode(Schema):

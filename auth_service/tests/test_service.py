@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pyotp
+from lxml import etree
 import pytest
 import redis
 from mes_common.rpc import ClusterRpcProxy
@@ -289,6 +290,10 @@ def test_change_password_keeps_this_session_and_ends_the_others(rpc):
 def enable_mfa(rpc, user):
     enrolment = rpc.begin_totp(user["id"])
     assert enrolment["provisioning_uri"].startswith("otpauth://totp/")
+    # the QR code an authenticator app scans, drawn by the server: an SVG document, no script in it
+    qr = etree.fromstring(enrolment["qr_svg"].encode())
+    assert qr.tag == "{http://www.w3.org/2000/svg}svg" and qr.findall(".//{http://www.w3.org/2000/svg}path")
+    assert "script" not in enrolment["qr_svg"] and enrolment["secret"] not in enrolment["qr_svg"]
     totp = pyotp.TOTP(enrolment["secret"])
     codes = rpc.confirm_totp(user["id"], {"code": totp.now()})["recovery_codes"]
     return totp, codes

@@ -35,6 +35,7 @@ EDGE_KINDS = (
 )
 DIRECTIONS = ("backward", "forward")
 MAX_DEPTH = 25
+MAX_NESTED_NODES = 10_000  # a nested trace (a graph drawn in one answer)
 MAX_NODES = 100_000        # a trace larger than this is refused (ask for fewer levels or types)
 
 # Streams: every event of each of these services reaches the model (no event of

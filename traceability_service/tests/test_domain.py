@@ -112,3 +112,18 @@ def test_the_story_projects_the_genealogy_the_issue_names():
     assert (ids["ncr"], ids["serials"][0], "nonconformance_on") in edges
     # pure: the same event gives the same facts
     assert _facts(story.events) == _facts(story.events)
+
+
+def test_a_nested_trace_may_hold_a_whole_graph_but_a_flat_page_stays_a_page():
+    """The console draws the genealogy from one nested answer (up to MAX_NESTED_NODES)."""
+    from marshmallow import ValidationError
+
+    from traceability_service.contract import MAX_NESTED_NODES
+    from traceability_service.contract.schemas import TraceQuery
+
+    assert TraceQuery().load({"format": "nested", "limit": MAX_NESTED_NODES})["limit"] == MAX_NESTED_NODES
+    with pytest.raises(ValidationError) as refused:
+        TraceQuery().load({"format": "flat", "limit": 501})
+    assert "limit" in refused.value.messages
+    with pytest.raises(ValidationError):
+        TraceQuery().load({"format": "nested", "limit": MAX_NESTED_NODES + 1})
