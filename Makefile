@@ -71,12 +71,14 @@ pdf-libs: ## (used by run and test) Pango and a font for PDF reports (WeasyPrint
 	  || echo "warning: could not install Pango; PDF reports will answer 503" >&2; \
 	fi
 
-browser: ## (used by test) Debian's Chromium for the console's browser tests, when missing and root
-	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Chromium for the console's browser tests (apt-get)"; \
-	  $(APT_ENV) apt-get install -y -q chromium >/dev/null \
-	  || { apt-get update -q >/dev/null && $(APT_ENV) apt-get install -y -q chromium >/dev/null; } \
-	  || echo "warning: could not install Chromium; the browser tests will say so" >&2; \
+browser: ## (used by test) Debian's Chromium (browser tests) and Node.js (the console's rules), when missing and root
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing $$missing for the console's tests (apt-get)"; \
+	  $(APT_ENV) apt-get install -y -q $$missing >/dev/null \
+	  || { apt-get update -q >/dev/null && $(APT_ENV) apt-get install -y -q $$missing >/dev/null; } \
+	  || echo "warning: could not install $$missing; the console's tests will say so" >&2; \
 	fi
 
 test: venv compose-tool pdf-libs browser infra ## run the whole test suite against the real servers (PYTEST_ARGS=...)

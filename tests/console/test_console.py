@@ -26,7 +26,6 @@ from mes_common.testing.fixtures import wait_until
 from tests.console.helpers import TABLET, Console
 from tests.harness import API, INITIAL_PASSWORD, PASSWORD, Person, hire, running_system, sign_in
 from tests.test_shop_floor import build_model
-from work_order_service.instructions import rules as instruction_rules
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "gateway" / "console"
 ADMIN_PASSWORD = "orchard telescope walnut 5521"
@@ -105,32 +104,6 @@ def test_every_text_the_console_shows_is_in_the_catalogue():
     assert sorted(used - set(catalogue)) == []
     # no markup in a text: they are inserted as text, never parsed
     assert [k for k, v in catalogue.items() if "<" in v] == []
-
-
-def test_the_consoles_buy_off_rules_are_the_servers(console):
-    """The console checks a step's values as they are typed by the server's rule
-    (work_order_service/instructions/rules.py): the same cases, through both."""
-    step = {"fields": [{"name": "torque", "type": "number", "required": True, "unit": "N·m", "min": 8, "max": 12},
-                       {"name": "ok", "type": "boolean", "required": True},
-                       {"name": "finish", "type": "choice", "required": False, "choices": ["matt", "gloss"]},
-                       {"name": "remark", "type": "text", "required": False}]}
-    cases = [{"torque": 10, "ok": True}, {"torque": 7.5, "ok": True}, {"torque": 12.5, "ok": False},
-             {"ok": True}, {"torque": 10}, {"torque": "ten", "ok": True}, {"torque": 9, "ok": True, "finish": "satin"},
-             {"torque": 9, "ok": True, "remark": "   "}, {"torque": 8, "ok": True, "finish": "gloss", "remark": "x"},
-             {"torque": 9, "ok": True, "remark": "y" * 2001}]
-    c = console()
-    expect(c.label("User name")).to_be_visible()   # the catalogue is loaded
-    for values in cases:
-        try:
-            instruction_rules.validate_buy_off(step, values)
-            server = {}
-        except Exception as exc:   # ValidationFailed naming each field
-            server = {k: v[0] for k, v in exc.details.items()}
-        browser = c.page.evaluate("""async ([step, values]) => {
-            const {validateBuyOff} = await import("/console/js/rules.js");
-            return validateBuyOff(step, values).problems;
-        }""", [step, values])
-        assert browser == server, values
 
 
 def test_a_planner_releases_a_work_order(floor, console):

@@ -1,7 +1,7 @@
 """The RPC (and HTTP) contract of the traceability service."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mes_common.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NO_NUL, PageQuery, exactly_one_of, page_schema
+from mes_common.schemas import DEFAULT_PAGE_SIZE, NO_NUL, PageQuery, exactly_one_of, page_schema
 from traceability_service.contract import DIRECTIONS, EDGE_KINDS, MAX_DEPTH, MAX_NESTED_NODES, NODE_TYPES
 
 NUMBER = [validate.Length(min=1, max=200), NO_NUL]
@@ -57,8 +57,8 @@ class TraceQuery(PageQuery):
                        "of at most `limit` nodes (a node met again is a reference)"})
     # a genealogy graph is drawn from one nested answer, expanded and collapsed in the browser
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_NESTED_NODES),
-                           metadata={"description": f"flat: nodes per page (at most {MAX_PAGE_SIZE}); nested: nodes "
-                                                    f"in the tree (at most {MAX_NESTED_NODES})"})
+                           metadata={"description": f"flat: nodes per page; nested: nodes in the tree (at most "
+                                                    f"{MAX_NESTED_NODES} either way)"})
 
     @validates_schema
     def _unique(self, data, **kwargs):
@@ -66,10 +66,6 @@ class TraceQuery(PageQuery):
             if data.get(name) and len(set(data[name])) != len(data[name]):
                 raise ValidationError("each once", name)
 
-    @validates_schema
-    def _page_size(self, data, **kwargs):
-        if data.get("format") != "nested" and data.get("limit", 0) > MAX_PAGE_SIZE:
-            raise ValidationError(f"at most {MAX_PAGE_SIZE} per page (nested: {MAX_NESTED_NODES})", "limit")
 
 
 class TraceEdgeOut(Schema):

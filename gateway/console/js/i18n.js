@@ -8,8 +8,14 @@ export async function loadCatalogue(preferred = navigator.languages || [navigato
   const wanted = preferred.map((tag) => String(tag).slice(0, 2).toLowerCase()).find((l) => available.includes(l));
   locale = wanted || "en";
   const response = await fetch(`/console/i18n/${locale}.json`);
-  messages = await response.json();
+  useCatalogue(await response.json(), locale);
   document.documentElement.lang = locale;
+}
+
+// the texts of one language (also how the rules are tested outside a browser)
+export function useCatalogue(catalogue, language = "en") {
+  messages = catalogue;
+  locale = language;
 }
 
 export function t(key, params = {}) {
