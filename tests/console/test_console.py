@@ -176,6 +176,7 @@ def test_an_operator_runs_it_at_the_terminal_scanning_lots_and_signing_the_buy_o
     c.shot("e-signature-dialog")
     c.sign(PASSWORD)
     expect(dialog).to_contain_text("Owen Operator (")
+    expect(dialog.locator("dl.facts")).to_contain_text("UTC")   # the signature's time names its zone
     c.check("e-signature-manifestation")
     dialog.get_by_role("button", name="Done").click()
     expect(c.page.locator("li.step.done")).to_contain_text("10.5")

@@ -39,7 +39,9 @@ export function percent(value) {
 
 export function dateTime(iso) {
   if (!iso) return "";
-  return new Intl.DateTimeFormat(locale, {dateStyle: "medium", timeStyle: "short"}).format(new Date(iso));
+  // with its zone: a signature's date and time must be unambiguous (21 CFR 11.50)
+  return new Intl.DateTimeFormat(locale, {year: "numeric", month: "short", day: "numeric", hour: "2-digit",
+                                          minute: "2-digit", timeZoneName: "short"}).format(new Date(iso));
 }
 
 export function date(iso) {
