@@ -164,6 +164,17 @@ export const api = {
   async objectUrl(path, params) {
     return URL.createObjectURL(await request("GET", path, {params, as: "blob", accept: "*/*"}));
   },
+  // a file the API makes, saved by the browser as `filename`
+  async download(path, filename, params) {
+    const url = await this.objectUrl(path, params);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  },
 };
 
 export async function signIn(credentials) {

@@ -352,14 +352,8 @@ async function fair(view, id) {
   const record = await api.get(`/quality/fai/${id}`);
   const reload = () => fair(view, id);
   const actions = [];
-  const download = (ext) => button(t(`q.download_${ext}`), async () => {
-    const url = await api.objectUrl(`/quality/fai/${id}/report.${ext}`);
-    const a = h("a", {href: url, download: `${record.number}.${ext}`});
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }, {kind: "secondary"});
+  const download = (ext) => button(t(`q.download_${ext}`),
+    () => api.download(`/quality/fai/${id}/report.${ext}`, `${record.number}.${ext}`), {kind: "secondary"});
   if (session.can("quality:write")) {
     if (record.status === "draft" || record.status === "rejected") {
       actions.push(button(t("q.fai_refresh"), async () => { await api.post(`/quality/fai/${id}/refresh`, {}); await reload(); },

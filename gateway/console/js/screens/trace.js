@@ -103,14 +103,7 @@ async function recall(view, node) {
 export function recallView(view, answer, csvPath, filename) {
   clear(view,
     h("div", {class: "title-row"}, h("p", {class: "hint", text: t("trace.generated", {at: dateTime(answer.generated_at)})}),
-      button(t("trace.csv"), async () => {
-        const url = await api.objectUrl(csvPath);
-        const a = h("a", {href: url, download: filename});
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      }, {kind: "secondary"})),
+      button(t("trace.csv"), () => api.download(csvPath, filename), {kind: "secondary"})),
     section(t("trace.totals"), table([
       {label: t("trace.category"), value: (x) => term("recall", x.category)},
       {label: t("trace.lots"), cls: "num", value: (x) => x.lots},
